@@ -1,0 +1,128 @@
+#include <chrono>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/strings.hpp"
+
+namespace mxsec {
+
+const char* errc_name(Errc code) {
+  switch (code) {
+    case Errc::invalid_argument: return "invalid-argument";
+    case Errc::parse: return "parse";
+    case Errc::limit: return "limit";
+    case Errc::io: return "io";
+    case Errc::dns: return "dns";
+    case Errc::crypto: return "crypto";
+    case Errc::not_found: return "not-found";
+    case Errc::timeout: return "timeout";
+    case Errc::unsupported: return "unsupported";
+    case Errc::internal: return "internal";
+  }
+  return "unknown";
+}
+
+std::int64_t SystemClock::now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool iends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+std::string_view trim(std::string_view s) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t pos = s.find(sep, start);
+    if (pos == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
+std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (max - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+std::string escape_for_log(std::string_view s, std::size_t max_len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(s.size(), max_len) + 8);
+  for (unsigned char c : s) {
+    if (out.size() >= max_len) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string normalize_domain(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return to_lower(name);
+}
+
+bool is_subdomain_of(std::string_view name, std::string_view parent) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (!parent.empty() && parent.back() == '.') parent.remove_suffix(1);
+  if (parent.empty()) return true;
+  if (name.size() == parent.size()) return iequals(name, parent);
+  if (name.size() < parent.size() + 1) return false;
+  return name[name.size() - parent.size() - 1] == '.' && iends_with(name, parent);
+}
+
+bool is_valid_domain_name(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (name.empty() || name.size() > 253) return false;
+  for (std::string_view label : split(name, '.')) {
+    if (label.empty() || label.size() > 63) return false;
+    for (char c : label)
+      if (!is_alnum(c) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+}  // namespace mxsec

@@ -1,0 +1,51 @@
+// core/limits.hpp: every attacker-controlled quantity has a named limit here.
+//
+// Each module has a config struct whose defaults come from these constants, so
+// the defaults live in one place and docs/architecture.md can list them.
+// Hitting a limit always fails closed: temperror/permerror/bogus/defer, never
+// pass, insecure or send-in-clear.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace mxsec::limits {
+
+// --- DNS ---------------------------------------------------------------
+inline constexpr std::chrono::milliseconds kDnsQueryTimeout{5000};
+inline constexpr std::size_t kDnsMaxRecordsPerAnswer = 256;
+inline constexpr std::size_t kDnsMaxTxtBytes = 16 * 1024;  // joined TXT rdata
+
+// --- SPF (RFC 7208 §4.6.4) --------------------------------------------------
+inline constexpr int kSpfDnsTerms = 10;       // include, a, mx, ptr, exists, redirect
+inline constexpr int kSpfVoidLookups = 2;     // NXDOMAIN / NODATA answers
+inline constexpr int kSpfMxPtrNames = 10;     // names looked up per mx / ptr term
+inline constexpr std::size_t kSpfRecordBytes = 4096;
+inline constexpr std::size_t kSpfMacroExpansionBytes = 1024;
+inline constexpr int kSpfTerms = 256;          // terms per record
+inline constexpr std::chrono::milliseconds kSpfTotalTime{20000};  // §4.6.4: at least 20 s
+
+// --- DKIM ------------------------------------------------------------------
+inline constexpr int kDkimMaxSignatures = 10;
+inline constexpr std::size_t kDkimSignatureBytes = 8192;
+inline constexpr std::size_t kDkimKeyRecordBytes = 8192;
+inline constexpr int kDkimMinRsaBits = 1024;   // RFC 8301 §3.2
+inline constexpr int kDkimMaxRsaBits = 8192;
+inline constexpr int kDkimSignedHeaders = 64;  // h= entries
+inline constexpr long kDkimClockSkewSeconds = 300;
+
+// --- Messages ---------------------------------------------------------------
+inline constexpr std::size_t kMessageBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kHeaderBytes = 1024 * 1024;
+inline constexpr std::size_t kHeaderFields = 1000;
+
+// --- DMARC ------------------------------------------------------------------
+inline constexpr int kDmarcTreeWalkQueries = 8;  // RFC 9989 §4.10.1 (at most 8 lookups)
+inline constexpr std::size_t kDmarcRecordBytes = 4096;
+inline constexpr int kDmarcReportUris = 8;
+
+// --- Authentication-Results --------------------------------------------------
+inline constexpr std::size_t kAuthResultsBytes = 16 * 1024;
+inline constexpr int kAuthResultsResinfo = 64;
+
+}  // namespace mxsec::limits

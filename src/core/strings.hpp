@@ -1,0 +1,47 @@
+// core/strings.hpp: ASCII string helpers shared by every parser.
+//
+// All functions are locale-independent and treat bytes >= 0x80 as opaque.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mxsec {
+
+constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view s, std::string_view prefix);
+bool iends_with(std::string_view s, std::string_view suffix);
+
+// Strips SP, HTAB, CR and LF from both ends.
+std::string_view trim(std::string_view s);
+
+// Splits on a single character; empty fields are kept.
+std::vector<std::string_view> split(std::string_view s, char sep);
+
+// Parses a non-negative decimal integer with no sign and no spaces; fails on
+// overflow of `max` (so attacker-supplied numbers cannot wrap).
+std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max = UINT64_MAX);
+
+// Makes untrusted text safe for a log line or an error message: control bytes
+// and non-ASCII become \xNN, and the result is cut at `max_len` with "...".
+std::string escape_for_log(std::string_view s, std::size_t max_len = 200);
+
+// Domain-name helpers (presentation form, ASCII). A trailing dot is removed.
+std::string normalize_domain(std::string_view name);
+// True if `name` equals `parent` or is a subdomain of it (case-insensitive).
+bool is_subdomain_of(std::string_view name, std::string_view parent);
+// Syntax check of a host name as used in SPF/DKIM/DMARC: labels 1..63 octets,
+// total <= 253, LDH plus '_' (underscore appears in _dmarc, _domainkey).
+bool is_valid_domain_name(std::string_view name);
+
+}  // namespace mxsec
