@@ -106,3 +106,171 @@ RawAnswer FakeResolver::lookup(std::string_view name, RrType type) {
 asio::awaitable<RawAnswer> FakeResolver::resolve(std::string name, RrType type) { co_return lookup(name, type); }
 
 }  // namespace mxsec::dns
+
+namespace mxsec::dns {
+namespace {
+
+// Splits a zone line into fields; quoted strings stay one field (with the
+// quotes removed and \" \\ \DDD unescaped) and are marked as quoted.
+struct Field {
+  std::string text;
+  bool quoted = false;
+};
+
+Result<std::vector<Field>> split_zone_line(std::string_view line) {
+  std::vector<Field> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    const char c = line[i];
+    if (c == ';') break;
+    if (is_wsp(c) || c == '\r') {
+      ++i;
+      continue;
+    }
+    Field f;
+    if (c == '"') {
+      f.quoted = true;
+      ++i;
+      bool closed = false;
+      while (i < line.size()) {
+        char d = line[i++];
+        if (d == '"') {
+          closed = true;
+          break;
+        }
+        if (d == '\\' && i < line.size()) {
+          if (i + 2 < line.size() && is_digit(line[i]) && is_digit(line[i + 1]) && is_digit(line[i + 2])) {
+            d = static_cast<char>((line[i] - '0') * 100 + (line[i + 1] - '0') * 10 + (line[i + 2] - '0'));
+            i += 3;
+          } else {
+            d = line[i++];
+          }
+        }
+        f.text += d;
+      }
+      if (!closed) return make_error(Errc::parse, "unterminated quoted string");
+    } else {
+      while (i < line.size() && !is_wsp(line[i]) && line[i] != ';' && line[i] != '\r') f.text += line[i++];
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::optional<RrType> parse_type(std::string_view t) {
+  static constexpr std::pair<const char*, RrType> kTypes[] = {
+      {"A", RrType::a},     {"AAAA", RrType::aaaa},   {"MX", RrType::mx},     {"TXT", RrType::txt},
+      {"PTR", RrType::ptr}, {"CNAME", RrType::cname}, {"TLSA", RrType::tlsa}, {"NS", RrType::ns}};
+  for (const auto& [name, type] : kTypes)
+    if (iequals(t, name)) return type;
+  return std::nullopt;
+}
+
+Result<std::string> hex_decode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return make_error(Errc::parse, "odd-length hex");
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    auto nib = [](char c) -> int {
+      if (is_digit(c)) return c - '0';
+      c = ascii_lower(c);
+      return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    };
+    const int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+    if (hi < 0 || lo < 0) return make_error(Errc::parse, "bad hex digit");
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> FakeResolver::load_zone_text(std::string_view text) {
+  const Security saved = default_security_;
+  std::size_t line_no = 0;
+  for (std::string_view line : split(text, '\n')) {
+    ++line_no;
+    auto fail = [&](const std::string& why) {
+      default_security_ = saved;
+      return make_error(Errc::parse, "zone line " + std::to_string(line_no) + ": " + why);
+    };
+    auto fields = split_zone_line(line);
+    if (!fields) return fail(fields.error().message);
+    auto& f = *fields;
+    if (f.empty()) continue;
+    if (f[0].text == "$SECURITY" && f.size() == 2) {
+      if (f[1].text == "secure") default_security_ = Security::secure;
+      else if (f[1].text == "insecure") default_security_ = Security::insecure;
+      else if (f[1].text == "bogus") default_security_ = Security::bogus;
+      else return fail("unknown security " + f[1].text);
+      continue;
+    }
+    std::size_t i = 1;
+    if (i < f.size() && !f[i].quoted && parse_uint(f[i].text)) ++i;  // ttl
+    if (i < f.size() && iequals(f[i].text, "IN")) ++i;
+    if (i >= f.size()) return fail("missing type");
+    auto type = parse_type(f[i].text);
+    if (!type) return fail("unsupported type " + f[i].text);
+    ++i;
+    const std::string& name = f[0].text;
+    if (i < f.size() && !f[i].quoted && !f[i].text.empty() && f[i].text[0] == '!') {
+      const std::string& o = f[i].text;
+      if (o == "!servfail") set_outcome(name, *type, Status::servfail, Security::indeterminate);
+      else if (o == "!timeout") set_outcome(name, *type, Status::timeout, Security::indeterminate);
+      else if (o == "!bogus") set_outcome(name, *type, Status::ok, Security::bogus, "forced bogus");
+      else return fail("unknown outcome " + o);
+      continue;
+    }
+    const std::size_t nargs = f.size() - i;
+    try {
+      switch (*type) {
+        case RrType::a:
+        case RrType::aaaa:
+          if (nargs != 1) return fail("address record needs one address");
+          add_a(name, f[i].text);
+          break;
+        case RrType::mx: {
+          if (nargs != 2) return fail("MX needs preference and exchange");
+          auto pref = parse_uint(f[i].text, 65535);
+          if (!pref) return fail("bad MX preference");
+          add_mx(name, static_cast<std::uint16_t>(*pref), f[i + 1].text);
+          break;
+        }
+        case RrType::txt: {
+          std::vector<std::string> strings;
+          for (std::size_t k = i; k < f.size(); ++k) strings.push_back(f[k].text);
+          if (strings.empty()) return fail("TXT needs at least one string");
+          add_txt(name, std::move(strings));
+          break;
+        }
+        case RrType::ptr:
+        case RrType::cname:
+        case RrType::ns: {
+          if (nargs != 1) return fail("name record needs one target");
+          auto rd = encode_name(f[i].text);
+          if (!rd) return fail(rd.error().message);
+          add_raw(name, *type, std::move(*rd));
+          break;
+        }
+        case RrType::tlsa: {
+          if (nargs < 4) return fail("TLSA needs usage selector matching-type data");
+          auto u = parse_uint(f[i].text, 255), s = parse_uint(f[i + 1].text, 255), m = parse_uint(f[i + 2].text, 255);
+          std::string hex;
+          for (std::size_t k = i + 3; k < f.size(); ++k) hex += f[k].text;
+          auto data = hex_decode(hex);
+          if (!u || !s || !m || !data) return fail("bad TLSA rdata");
+          add_tlsa(name, TlsaRecord{static_cast<std::uint8_t>(*u), static_cast<std::uint8_t>(*s),
+                                    static_cast<std::uint8_t>(*m), std::move(*data)});
+          break;
+        }
+        default:
+          return fail("unsupported type");
+      }
+    } catch (const std::invalid_argument& e) {
+      return fail(e.what());
+    }
+  }
+  default_security_ = saved;
+  return {};
+}
+
+}  // namespace mxsec::dns

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/result.hpp"
 #include "dns/resolver.hpp"
 
 namespace mxsec::dns {
@@ -32,6 +33,14 @@ class FakeResolver final : public Resolver {
   void add_cname(std::string_view name, std::string_view target);
   void add_tlsa(std::string_view name, const TlsaRecord& tlsa);
   void add_raw(std::string_view name, RrType type, std::string rdata);
+  // Loads records from zone-file-like text, one record per line:
+  //   name [ttl] [IN] TYPE rdata        ; comment
+  // TYPE is A, AAAA, MX, TXT (quoted strings), PTR, CNAME or TLSA (hex data).
+  // An outcome instead of rdata forces a failure: `name TXT !servfail`,
+  // `!timeout`, `!bogus`. `$SECURITY secure|insecure|bogus` sets the security
+  // of the lines that follow. Errors name the line.
+  Result<void> load_zone_text(std::string_view text);
+
   // Forces the outcome of one question (servfail, timeout, bogus, ...).
   void set_outcome(std::string_view name, RrType type, Status status, Security security,
                    std::string why_bogus = {});
