@@ -21,7 +21,9 @@ IpAddress IpAddress::v6(std::array<std::uint8_t, 16> b) {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  if (text.empty() || text.size() > 45) return std::nullopt;
+  // inet_pton stops at a NUL, so "1.2.3.4\0junk" from a TXT record would
+  // otherwise parse as 1.2.3.4.
+  if (text.empty() || text.size() > 45 || text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[64];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

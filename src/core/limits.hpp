@@ -47,5 +47,7 @@ inline constexpr int kDmarcReportUris = 8;
 // --- Authentication-Results --------------------------------------------------
 inline constexpr std::size_t kAuthResultsBytes = 16 * 1024;
 inline constexpr int kAuthResultsResinfo = 64;
+inline constexpr int kAuthResultsProps = 32;          // ptype.property=value per resinfo
+inline constexpr int kAuthResultsCommentDepth = 8;    // nested comments "((...))"
 
 }  // namespace mxsec::limits

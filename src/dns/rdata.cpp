@@ -1,6 +1,7 @@
 #include "dns/rdata.hpp"
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 
 #include "core/strings.hpp"
@@ -24,8 +25,11 @@ Result<std::string> decode_name(std::string_view wire, std::size_t& offset) {
     if (len == 0) break;
     if (len > 63) return make_error(Errc::parse, "compressed or invalid label in rdata");
     if (len > wire.size() - offset) return make_error(Errc::parse, "label runs past the rdata");
+    // RFC 1035 §3.1: "the total length of a domain name (i.e., label octets
+    // and label length octets) is restricted to 255 octets or less"; the
+    // count includes the final root label, hence 254 before it.
     total += len + 1;
-    if (total > 255) return make_error(Errc::parse, "name longer than 255 octets");
+    if (total > 254) return make_error(Errc::parse, "name longer than 255 octets");
     if (!out.empty()) out += '.';
     for (std::size_t i = 0; i < len; ++i) {
       const auto c = static_cast<unsigned char>(wire[offset + i]);
@@ -46,7 +50,13 @@ Result<std::string> decode_name(std::string_view wire, std::size_t& offset) {
 }
 
 Result<std::string> encode_name(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  // Drop the trailing dot of an absolute name, but not an escaped "\." that
+  // ends the last label (an odd number of backslashes before it).
+  if (!name.empty() && name.back() == '.') {
+    std::size_t backslashes = 0;
+    while (backslashes + 1 < name.size() && name[name.size() - 2 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) name.remove_suffix(1);
+  }
   std::string out;
   if (name.empty()) return std::string(1, '\0');
   std::string label;

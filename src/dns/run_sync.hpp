@@ -15,11 +15,14 @@ namespace mxsec {
 
 template <class T>
 T run_sync(asio::io_context& io, asio::awaitable<T> op) {
+  // The result is stored from inside the coroutine, so T needs no default
+  // constructor (asio's co_spawn completion handler would require one).
   std::optional<T> result;
   std::exception_ptr error;
-  asio::co_spawn(io, std::move(op), [&](std::exception_ptr e, T value) {
-    if (e) error = e; else result.emplace(std::move(value));
-  });
+  auto wrapper = [](asio::awaitable<T> inner, std::optional<T>& out) -> asio::awaitable<void> {
+    out.emplace(co_await std::move(inner));
+  };
+  asio::co_spawn(io, wrapper(std::move(op), result), [&](std::exception_ptr e) { error = e; });
   io.restart();
   io.run();
   if (error) std::rethrow_exception(error);

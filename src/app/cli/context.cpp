@@ -24,6 +24,12 @@ Result<dns::Resolver*> Context::resolver() {
   config.forwarders = resolvers;
   config.trust_anchor_files = trust_anchors;
   config.private_zones = private_zones;
+  for (const auto& stub : stub_zones) {
+    const auto eq = stub.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return make_error(Errc::invalid_argument, "stub zone '" + escape_for_log(stub, 80) + "': expected ZONE=ADDR[:PORT]");
+    config.stub_zones.emplace_back(stub.substr(0, eq), stub.substr(eq + 1));
+  }
   if (timeout_seconds <= 0 || timeout_seconds > 600)
     return make_error(Errc::invalid_argument, "--timeout must be between 0 and 600 seconds");
   config.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));

@@ -31,6 +31,8 @@ struct Context {
   std::vector<std::string> resolvers;
   std::vector<std::string> trust_anchors;
   std::vector<std::string> private_zones;
+  // "ZONE=ADDR[:PORT]": iterate to this server for ZONE (set by `dns --stub-zone`).
+  std::vector<std::string> stub_zones;
   double timeout_seconds = 5.0;
   bool json = false;
   int exit_code = kExitOk;

@@ -1,0 +1,33 @@
+// auth/dkim/openssl.hpp: owning handles for the OpenSSL objects DKIM uses.
+//
+// Internal to the dkim module (not part of dkim.hpp). Every handle is wrapped
+// in a unique_ptr on the line that acquires it (STYLE.md "Resources").
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace mxsec::auth::dkim::ossl {
+
+struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
+struct MdCtxFree { void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); } };
+struct PkeyCtxFree { void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); } };
+struct BioFree { void operator()(BIO* p) const { BIO_free(p); } };
+
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+
+// The oldest queued OpenSSL error as text, and the queue cleared (so one
+// failure cannot leak into the next operation's report).
+std::string last_error();
+
+// SHA-256 of `data` (32 bytes); empty on an OpenSSL failure.
+std::string sha256(std::string_view data);
+
+}  // namespace mxsec::auth::dkim::ossl

@@ -1,0 +1,229 @@
+#include "auth/dkim/signature.hpp"
+
+#include "codec/base64.hpp"
+#include "codec/tag_list.hpp"
+#include "core/strings.hpp"
+
+namespace mxsec::auth::dkim {
+namespace {
+
+constexpr std::uint64_t kMaxTimestamp = 999'999'999'999ULL;  // 1*12DIGIT (RFC 6376 §3.5 t=, x=)
+
+bool is_fws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim_fws(std::string_view s) {
+  while (!s.empty() && is_fws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_fws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+Error syntax(std::string msg) { return make_error(Errc::parse, std::move(msg)); }
+Error reject(std::string msg) { return make_error(Errc::invalid_argument, std::move(msg)); }
+Error unsupported(std::string msg) { return make_error(Errc::unsupported, std::move(msg)); }
+
+Result<std::string> decode_b64_tag(std::string_view name, std::string_view value) {
+  auto d = codec::decode_base64(value);
+  if (!d) return syntax(std::string(name) + "= is not valid base64 (" + d.error().message + ")");
+  if (d->empty()) return syntax(std::string(name) + "= is empty");
+  return std::move(*d);
+}
+
+Result<std::int64_t> parse_time(std::string_view name, std::string_view value) {
+  auto v = parse_uint(value, kMaxTimestamp);
+  if (!v) return syntax(std::string(name) + "= is not a 1..12 digit number: " + escape_for_log(value, 40));
+  return static_cast<std::int64_t>(*v);
+}
+
+}  // namespace
+
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::none: return "none";
+    case Verdict::pass: return "pass";
+    case Verdict::fail: return "fail";
+    case Verdict::neutral: return "neutral";
+    case Verdict::temperror: return "temperror";
+    case Verdict::permerror: return "permerror";
+  }
+  return "permerror";
+}
+
+const char* to_string(Algorithm a) { return a == Algorithm::rsa_sha256 ? "rsa-sha256" : "ed25519-sha256"; }
+const char* to_string(Canon c) { return c == Canon::simple ? "simple" : "relaxed"; }
+
+std::string Signature::canonicalization() const {
+  return std::string(to_string(header_canon)) + "/" + to_string(body_canon);
+}
+
+Verdict signature_error_verdict(const Error& e) { return e.code == Errc::parse ? Verdict::neutral : Verdict::permerror; }
+
+Result<Signature> parse_signature(std::string_view value, const SignatureLimits& limits) {
+  if (value.size() > limits.max_bytes)
+    return make_error(Errc::limit, "DKIM-Signature longer than " + std::to_string(limits.max_bytes) + " bytes");
+  auto parsed = codec::parse_tag_list(value);
+  if (!parsed) return syntax("DKIM-Signature tag list: " + parsed.error().message);
+  const std::vector<codec::Tag>& tags = *parsed;
+  Signature sig;
+
+  // RFC 6376 §6.1.1: "Verifiers MUST return PERMFAIL (signature missing
+  // required tag) when any tag listed as "required" in Section 3.5 is omitted".
+  for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"})
+    if (!codec::find_tag(tags, required)) return syntax(std::string("missing required tag ") + required + "=");
+
+  // v= "MUST have the value "1"" (RFC 6376 §3.5).
+  if (*codec::find_tag(tags, "v") != "1")
+    return syntax("v= must be 1, got " + escape_for_log(*codec::find_tag(tags, "v"), 20));
+
+  const std::string_view a = *codec::find_tag(tags, "a");
+  if (a == "rsa-sha256") {
+    sig.algorithm = Algorithm::rsa_sha256;
+  } else if (a == "ed25519-sha256") {
+    sig.algorithm = Algorithm::ed25519_sha256;
+  } else if (a == "rsa-sha1") {
+    // RFC 8301 §3.1: "Verifiers MUST NOT consider signatures using SHA-1 to be
+    // valid."
+    return unsupported("rsa-sha1 not allowed (RFC 8301)");
+  } else {
+    return unsupported("unsupported algorithm a=" + escape_for_log(a, 40));
+  }
+
+  const std::string_view b = *codec::find_tag(tags, "b");
+  auto b_raw = decode_b64_tag("b", b);
+  if (!b_raw) return b_raw.error();
+  sig.signature = std::move(*b_raw);
+  sig.signature_b64 = codec::strip_whitespace(b);
+  // The b= value and all whitespace up to the next ';' are blanked when the
+  // signature field itself is hashed (RFC 6376 §3.7).
+  {
+    std::size_t begin = static_cast<std::size_t>(b.data() - value.data());
+    while (begin > 0 && value[begin - 1] != '=') --begin;
+    std::size_t end = value.find(';', static_cast<std::size_t>(b.data() - value.data()) + b.size());
+    if (end == std::string_view::npos) end = value.size();
+    sig.b_delete_begin = begin;
+    sig.b_delete_end = end;
+  }
+
+  auto bh = decode_b64_tag("bh", *codec::find_tag(tags, "bh"));
+  if (!bh) return bh.error();
+  sig.body_hash = std::move(*bh);
+  if (sig.body_hash.size() != 32)
+    return syntax("bh= has " + std::to_string(sig.body_hash.size()) + " bytes, SHA-256 needs 32");
+
+  if (auto c = codec::find_tag(tags, "c")) {
+    const std::string_view cv = *c;
+    const std::size_t slash = cv.find('/');
+    const std::string_view hc = slash == std::string_view::npos ? cv : cv.substr(0, slash);
+    const std::string_view bc = slash == std::string_view::npos ? std::string_view("simple") : cv.substr(slash + 1);
+    auto one = [](std::string_view s) -> std::optional<Canon> {
+      if (s == "simple") return Canon::simple;
+      if (s == "relaxed") return Canon::relaxed;
+      return std::nullopt;
+    };
+    const auto h = one(hc), bd = one(bc);
+    if (!h || !bd) return unsupported("unknown canonicalization c=" + escape_for_log(cv, 40));
+    sig.header_canon = *h;
+    sig.body_canon = *bd;
+  }
+
+  const std::string_view d = *codec::find_tag(tags, "d");
+  if (!is_valid_domain_name(d)) return syntax("d= is not a domain name: " + escape_for_log(d, 80));
+  sig.domain = normalize_domain(d);
+  const std::string_view s = *codec::find_tag(tags, "s");
+  if (!is_valid_domain_name(s)) return syntax("s= is not a valid selector: " + escape_for_log(s, 80));
+  sig.selector = normalize_domain(s);
+  if (!is_valid_domain_name(sig.key_name()))
+    return syntax("key name " + escape_for_log(sig.key_name(), 80) + " is not a domain name");
+
+  const std::string_view h = *codec::find_tag(tags, "h");
+  bool has_from = false;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t colon = h.find(':', start);
+    const std::string_view field = trim_fws(h.substr(start, colon == std::string_view::npos ? h.npos : colon - start));
+    if (field.empty()) return syntax("h= has an empty field name");
+    for (char ch : field) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 33 || u > 126) return syntax("h= has an invalid field name: " + escape_for_log(field, 40));
+    }
+    if (sig.signed_headers.size() >= limits.max_signed_headers)
+      return make_error(Errc::limit, "h= lists more than " + std::to_string(limits.max_signed_headers) + " fields");
+    sig.signed_headers.push_back(to_lower(field));
+    if (sig.signed_headers.back() == "from") has_from = true;
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  // RFC 6376 §5.4: "The From header field MUST be signed"; §6.1.1: "If the
+  // "h=" tag does not include the From header field, the Verifier MUST ignore
+  // the DKIM-Signature header field and return PERMFAIL (From field not signed)."
+  if (!has_from) return reject("From field not signed (h= lacks From)");
+
+  if (auto i = codec::find_tag(tags, "i")) {
+    const std::size_t at = i->rfind('@');
+    if (at == std::string_view::npos) return syntax("i= has no '@': " + escape_for_log(*i, 80));
+    const std::string_view idom = i->substr(at + 1);
+    if (!is_valid_domain_name(idom)) return syntax("i= domain is not a domain name: " + escape_for_log(*i, 80));
+    sig.identity = std::string(*i);
+    sig.identity_domain = normalize_domain(idom);
+    // RFC 6376 §6.1.1: "Verifiers MUST confirm that the domain specified in
+    // the "d=" tag is the same as or a parent domain of the domain part of
+    // the "i=" tag. If not, the DKIM-Signature header field MUST be ignored".
+    if (!is_subdomain_of(sig.identity_domain, sig.domain))
+      return reject("i= domain " + escape_for_log(sig.identity_domain, 80) + " is not d= or a subdomain of it");
+  } else {
+    sig.identity = "@" + sig.domain;
+    sig.identity_domain = sig.domain;
+  }
+
+  if (auto l = codec::find_tag(tags, "l")) {
+    // 1*76DIGIT: a count too large for 64 bits is certainly longer than any
+    // body we accept, so it is clamped rather than rejected.
+    if (l->empty() || l->size() > 76) return syntax("l= is not a 1..76 digit number");
+    for (char ch : *l)
+      if (!is_digit(ch)) return syntax("l= is not a number: " + escape_for_log(*l, 40));
+    sig.body_length = parse_uint(*l).value_or(UINT64_MAX);
+  }
+
+  if (auto q = codec::find_tag(tags, "q")) {
+    bool dns_txt = false;
+    for (std::string_view m : split(*q, ':'))
+      if (iequals(trim_fws(m), "dns/txt")) dns_txt = true;
+    if (!dns_txt) return unsupported("unsupported query method q=" + escape_for_log(*q, 40) + " (only dns/txt)");
+  }
+
+  if (auto t = codec::find_tag(tags, "t")) {
+    auto v = parse_time("t", *t);
+    if (!v) return v.error();
+    sig.timestamp = *v;
+  }
+  if (auto x = codec::find_tag(tags, "x")) {
+    auto v = parse_time("x", *x);
+    if (!v) return v.error();
+    sig.expiration = *v;
+  }
+  // RFC 6376 §3.5 x=: "the value of the "x=" tag MUST be greater than the
+  // value of the "t=" tag if both are present."
+  if (sig.timestamp && sig.expiration && *sig.expiration <= *sig.timestamp)
+    return reject("x= " + std::to_string(*sig.expiration) + " is not after t= " + std::to_string(*sig.timestamp));
+  return sig;
+}
+
+SignatureLabels peek_signature_labels(std::string_view value) {
+  SignatureLabels out;
+  if (value.size() > limits::kDkimSignatureBytes) return out;
+  codec::TagListOptions opts;
+  opts.strict_valchar = false;
+  auto tags = codec::parse_tag_list(value, opts);
+  if (!tags) return out;
+  auto take = [&](const char* name, std::string& dst) {
+    if (auto v = codec::find_tag(*tags, name)) dst = escape_for_log(*v, 80);
+  };
+  take("d", out.domain);
+  take("s", out.selector);
+  take("a", out.algorithm);
+  if (auto b = codec::find_tag(*tags, "b")) out.header_b = escape_for_log(codec::strip_whitespace(*b).substr(0, 8), 8);
+  out.domain = to_lower(out.domain);
+  out.selector = to_lower(out.selector);
+  return out;
+}
+
+}  // namespace mxsec::auth::dkim

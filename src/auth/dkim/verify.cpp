@@ -1,0 +1,342 @@
+#include "auth/dkim/verify.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include <map>
+
+#include "auth/dkim/canon.hpp"
+#include "auth/dkim/openssl.hpp"
+#include "core/strings.hpp"
+
+namespace mxsec::auth::dkim {
+namespace {
+
+constexpr std::string_view kSignatureField = "dkim-signature";
+
+// The outcome of one key lookup, shared by the signatures that name the key.
+struct FetchedKey {
+  Verdict error_verdict = Verdict::pass;  // pass = no error
+  std::string reason;
+  dns::Security security = dns::Security::indeterminate;
+  std::string text;  // joined TXT strings
+};
+
+struct BodyDigest {
+  Canon canon;
+  std::optional<std::uint64_t> limit;
+  std::string digest;
+  std::uint64_t canonical_length;
+};
+
+using HeaderIndex = std::unordered_map<std::string, std::vector<std::size_t>>;
+
+// The data that is hashed and signed (RFC 6376 §3.7): the h= fields, each
+// instance taken from the bottom up, then the signature field itself with
+// b= blanked and without its final CRLF.
+std::string header_hash_input(const codec::Message& msg, const HeaderIndex& index, const Signature& sig,
+                              const codec::HeaderField& sig_field) {
+  std::string data;
+  data.reserve(1024);
+  std::unordered_map<std::string_view, std::size_t> used;
+  for (const std::string& name : sig.signed_headers) {
+    std::size_t& n = used[name];
+    auto it = index.find(name);
+    // "nonexistent header fields do not contribute to the signature
+    // computation" (§5.4): the name is simply skipped.
+    if (it == index.end() || n >= it->second.size()) continue;
+    const codec::HeaderField& f = msg.headers[it->second[it->second.size() - 1 - n]];
+    ++n;
+    canonicalize_header(f.name, f.value, f.raw, sig.header_canon, data);
+  }
+  const std::string_view v = sig_field.value;
+  std::string value(v.substr(0, sig.b_delete_begin));
+  value.append(v.substr(sig.b_delete_end));
+  if (sig.header_canon == Canon::simple) {
+    data.append(sig_field.raw.substr(0, static_cast<std::size_t>(v.data() - sig_field.raw.data())));
+    data.append(value);
+  } else {
+    canonicalize_header(sig_field.name, value, {}, Canon::relaxed, data);
+    data.resize(data.size() - 2);  // "without a trailing CRLF"
+  }
+  return data;
+}
+
+bool verify_crypto(const PublicKey& key, Algorithm alg, std::string_view data, std::string_view signature) {
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
+  int rc = 0;
+  if (alg == Algorithm::rsa_sha256) {
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1)
+      rc = EVP_DigestVerify(ctx.get(), sig, signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                            data.size());
+  } else {
+    // RFC 8463 §3: "computes a message hash as defined in Section 3 of
+    // [RFC6376] using SHA-256 as the hash-alg. It signs the hash with the
+    // PureEdDSA variant Ed25519".
+    const std::string digest = ossl::sha256(data);
+    if (!digest.empty() && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1)
+      rc = EVP_DigestVerify(ctx.get(), sig, signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
+                            digest.size());
+  }
+  ERR_clear_error();
+  return rc == 1;
+}
+
+asio::awaitable<FetchedKey> fetch_key(dns::Resolver& resolver, const std::string& name, const Config& config) {
+  FetchedKey out;
+  dns::TxtAnswer answer = co_await resolver.txt(name);
+  out.security = answer.security;
+  // RFC 6376 §6.1.2: "If the query for the public key fails to respond, the
+  // Verifier MAY seek a later verification attempt by returning TEMPFAIL (key
+  // unavailable)." A DNSSEC-bogus answer must not be used at all.
+  if (answer.bogus()) {
+    out.error_verdict = Verdict::temperror;
+    out.reason = "DNSSEC bogus key record for " + name +
+                 (answer.why_bogus.empty() ? "" : " (" + escape_for_log(answer.why_bogus, 120) + ")");
+    co_return out;
+  }
+  if (answer.failed()) {
+    out.error_verdict = Verdict::temperror;
+    out.reason = std::string("DNS temporary failure for ") + name + " (" + dns::to_string(answer.status) + ")";
+    co_return out;
+  }
+  // "If the query for the public key fails because the corresponding key
+  // record does not exist, the Verifier MUST immediately return PERMFAIL (no
+  // key for signature)."
+  if (answer.status == dns::Status::nxdomain || answer.status == dns::Status::nodata || answer.records.empty()) {
+    out.error_verdict = Verdict::permerror;
+    out.reason = std::string("no key for signature (") +
+                 (answer.status == dns::Status::nxdomain ? "NXDOMAIN" : "NODATA") + " at " + name + ")";
+    co_return out;
+  }
+  if (answer.records.size() > 1) {
+    out.error_verdict = Verdict::permerror;
+    out.reason = std::to_string(answer.records.size()) + " TXT records at " + name + " (RFC 6376 §3.6.2.2: undefined)";
+    co_return out;
+  }
+  std::size_t total = 0;
+  for (const auto& s : answer.records.front().strings) total += s.size();
+  if (total > config.max_key_record_bytes) {
+    out.error_verdict = Verdict::permerror;
+    out.reason = "key record at " + name + " longer than " + std::to_string(config.max_key_record_bytes) + " bytes";
+    co_return out;
+  }
+  out.text = answer.records.front().joined();
+  co_return out;
+}
+
+SignatureResult labels_only(const codec::HeaderField& f) {
+  SignatureResult r;
+  SignatureLabels l = peek_signature_labels(f.value);
+  r.domain = std::move(l.domain);
+  r.selector = std::move(l.selector);
+  r.algorithm = std::move(l.algorithm);
+  r.header_b = std::move(l.header_b);
+  return r;
+}
+
+}  // namespace
+
+bool VerifyResult::any_pass() const {
+  for (const auto& s : signatures)
+    if (s.result == Verdict::pass) return true;
+  return false;
+}
+
+Verdict VerifyResult::summary() const {
+  if (signatures.empty()) return Verdict::none;
+  if (any_pass()) return Verdict::pass;
+  return signatures.front().result;
+}
+
+Result<PublicKey> Verifier::load_key(const KeyRecord& record, const std::string& text) {
+  if (auto it = key_cache_.find(text); it != key_cache_.end()) return it->second;
+  auto key = PublicKey::load(record, config_.min_rsa_bits, config_.max_rsa_bits);
+  if (!key) return key;
+  if (key_cache_.size() >= config_.key_cache_entries) key_cache_.clear();  // bounded; hostile keys cannot grow it
+  if (config_.key_cache_entries > 0) key_cache_.emplace(text, *key);
+  return key;
+}
+
+namespace {
+
+struct Outcome {
+  Verdict verdict;
+  std::string reason;
+};
+
+std::optional<Outcome> check_time(const Signature& sig, std::int64_t now, long skew) {
+  // RFC 6376 §3.5 t=: "Implementations MAY consider the signature invalid
+  // if the signature timestamp is in the future"; we allow the clock skew.
+  if (sig.timestamp && *sig.timestamp > now + skew)
+    return Outcome{Verdict::permerror, "signature timestamp in the future (t=" + std::to_string(*sig.timestamp) + ")"};
+  // x=: "Signatures MAY be considered invalid if the verification time at
+  // the Verifier is past the expiration date." (§6.1.1: PERMFAIL (signature
+  // expired)).
+  if (sig.expiration && *sig.expiration + skew < now)
+    return Outcome{Verdict::fail, "signature expired (x=" + std::to_string(*sig.expiration) + ")"};
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Everything after the key lookup; no I/O, so it lives outside the coroutine.
+Verdict Verifier::evaluate(const codec::Message& message, const void* index_ptr, const Signature& sig,
+                           const codec::HeaderField& field, const void* fetched_ptr, void* bodies_ptr,
+                           SignatureResult& r, std::string& reason) {
+  const auto& index = *static_cast<const HeaderIndex*>(index_ptr);
+  const auto& fetched = *static_cast<const FetchedKey*>(fetched_ptr);
+  auto& bodies = *static_cast<std::vector<BodyDigest>*>(bodies_ptr);
+  r.key_security = fetched.security;
+  if (fetched.error_verdict != Verdict::pass) {
+    reason = fetched.reason;
+    return fetched.error_verdict;
+  }
+  auto record = parse_key_record(fetched.text, config_.max_key_record_bytes);
+  if (!record) {
+    reason = record.error().message;
+    return Verdict::permerror;
+  }
+  r.testing = record->testing;
+  if (record->revoked) {
+    // §6.1.2: "If the "p=" tag is empty, the key has been revoked" ->
+    // PERMFAIL (key revoked). Reported as fail: the signer disowns it.
+    reason = "key revoked (empty p=)";
+    return Verdict::fail;
+  }
+  if (!key_matches_algorithm(record->type, sig.algorithm)) {
+    reason = std::string("key type k=") + to_string(record->type) + " does not match a=" + to_string(sig.algorithm);
+    return Verdict::permerror;
+  }
+  // §6.1.2: "If the "h=" tag exists in the public-key record and the hash
+  // algorithm implied by the "a=" tag in the DKIM-Signature header field is
+  // not included in the contents of the "h=" tag, the Verifier MUST ignore
+  // the signature and return PERMFAIL (inappropriate hash algorithm)."
+  if (!record->sha256_allowed) {
+    reason = "inappropriate hash algorithm (key h= excludes sha256)";
+    return Verdict::permerror;
+  }
+  // §3.6.1 t=s: "Any DKIM-Signature header fields using the "i=" tag MUST
+  // have the same domain value on the right-hand side of the "@" in the
+  // "i=" tag and the value of the "d=" tag."
+  if (record->strict_identity && sig.identity_domain != sig.domain) {
+    reason = "key t=s requires i= domain " + escape_for_log(sig.identity_domain, 80) + " to equal d= " + sig.domain;
+    return Verdict::permerror;
+  }
+  auto key = load_key(*record, fetched.text);
+  if (!key) {
+    reason = key.error().message;
+    return Verdict::permerror;
+  }
+  r.key_bits = key->bits();
+
+  // Body hash, computed once per (canonicalization, l=) for the message.
+  const BodyDigest* body = nullptr;
+  for (const auto& b : bodies)
+    if (b.canon == sig.body_canon && b.limit == sig.body_length) body = &b;
+  if (!body) {
+    BodyHasher hasher(sig.body_length.value_or(UINT64_MAX));
+    canonicalize_body(message.body, sig.body_canon, hasher);
+    bodies.push_back({sig.body_canon, sig.body_length, hasher.finish(), hasher.canonical_length()});
+    body = &bodies.back();
+  }
+  r.canonical_body_length = body->canonical_length;
+  if (body->digest.size() != 32) {
+    reason = "OpenSSL digest failure";
+    return Verdict::temperror;
+  }
+  if (sig.body_length && *sig.body_length > body->canonical_length) {
+    reason = "l= " + std::to_string(*sig.body_length) + " longer than the canonical body (" +
+             std::to_string(body->canonical_length) + " octets)";
+    return Verdict::fail;
+  }
+  // §6.1.3: "If the hash does not match, the Verifier MUST ignore the
+  // signature and return PERMFAIL (body hash did not verify)."
+  if (CRYPTO_memcmp(body->digest.data(), sig.body_hash.data(), 32) != 0) {
+    reason = "body hash mismatch";
+    return Verdict::fail;
+  }
+  const std::string data = header_hash_input(message, index, sig, field);
+  if (!verify_crypto(*key, sig.algorithm, data, sig.signature)) {
+    reason = "signature did not verify";
+    return Verdict::fail;
+  }
+  if (sig.body_length && *sig.body_length < body->canonical_length) {
+    reason = "l= " + std::to_string(*sig.body_length) + " shorter than body (unsigned content)";
+    if (config_.l_tag_policy == LTagPolicy::fail) return Verdict::fail;
+    reason += ", accepted by policy";
+    return Verdict::pass;
+  }
+  reason = record->testing ? "key in testing mode (t=y)" : "";
+  return Verdict::pass;
+}
+
+asio::awaitable<VerifyResult> Verifier::verify(const codec::Message& message, dns::Resolver& resolver,
+                                               const Clock& clock) {
+  VerifyResult out;
+  HeaderIndex index;
+  std::vector<std::size_t> signature_fields;
+  for (std::size_t i = 0; i < message.headers.size(); ++i) {
+    std::string name = to_lower(message.headers[i].name);
+    if (name == kSignatureField) signature_fields.push_back(i);
+    index[std::move(name)].push_back(i);
+  }
+  if (signature_fields.empty()) co_return out;
+
+  std::map<std::string, FetchedKey> keys;  // per message: one query per key name
+  std::vector<BodyDigest> bodies;
+  const std::int64_t now = clock.now();
+  int checked = 0;
+
+  for (std::size_t field_index : signature_fields) {
+    const codec::HeaderField& field = message.headers[field_index];
+    // RFC 6376 §6.1: "Verifiers MAY limit the number of signatures they
+    // attempt to verify". Those past the limit fail closed.
+    if (checked >= config_.max_signatures) {
+      SignatureResult r = labels_only(field);
+      r.result = Verdict::permerror;
+      r.reason = "signature limit reached (" + std::to_string(config_.max_signatures) + " checked)";
+      out.signatures.push_back(std::move(r));
+      continue;
+    }
+    ++checked;
+
+    auto parsed = parse_signature(field.value, config_.signature_limits);
+    if (!parsed) {
+      SignatureResult r = labels_only(field);
+      r.result = signature_error_verdict(parsed.error());
+      r.reason = parsed.error().message;
+      out.signatures.push_back(std::move(r));
+      continue;
+    }
+    const Signature& sig = *parsed;
+    SignatureResult r;
+    r.domain = sig.domain;
+    r.selector = sig.selector;
+    r.identity = sig.identity;
+    r.algorithm = to_string(sig.algorithm);
+    r.canonicalization = sig.canonicalization();
+    r.header_b = sig.signature_b64.substr(0, 8);
+    r.body_length = sig.body_length;
+    if (auto early = check_time(sig, now, config_.clock_skew_seconds)) {
+      r.result = early->verdict;
+      r.reason = std::move(early->reason);
+      out.signatures.push_back(std::move(r));
+      continue;
+    }
+    const std::string key_name = sig.key_name();
+    auto kit = keys.find(key_name);
+    if (kit == keys.end()) {
+      ++out.key_queries;
+      FetchedKey fetched = co_await fetch_key(resolver, key_name, config_);
+      kit = keys.emplace(key_name, std::move(fetched)).first;
+    }
+    r.result = evaluate(message, &index, sig, field, &kit->second, &bodies, r, r.reason);
+    out.signatures.push_back(std::move(r));
+  }
+  co_return out;
+}
+
+}  // namespace mxsec::auth::dkim
