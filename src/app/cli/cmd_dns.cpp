@@ -105,9 +105,6 @@ void add_dns(CLI::App& app, Context& ctx) {
                 "Check that the resolver path validates DNSSEC (exit 1 unless 'validating')");
   cmd->add_option("--probe", opts->probe,
                   "Self-test probe name (default: apex of the first --trust-anchor, else the root)");
-  cmd->add_option("--stub-zone", ctx.stub_zones, "Iterate to ADDR for ZONE instead of the normal path (repeatable)")
-      ->type_name("ZONE=ADDR[:PORT]")
-      ->allow_extra_args(false);  // one value per --stub-zone; NAME and TYPE stay positional
   cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
   cmd->callback([&ctx, opts] { run_dns(ctx, *opts); });
 }

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "app/cli/command.hpp"
+#include "app/cli/report_json.hpp"
 #include "auth/spf/spf.hpp"
 #include "core/strings.hpp"
 #include "dns/run_sync.hpp"
@@ -79,19 +80,7 @@ void run_spf(Context& ctx, SpfOptions& o) {
   auth::spf::Config config;
   const auto r = run_sync(ctx.io, auth::spf::check_sender(**resolver, ip, o.helo, o.sender, o.receiver, config));
   if (ctx.json || o.json) {
-    nlohmann::json j;
-    j["result"] = auth::spf::to_string(r.verdict);
-    j["explanation"] = r.explanation;
-    j["lookups"] = r.lookups;
-    j["void_lookups"] = r.void_lookups;
-    j["dns_queries"] = r.dns_queries;
-    j["domain"] = r.domain;
-    j["identity"] = auth::spf::to_string(r.identity);
-    j["reason"] = r.reason;
-    j["mechanism"] = r.mechanism;
-    j["record"] = r.record;
-    // DNS text may hold any byte; JSON output must stay valid UTF-8.
-    print_json(nlohmann::json::parse(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    print_json(spf_json(r));
   } else {
     print_human(r, ip.to_string());
   }

@@ -73,6 +73,9 @@ void fail(Context& ctx, std::string_view what, const Error& error) {
   ctx.exit_code = kExitError;
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+void print_json(const nlohmann::json& j) {
+  // DNS and message text may hold any byte; the output must stay valid UTF-8.
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+}
 
 }  // namespace mxsec::cli

@@ -6,6 +6,7 @@
 //   --trust-anchor FILE      repeatable; extra DS/DNSKEY anchors
 //   --private-zone ZONE      repeatable; resolve an RFC 6761 name such as
 //                            "test" instead of answering NXDOMAIN locally
+//   --stub-zone ZONE=ADDR[:PORT]  repeatable; iterate to this server for ZONE
 //   --timeout SECONDS        per DNS query
 //   --json                   machine-readable output (also accepted per command)
 // Exit codes: 0 success, 1 a negative finding the command reports (e.g. check
@@ -31,7 +32,7 @@ struct Context {
   std::vector<std::string> resolvers;
   std::vector<std::string> trust_anchors;
   std::vector<std::string> private_zones;
-  // "ZONE=ADDR[:PORT]": iterate to this server for ZONE (set by `dns --stub-zone`).
+  // "ZONE=ADDR[:PORT]": iterate to this server for ZONE (--stub-zone).
   std::vector<std::string> stub_zones;
   double timeout_seconds = 5.0;
   bool json = false;

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   Context ctx;
   CLI::App app{"mxsec: secure mail transport toolkit (SPF, DKIM, DMARC, DNSSEC, DANE, MTA-STS)", "mxsec"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", "mxsec 0.1.0");
   app.add_option("--resolver", ctx.resolvers, "Forward DNS queries to ADDR[:PORT] (repeatable); DNSSEC is still validated here")
       ->type_name("ADDR[:PORT]");
@@ -16,6 +17,9 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--private-zone", ctx.private_zones, "Resolve this RFC 6761 special zone (e.g. test) instead of NXDOMAIN")
       ->type_name("ZONE");
+  app.add_option("--stub-zone", ctx.stub_zones, "Iterate to ADDR for ZONE instead of the normal path (repeatable)")
+      ->type_name("ZONE=ADDR[:PORT]")
+      ->allow_extra_args(false);  // one value per --stub-zone; positionals stay positional
   app.add_option("--timeout", ctx.timeout_seconds, "Per-query DNS timeout in seconds")->capture_default_str();
   app.add_flag("--json", ctx.json, "Machine-readable JSON output");
   for (CommandAdder add : command_registry()) add(app, ctx);
