@@ -146,6 +146,19 @@ Result<Mailbox> parse_path(std::string_view path) {
     path = path.substr(1, path.size() - 2);
   }
   if (path.empty()) return Mailbox{};
+  // RFC 5321 §4.1.2: an "@" in the local part must be inside a quoted string.
+  bool quoted = false;
+  int ats = 0;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '\\' && quoted) {
+      ++i;
+    } else if (path[i] == '"') {
+      quoted = !quoted;
+    } else if (path[i] == '@' && !quoted) {
+      ++ats;
+    }
+  }
+  if (ats != 1) return make_error(Errc::parse, "path must have exactly one unquoted '@': " + escape_for_log(path, 60));
   return split_addr_spec(path);
 }
 

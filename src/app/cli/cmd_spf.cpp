@@ -16,6 +16,7 @@
 #include "app/cli/command.hpp"
 #include "app/cli/report_json.hpp"
 #include "auth/spf/spf.hpp"
+#include "codec/address.hpp"
 #include "core/strings.hpp"
 #include "dns/run_sync.hpp"
 
@@ -43,17 +44,13 @@ Result<void> validate(SpfOptions& o, IpAddress& ip) {
   ip = *parsed;
   if (o.helo.empty() || o.helo.size() > 255 || !printable_ascii(o.helo))
     return make_error(Errc::invalid_argument, "--helo '" + escape_for_log(o.helo) + "' is not a HELO name");
-  std::string_view s = o.sender;
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
-  if (!s.empty()) {
-    const auto at = s.rfind('@');
-    // RFC 5321 §4.5.3.1.3: a path is at most 256 octets.
-    if (s.size() > 256 || !printable_ascii(s) || at == std::string_view::npos ||
-        !is_valid_domain_name(s.substr(at + 1)))
-      return make_error(Errc::invalid_argument,
-                        "--sender '" + escape_for_log(o.sender) + "' is not a mail address (local-part@domain)");
-  }
-  o.sender = std::string(s);
+  // RFC 5321 §4.5.3.1.3: a path is at most 256 octets.
+  if (o.sender.size() > 256 || !printable_ascii(o.sender))
+    return make_error(Errc::invalid_argument, "--sender '" + escape_for_log(o.sender) + "' is not a mail address");
+  auto path = codec::parse_path(o.sender);
+  if (!path)
+    return make_error(Errc::invalid_argument, "--sender '" + escape_for_log(o.sender) + "': " + path.error().message);
+  o.sender = path->domain.empty() ? std::string() : path->local_part + "@" + path->domain;
   if (!o.receiver.empty() && (!printable_ascii(o.receiver) || o.receiver.size() > 255))
     return make_error(Errc::invalid_argument, "--receiver '" + escape_for_log(o.receiver) + "' is not a host name");
   return {};

@@ -45,6 +45,12 @@ asio::awaitable<AlignmentCheck> check_alignment(OrgDomainFinder& finder, Alignme
     co_return out;
   }
   out.author_org_domain = *author_org;
+  // In either mode an Organizational Domain is the name itself or one of its
+  // parents, so unless the author's is one of the identifier's, they cannot be
+  // equal: not aligned, without walking the identifier. Walking it anyway let
+  // a DNS failure there (a domain whose DNS the sender breaks on purpose)
+  // turn DMARC fail into temperror.
+  if (!is_subdomain_of(identifier, *author_org)) co_return out;
   auto id_org = co_await finder.org_domain(identifier);
   if (!id_org) {
     out.outcome = id_org.error().code == Errc::limit ? AlignmentOutcome::permerror : AlignmentOutcome::temperror;

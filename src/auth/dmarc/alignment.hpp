@@ -10,7 +10,10 @@
 //   (RFC 9989 §4.10.2, one walk per identifier, shared through the
 //   DmarcLookup cache) or the public suffix list (RFC 7489 §3.2).
 //   Shortcuts that need no DNS: identical names are aligned; names with no
-//   common label suffix cannot have a common Organizational Domain.
+//   common label suffix cannot have a common Organizational Domain; an
+//   identifier that is not the author's Organizational Domain or below it
+//   is not aligned without a walk of its own (an Organizational Domain is
+//   always the name or a parent of it).
 // - Outcome temperror: a walk needed for the answer did not complete (DNS
 //   failure, bogus answer, query quota). permerror: a record on a walk was
 //   over a limit. The caller decides what an unknown alignment means; it

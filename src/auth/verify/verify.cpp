@@ -61,6 +61,12 @@ asio::awaitable<Result<MessageVerdict>> verify_message(dns::Resolver& resolver, 
   auto parsed = codec::parse_message(message, config.message);
   if (!parsed) co_return parsed.error();
 
+  // One spelling of the reverse-path from here on: "" for the null path
+  // ("<>" or empty), else local@domain without angle brackets.
+  auto path = codec::parse_path(input.mail_from);
+  if (!path) co_return make_error(Errc::invalid_argument, "MAIL FROM: " + path.error().message);
+  input.mail_from = path->domain.empty() ? std::string() : path->local_part + "@" + path->domain;
+
   MessageVerdict v;
   v.spf = co_await spf::check_sender(resolver, input.ip, input.helo, input.mail_from, input.receiver, config.spf);
   v.dkim = co_await verifier.verify(*parsed, resolver, clock);

@@ -56,6 +56,10 @@ TEST(Address, ParsesSmtpPaths) {
   EXPECT_TRUE(null_path->domain.empty());
   EXPECT_FALSE(parse_path("<a@b"));
   EXPECT_FALSE(parse_path("nodomain"));
+  EXPECT_FALSE(parse_path("a@b@example.com"));  // unquoted '@' in the local part
+  auto quoted = parse_path("<\"a@b\"@example.com>");
+  ASSERT_TRUE(quoted);
+  EXPECT_EQ(quoted->local_part, "a@b");
 }
 
 }  // namespace

@@ -272,6 +272,25 @@ TEST(Evaluate, AlignedTemperrorBlocksFailUnalignedDoesNot) {
   EXPECT_EQ(unaligned.policy.applied, Policy::reject);
 }
 
+// The same under one TLD: a spoofer adds a DKIM signature, or uses a MAIL
+// FROM, in a domain whose DNS fails. It cannot align with example.com (whose
+// Organizational Domain is known), so DMARC still fails with p=reject.
+TEST(Evaluate, UnalignedTemperrorWithBrokenDnsUnderTheSameTld) {
+  dns::FakeResolver dns;
+  dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject"});
+  dns.set_outcome("_dmarc.attacker.com", dns::RrType::txt, dns::Status::servfail, dns::Security::bogus);
+  Evaluation dkim = Eval(dns, Input("example.com", "fail", "example.com", {{"temperror", "attacker.com", "s"}}));
+  EXPECT_EQ(dkim.result, Verdict::fail) << dkim.reason;
+  EXPECT_EQ(dkim.policy.applied, Policy::reject);
+  Evaluation spf = Eval(dns, Input("example.com", "temperror", "attacker.com"));
+  EXPECT_EQ(spf.result, Verdict::fail) << spf.reason;
+  EXPECT_EQ(spf.policy.applied, Policy::reject);
+  EXPECT_EQ(dns.query_count("_dmarc.attacker.com", dns::RrType::txt), 0u);
+  // An aligned identifier below example.com still blocks the fail.
+  Evaluation aligned = Eval(dns, Input("example.com", "temperror", "bounce.example.com"));
+  EXPECT_EQ(aligned.result, Verdict::temperror) << aligned.reason;
+}
+
 TEST(Evaluate, StrictModeIgnoresParentDomains) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject; adkim=s; aspf=s"});
