@@ -74,12 +74,13 @@ Result<KeyRecord> parse_key_record(std::string_view text, std::size_t max_bytes)
 
   auto p = codec::find_tag(tags, "p");
   if (!p) return bad("missing required tag p=");
-  const std::string p_text = codec::strip_whitespace(*p);
-  if (p_text.empty()) {
+  // decode_base64 skips the folding whitespace itself; p= made only of it
+  // is empty.
+  if (p->find_first_not_of(" \t\r\n") == std::string_view::npos) {
     rec.revoked = true;
     return rec;
   }
-  auto der = codec::decode_base64(p_text);
+  auto der = codec::decode_base64(*p);
   if (!der) return bad("p= is not valid base64 (" + der.error().message + ")");
   rec.public_key = std::move(*der);
   return rec;

@@ -3,9 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include <unordered_map>
+#include <openssl/rsa.h>
 
 #include "auth/dkim/canon.hpp"
+#include "auth/dkim/header_index.hpp"
 #include "auth/dkim/keygen.hpp"
 #include "auth/dkim/openssl.hpp"
 #include "codec/base64.hpp"
@@ -33,6 +34,8 @@ Result<Signer> Signer::from_pkey(std::shared_ptr<EVP_PKEY> pkey, SignerConfig co
       return make_error(Errc::invalid_argument, "i= must be an address at d= or a subdomain of it");
   }
   Signer s;
+  const EVP_MD* md = ossl::sha256_md();
+  if (!md) return make_error(Errc::crypto, "SHA-256 unavailable: " + ossl::last_error());
   const int id = EVP_PKEY_get_base_id(pkey.get());
   if (id == EVP_PKEY_RSA) {
     const int bits = EVP_PKEY_get_bits(pkey.get());
@@ -43,8 +46,20 @@ Result<Signer> Signer::from_pkey(std::shared_ptr<EVP_PKEY> pkey, SignerConfig co
       return make_error(Errc::limit, "RSA key " + std::to_string(bits) + " bits > limit " +
                                          std::to_string(limits::kDkimMaxRsaBits));
     s.algorithm_ = Algorithm::rsa_sha256;
+    // RSASSA-PKCS1-v1_5 with SHA-256 (RFC 6376 §3.3.1): sign() hashes the
+    // header data itself and signs the digest with EVP_PKEY_sign, which
+    // adds the SHA-256 DigestInfo as EVP_DigestSign would.
+    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+    if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), md) != 1)
+      return make_error(Errc::crypto, "sign init: " + ossl::last_error());
+    s.rsa_ctx_ = std::shared_ptr<const EVP_PKEY_CTX>(ctx.release(), ossl::PkeyCtxFree{});
   } else if (id == EVP_PKEY_ED25519) {
     s.algorithm_ = Algorithm::ed25519_sha256;
+    ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
+      return make_error(Errc::crypto, "sign init: " + ossl::last_error());
+    s.ed25519_ctx_ = std::shared_ptr<const EVP_MD_CTX>(ctx.release(), ossl::MdCtxFree{});
   } else {
     return make_error(Errc::unsupported, "private key is neither RSA nor Ed25519");
   }
@@ -81,47 +96,54 @@ Result<Signer> Signer::from_key_bytes(std::string_view key, SignerConfig config)
 Result<std::string> Signer::public_key_b64() const { return dkim::public_key_b64(pkey_.get()); }
 
 Result<std::string> Signer::sign_data(std::string_view data) const {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) return make_error(Errc::crypto, ossl::last_error());
-  std::string digest;
-  const EVP_MD* md = EVP_sha256();
-  if (algorithm_ == Algorithm::ed25519_sha256) {
-    // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the header data.
-    digest = ossl::sha256(data);
-    if (digest.empty()) return make_error(Errc::crypto, ossl::last_error());
-    data = digest;
-    md = nullptr;
+  // Both algorithms sign the SHA-256 hash of the header data: RSA through
+  // the DigestInfo of RSASSA-PKCS1-v1_5, Ed25519 directly (RFC 8463 §3:
+  // "computes a message hash as defined in Section 3 of [RFC6376] using
+  // SHA-256 as the hash-alg. It signs the hash with the PureEdDSA variant
+  // Ed25519").
+  unsigned char digest[32];
+  {
+    ossl::MdCtxPtr md_ctx(EVP_MD_CTX_new());
+    if (!md_ctx || !ossl::sha256(md_ctx.get(), data, digest))
+      return make_error(Errc::crypto, "header hash: " + ossl::last_error());
   }
-  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey_.get()) != 1)
-    return make_error(Errc::crypto, "sign init: " + ossl::last_error());
+  std::string sig;
   std::size_t len = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) != 1)
-    return make_error(Errc::crypto, "sign: " + ossl::last_error());
-  std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) != 1)
-    return make_error(Errc::crypto, "sign: " + ossl::last_error());
+  if (algorithm_ == Algorithm::rsa_sha256) {
+    // A duplicate per call: the prepared context is shared by every thread.
+    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_dup(rsa_ctx_.get()));
+    if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, sizeof digest) != 1)
+      return make_error(Errc::crypto, "sign: " + ossl::last_error());
+    sig.resize(len);
+    if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, digest, sizeof digest) != 1)
+      return make_error(Errc::crypto, "sign: " + ossl::last_error());
+  } else {
+    ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ed25519_ctx_.get()) != 1)
+      return make_error(Errc::crypto, "sign init: " + ossl::last_error());
+    len = 64;  // RFC 8032 §5.1.6: an Ed25519 signature is 64 octets
+    sig.resize(len);
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, digest, sizeof digest) != 1)
+      return make_error(Errc::crypto, "sign: " + ossl::last_error());
+  }
   sig.resize(len);
   return sig;
 }
 
 Result<std::string> Signer::sign(const codec::Message& message, const Clock& clock) const {
   // Count the fields we may sign, and index them for bottom-up selection.
-  std::unordered_map<std::string, std::vector<std::size_t>> index;
-  for (std::size_t i = 0; i < message.headers.size(); ++i) index[to_lower(message.headers[i].name)].push_back(i);
-  if (!index.count("from"))
+  const detail::HeaderIndex index(message.headers);
+  if (index.count("from") == 0)
     return make_error(Errc::invalid_argument, "message has no From field (RFC 6376 §5.4: From MUST be signed)");
 
-  std::vector<std::string> names;
+  std::vector<std::string_view> names;
   for (const std::string& n : config_.oversigned) {
-    auto it = index.find(n);
-    const std::size_t count = it == index.end() ? 0 : it->second.size();
+    const std::size_t count = index.count(n);
     for (std::size_t k = 0; k <= count; ++k) names.push_back(n);
   }
   for (const std::string& n : config_.signed_if_present) {
-    auto it = index.find(n);
-    if (it == index.end()) continue;
-    for (std::size_t k = 0; k < it->second.size(); ++k) names.push_back(n);
+    const std::size_t count = index.count(n);
+    for (std::size_t k = 0; k < count; ++k) names.push_back(n);
   }
   if (names.size() > static_cast<std::size_t>(limits::kDkimSignedHeaders))
     return make_error(Errc::limit, "more than " + std::to_string(limits::kDkimSignedHeaders) + " fields to sign");
@@ -151,13 +173,11 @@ Result<std::string> Signer::sign(const codec::Message& message, const Clock& clo
   // field with an empty b= and no trailing CRLF.
   std::string data;
   data.reserve(1024);
-  std::unordered_map<std::string_view, std::size_t> used;
-  for (const std::string& name : names) {
-    std::size_t& n = used[name];
-    auto it = index.find(name);
-    if (it == index.end() || n >= it->second.size()) continue;
-    const codec::HeaderField& f = message.headers[it->second[it->second.size() - 1 - n]];
-    ++n;
+  detail::Selector select(index, names.size());
+  for (std::string_view name : names) {
+    const std::size_t i = select.next(name);
+    if (i == detail::HeaderIndex::npos) continue;  // an over-signed name
+    const codec::HeaderField& f = message.headers[i];
     canonicalize_header(f.name, f.value, f.raw, config_.header_canon, data);
   }
   if (config_.header_canon == Canon::simple) {

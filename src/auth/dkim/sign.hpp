@@ -4,7 +4,8 @@
 // - A Signer is built once from a private key (PEM: PKCS#8 or traditional
 //   RSA; or a base64 Ed25519 seed as dkimpy writes it) and reused for every
 //   message; the key is parsed only at construction. It is immutable after
-//   construction, so one Signer may be shared by threads.
+//   construction, so one Signer may be shared by threads: the OpenSSL
+//   contexts prepared at construction are only read (duplicated) by sign().
 // - sign() returns the folded DKIM-Signature field, ending in CRLF, to be
 //   prepended to the message. The message must be in SMTP CRLF form.
 // - Defaults: c=relaxed/relaxed, t= included, no x=, never l= (a body-length
@@ -67,6 +68,10 @@ class Signer {
   Result<std::string> sign_data(std::string_view data) const;
 
   std::shared_ptr<EVP_PKEY> pkey_;
+  // Prepared once; sign() signs with a per-call duplicate, never with these,
+  // so concurrent sign() calls do not share mutable OpenSSL state.
+  std::shared_ptr<const EVP_PKEY_CTX> rsa_ctx_;    // EVP_PKEY_sign_init, PKCS#1 v1.5, SHA-256
+  std::shared_ptr<const EVP_MD_CTX> ed25519_ctx_;  // EVP_DigestSignInit, pure Ed25519
   Algorithm algorithm_ = Algorithm::rsa_sha256;
   SignerConfig config_;
 };

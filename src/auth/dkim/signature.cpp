@@ -1,5 +1,7 @@
 #include "auth/dkim/signature.hpp"
 
+#include <algorithm>
+
 #include "codec/base64.hpp"
 #include "codec/tag_list.hpp"
 #include "core/strings.hpp"
@@ -15,6 +17,21 @@ std::string_view trim_fws(std::string_view s) {
   while (!s.empty() && is_fws(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_fws(s.back())) s.remove_suffix(1);
   return s;
+}
+
+// `s` without SP, HTAB, CR and LF (codec::strip_whitespace), appended in
+// stretches rather than character by character.
+std::string strip_fws(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t j = i;
+    while (j < s.size() && !is_fws(s[j])) ++j;
+    out.append(s.data() + i, j - i);
+    i = j + 1;
+  }
+  return out;
 }
 
 Error syntax(std::string msg) { return make_error(Errc::parse, std::move(msg)); }
@@ -65,16 +82,51 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
   const std::vector<codec::Tag>& tags = *parsed;
   Signature sig;
 
+  // Every tag we read, looked up in one pass over the list (names are
+  // unique: parse_tag_list rejects duplicates).
+  struct Known {
+    std::string_view name;
+    std::optional<std::string_view> value;
+  };
+  enum { kV, kA, kB, kBh, kD, kH, kS, kC, kI, kL, kQ, kT, kX, kCount };
+  Known known[kCount] = {{"v", {}}, {"a", {}}, {"b", {}}, {"bh", {}}, {"d", {}}, {"h", {}}, {"s", {}},
+                         {"c", {}}, {"i", {}}, {"l", {}}, {"q", {}}, {"t", {}}, {"x", {}}};
+  for (const codec::Tag& tag : tags) {
+    const std::string_view n = tag.name;
+    int which = kCount;
+    if (n.size() == 1) {
+      switch (n[0]) {
+        case 'v': which = kV; break;
+        case 'a': which = kA; break;
+        case 'b': which = kB; break;
+        case 'd': which = kD; break;
+        case 'h': which = kH; break;
+        case 's': which = kS; break;
+        case 'c': which = kC; break;
+        case 'i': which = kI; break;
+        case 'l': which = kL; break;
+        case 'q': which = kQ; break;
+        case 't': which = kT; break;
+        case 'x': which = kX; break;
+        default: break;
+      }
+    } else if (n == "bh") {
+      which = kBh;
+    }
+    if (which != kCount) known[which].value = tag.value;  // other tags are ignored (RFC 6376 §3.2)
+  }
+  const auto find_tag = [&known](int which) { return known[which].value; };
+
   // RFC 6376 §6.1.1: "Verifiers MUST return PERMFAIL (signature missing
   // required tag) when any tag listed as "required" in Section 3.5 is omitted".
-  for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"})
-    if (!codec::find_tag(tags, required)) return syntax(std::string("missing required tag ") + required + "=");
+  for (int required : {kV, kA, kB, kBh, kD, kH, kS})
+    if (!find_tag(required)) return syntax("missing required tag " + std::string(known[required].name) + "=");
 
   // v= "MUST have the value "1"" (RFC 6376 §3.5).
-  if (*codec::find_tag(tags, "v") != "1")
-    return syntax("v= must be 1, got " + escape_for_log(*codec::find_tag(tags, "v"), 20));
+  if (*find_tag(kV) != "1")
+    return syntax("v= must be 1, got " + escape_for_log(*find_tag(kV), 20));
 
-  const std::string_view a = *codec::find_tag(tags, "a");
+  const std::string_view a = *find_tag(kA);
   if (a == "rsa-sha256") {
     sig.algorithm = Algorithm::rsa_sha256;
   } else if (a == "ed25519-sha256") {
@@ -87,11 +139,11 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
     return unsupported("unsupported algorithm a=" + escape_for_log(a, 40));
   }
 
-  const std::string_view b = *codec::find_tag(tags, "b");
+  const std::string_view b = *find_tag(kB);
   auto b_raw = decode_b64_tag("b", b);
   if (!b_raw) return b_raw.error();
   sig.signature = std::move(*b_raw);
-  sig.signature_b64 = codec::strip_whitespace(b);
+  sig.signature_b64 = strip_fws(b);
   // The b= value and all whitespace up to the next ';' are blanked when the
   // signature field itself is hashed (RFC 6376 §3.7).
   {
@@ -103,13 +155,13 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
     sig.b_delete_end = end;
   }
 
-  auto bh = decode_b64_tag("bh", *codec::find_tag(tags, "bh"));
+  auto bh = decode_b64_tag("bh", *find_tag(kBh));
   if (!bh) return bh.error();
   sig.body_hash = std::move(*bh);
   if (sig.body_hash.size() != 32)
     return syntax("bh= has " + std::to_string(sig.body_hash.size()) + " bytes, SHA-256 needs 32");
 
-  if (auto c = codec::find_tag(tags, "c")) {
+  if (auto c = find_tag(kC)) {
     const std::string_view cv = *c;
     const std::size_t slash = cv.find('/');
     const std::string_view hc = slash == std::string_view::npos ? cv : cv.substr(0, slash);
@@ -125,17 +177,18 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
     sig.body_canon = *bd;
   }
 
-  const std::string_view d = *codec::find_tag(tags, "d");
+  const std::string_view d = *find_tag(kD);
   if (!is_valid_domain_name(d)) return syntax("d= is not a domain name: " + escape_for_log(d, 80));
   sig.domain = normalize_domain(d);
-  const std::string_view s = *codec::find_tag(tags, "s");
+  const std::string_view s = *find_tag(kS);
   if (!is_valid_domain_name(s)) return syntax("s= is not a valid selector: " + escape_for_log(s, 80));
   sig.selector = normalize_domain(s);
   if (!is_valid_domain_name(sig.key_name()))
     return syntax("key name " + escape_for_log(sig.key_name(), 80) + " is not a domain name");
 
-  const std::string_view h = *codec::find_tag(tags, "h");
+  const std::string_view h = *find_tag(kH);
   bool has_from = false;
+  sig.signed_headers.reserve(std::min<std::size_t>(16, limits.max_signed_headers));
   std::size_t start = 0;
   for (;;) {
     const std::size_t colon = h.find(':', start);
@@ -157,7 +210,7 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
   // the DKIM-Signature header field and return PERMFAIL (From field not signed)."
   if (!has_from) return reject("From field not signed (h= lacks From)");
 
-  if (auto i = codec::find_tag(tags, "i")) {
+  if (auto i = find_tag(kI)) {
     const std::size_t at = i->rfind('@');
     if (at == std::string_view::npos) return syntax("i= has no '@': " + escape_for_log(*i, 80));
     const std::string_view idom = i->substr(at + 1);
@@ -174,7 +227,7 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
     sig.identity_domain = sig.domain;
   }
 
-  if (auto l = codec::find_tag(tags, "l")) {
+  if (auto l = find_tag(kL)) {
     // 1*76DIGIT: a count too large for 64 bits is certainly longer than any
     // body we accept, so it is clamped rather than rejected.
     if (l->empty() || l->size() > 76) return syntax("l= is not a 1..76 digit number");
@@ -183,19 +236,19 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
     sig.body_length = parse_uint(*l).value_or(UINT64_MAX);
   }
 
-  if (auto q = codec::find_tag(tags, "q")) {
+  if (auto q = find_tag(kQ)) {
     bool dns_txt = false;
     for (std::string_view m : split(*q, ':'))
       if (iequals(trim_fws(m), "dns/txt")) dns_txt = true;
     if (!dns_txt) return unsupported("unsupported query method q=" + escape_for_log(*q, 40) + " (only dns/txt)");
   }
 
-  if (auto t = codec::find_tag(tags, "t")) {
+  if (auto t = find_tag(kT)) {
     auto v = parse_time("t", *t);
     if (!v) return v.error();
     sig.timestamp = *v;
   }
-  if (auto x = codec::find_tag(tags, "x")) {
+  if (auto x = find_tag(kX)) {
     auto v = parse_time("x", *x);
     if (!v) return v.error();
     sig.expiration = *v;

@@ -2,14 +2,29 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 
 #include <map>
 
 #include "auth/dkim/canon.hpp"
+#include "auth/dkim/header_index.hpp"
 #include "auth/dkim/openssl.hpp"
 #include "core/strings.hpp"
 
 namespace mxsec::auth::dkim {
+
+// A key record that parsed and loaded, keyed by its text in the cache.
+struct Verifier::CachedKey {
+  KeyRecord record;  // public_key cleared: the key below holds it
+  PublicKey key;
+  // Prepared once per key. The Verifier is single-threaded, so the RSA
+  // context is used directly (EVP_PKEY_verify may be repeated on it); the
+  // Ed25519 one is copied per call, because a one-shot EVP_DigestVerify
+  // finalises the context it runs on.
+  ossl::PkeyCtxPtr rsa_verify;      // EVP_PKEY_verify_init, PKCS#1 v1.5, SHA-256
+  ossl::MdCtxPtr ed25519_verify;    // EVP_DigestVerifyInit, pure Ed25519
+};
+
 namespace {
 
 constexpr std::string_view kSignatureField = "dkim-signature";
@@ -29,64 +44,38 @@ struct BodyDigest {
   std::uint64_t canonical_length;
 };
 
-using HeaderIndex = std::unordered_map<std::string, std::vector<std::size_t>>;
+using detail::HeaderIndex;
 
 // The data that is hashed and signed (RFC 6376 §3.7): the h= fields, each
 // instance taken from the bottom up, then the signature field itself with
-// b= blanked and without its final CRLF.
-std::string header_hash_input(const codec::Message& msg, const HeaderIndex& index, const Signature& sig,
-                              const codec::HeaderField& sig_field) {
-  std::string data;
-  data.reserve(1024);
-  std::unordered_map<std::string_view, std::size_t> used;
+// b= blanked and without its final CRLF. Written into `data` (cleared).
+void header_hash_input(const codec::Message& msg, const HeaderIndex& index, const Signature& sig,
+                       const codec::HeaderField& sig_field, std::string& data) {
+  data.clear();
+  detail::Selector select(index, sig.signed_headers.size());
   for (const std::string& name : sig.signed_headers) {
-    std::size_t& n = used[name];
-    auto it = index.find(name);
     // "nonexistent header fields do not contribute to the signature
     // computation" (§5.4): the name is simply skipped.
-    if (it == index.end() || n >= it->second.size()) continue;
-    const codec::HeaderField& f = msg.headers[it->second[it->second.size() - 1 - n]];
-    ++n;
+    const std::size_t i = select.next(name);
+    if (i == HeaderIndex::npos) continue;
+    const codec::HeaderField& f = msg.headers[i];
     canonicalize_header(f.name, f.value, f.raw, sig.header_canon, data);
   }
   const std::string_view v = sig_field.value;
-  std::string value(v.substr(0, sig.b_delete_begin));
-  value.append(v.substr(sig.b_delete_end));
   if (sig.header_canon == Canon::simple) {
     data.append(sig_field.raw.substr(0, static_cast<std::size_t>(v.data() - sig_field.raw.data())));
-    data.append(value);
+    data.append(v.substr(0, sig.b_delete_begin));
+    data.append(v.substr(sig.b_delete_end));
   } else {
-    canonicalize_header(sig_field.name, value, {}, Canon::relaxed, data);
+    canonicalize_header_relaxed(sig_field.name, {v.substr(0, sig.b_delete_begin), v.substr(sig.b_delete_end)}, data);
     data.resize(data.size() - 2);  // "without a trailing CRLF"
   }
-  return data;
 }
 
-bool verify_crypto(const PublicKey& key, Algorithm alg, std::string_view data, std::string_view signature) {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) return false;
-  const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
-  int rc = 0;
-  if (alg == Algorithm::rsa_sha256) {
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1)
-      rc = EVP_DigestVerify(ctx.get(), sig, signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                            data.size());
-  } else {
-    // RFC 8463 §3: "computes a message hash as defined in Section 3 of
-    // [RFC6376] using SHA-256 as the hash-alg. It signs the hash with the
-    // PureEdDSA variant Ed25519".
-    const std::string digest = ossl::sha256(data);
-    if (!digest.empty() && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1)
-      rc = EVP_DigestVerify(ctx.get(), sig, signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
-                            digest.size());
-  }
-  ERR_clear_error();
-  return rc == 1;
-}
-
-asio::awaitable<FetchedKey> fetch_key(dns::Resolver& resolver, const std::string& name, const Config& config) {
+// The key lookup's answer as a FetchedKey: a plain function, so a lookup
+// costs one coroutine (the resolver's) rather than two.
+FetchedKey to_fetched_key(const dns::TxtAnswer& answer, const std::string& name, const Config& config) {
   FetchedKey out;
-  dns::TxtAnswer answer = co_await resolver.txt(name);
   out.security = answer.security;
   // RFC 6376 §6.1.2: "If the query for the public key fails to respond, the
   // Verifier MAY seek a later verification attempt by returning TEMPFAIL (key
@@ -95,12 +84,12 @@ asio::awaitable<FetchedKey> fetch_key(dns::Resolver& resolver, const std::string
     out.error_verdict = Verdict::temperror;
     out.reason = "DNSSEC bogus key record for " + name +
                  (answer.why_bogus.empty() ? "" : " (" + escape_for_log(answer.why_bogus, 120) + ")");
-    co_return out;
+    return out;
   }
   if (answer.failed()) {
     out.error_verdict = Verdict::temperror;
     out.reason = std::string("DNS temporary failure for ") + name + " (" + dns::to_string(answer.status) + ")";
-    co_return out;
+    return out;
   }
   // "If the query for the public key fails because the corresponding key
   // record does not exist, the Verifier MUST immediately return PERMFAIL (no
@@ -109,22 +98,22 @@ asio::awaitable<FetchedKey> fetch_key(dns::Resolver& resolver, const std::string
     out.error_verdict = Verdict::permerror;
     out.reason = std::string("no key for signature (") +
                  (answer.status == dns::Status::nxdomain ? "NXDOMAIN" : "NODATA") + " at " + name + ")";
-    co_return out;
+    return out;
   }
   if (answer.records.size() > 1) {
     out.error_verdict = Verdict::permerror;
     out.reason = std::to_string(answer.records.size()) + " TXT records at " + name + " (RFC 6376 §3.6.2.2: undefined)";
-    co_return out;
+    return out;
   }
   std::size_t total = 0;
   for (const auto& s : answer.records.front().strings) total += s.size();
   if (total > config.max_key_record_bytes) {
     out.error_verdict = Verdict::permerror;
     out.reason = "key record at " + name + " longer than " + std::to_string(config.max_key_record_bytes) + " bytes";
-    co_return out;
+    return out;
   }
   out.text = answer.records.front().joined();
-  co_return out;
+  return out;
 }
 
 SignatureResult labels_only(const codec::HeaderField& f) {
@@ -151,14 +140,52 @@ Verdict VerifyResult::summary() const {
   return signatures.front().result;
 }
 
-Result<PublicKey> Verifier::load_key(const KeyRecord& record, const std::string& text) {
-  if (auto it = key_cache_.find(text); it != key_cache_.end()) return it->second;
-  auto key = PublicKey::load(record, config_.min_rsa_bits, config_.max_rsa_bits);
-  if (!key) return key;
-  if (key_cache_.size() >= config_.key_cache_entries) key_cache_.clear();  // bounded; hostile keys cannot grow it
-  if (config_.key_cache_entries > 0) key_cache_.emplace(text, *key);
-  return key;
+Verifier::Verifier(Config config) : config_(std::move(config)), md_ctx_(EVP_MD_CTX_new()) {}
+Verifier::~Verifier() = default;
+Verifier::Verifier(Verifier&&) noexcept = default;
+Verifier& Verifier::operator=(Verifier&&) noexcept = default;
+
+bool Verifier::verify_crypto(CachedKey& key, Algorithm alg, std::string_view data, std::string_view signature) {
+  // Both algorithms check a signature over the SHA-256 hash of the header
+  // data: RSASSA-PKCS1-v1_5 compares it with the DigestInfo in the
+  // signature (what EVP_DigestVerify with SHA-256 does); RFC 8463 §3:
+  // "computes a message hash as defined in Section 3 of [RFC6376] using
+  // SHA-256 as the hash-alg. It signs the hash with the PureEdDSA variant
+  // Ed25519".
+  unsigned char digest[32];
+  const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
+  int rc = 0;
+  if (md_ctx_ && ossl::sha256(md_ctx_.get(), data, digest)) {
+    if (alg == Algorithm::rsa_sha256) {
+      rc = EVP_PKEY_verify(key.rsa_verify.get(), sig, signature.size(), digest, sizeof digest);
+    } else {
+      ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+      if (ctx && EVP_MD_CTX_copy_ex(ctx.get(), key.ed25519_verify.get()) == 1)
+        rc = EVP_DigestVerify(ctx.get(), sig, signature.size(), digest, sizeof digest);
+    }
+  }
+  // A bad signature may leave OpenSSL errors queued; clear them so they do
+  // not leak into a later report (success queues none).
+  if (rc != 1) ERR_clear_error();
+  return rc == 1;
 }
+
+namespace {
+
+// The OpenSSL contexts a cached key verifies with (see CachedKey).
+bool prepare_contexts(const PublicKey& key, ossl::PkeyCtxPtr& rsa, ossl::MdCtxPtr& ed25519) {
+  if (key.type() == KeyType::rsa) {
+    const EVP_MD* md = ossl::sha256_md();
+    rsa.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+    return md && rsa && EVP_PKEY_verify_init(rsa.get()) == 1 &&
+           EVP_PKEY_CTX_set_rsa_padding(rsa.get(), RSA_PKCS1_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_signature_md(rsa.get(), md) == 1;
+  }
+  ed25519.reset(EVP_MD_CTX_new());
+  return ed25519 && EVP_DigestVerifyInit(ed25519.get(), nullptr, nullptr, nullptr, key.get()) == 1;
+}
+
+}  // namespace
 
 namespace {
 
@@ -194,42 +221,70 @@ Verdict Verifier::evaluate(const codec::Message& message, const void* index_ptr,
     reason = fetched.reason;
     return fetched.error_verdict;
   }
-  auto record = parse_key_record(fetched.text, config_.max_key_record_bytes);
-  if (!record) {
-    reason = record.error().message;
-    return Verdict::permerror;
+  // The cache is keyed by the record text, so a known record is neither
+  // parsed nor loaded again; only records that parsed and loaded are kept.
+  CachedKey* cached = nullptr;
+  std::unique_ptr<CachedKey> fresh;
+  KeyRecord parsed_record;
+  if (auto it = key_cache_.find(fetched.text); it != key_cache_.end()) {
+    cached = it->second.get();
+  } else {
+    auto record = parse_key_record(fetched.text, config_.max_key_record_bytes);
+    if (!record) {
+      reason = record.error().message;
+      return Verdict::permerror;
+    }
+    parsed_record = std::move(*record);
   }
-  r.testing = record->testing;
-  if (record->revoked) {
+  const KeyRecord& record = cached ? cached->record : parsed_record;
+  r.testing = record.testing;
+  if (record.revoked) {
     // §6.1.2: "If the "p=" tag is empty, the key has been revoked" ->
     // PERMFAIL (key revoked). Reported as fail: the signer disowns it.
     reason = "key revoked (empty p=)";
     return Verdict::fail;
   }
-  if (!key_matches_algorithm(record->type, sig.algorithm)) {
-    reason = std::string("key type k=") + to_string(record->type) + " does not match a=" + to_string(sig.algorithm);
+  if (!key_matches_algorithm(record.type, sig.algorithm)) {
+    reason = std::string("key type k=") + to_string(record.type) + " does not match a=" + to_string(sig.algorithm);
     return Verdict::permerror;
   }
   // §6.1.2: "If the "h=" tag exists in the public-key record and the hash
   // algorithm implied by the "a=" tag in the DKIM-Signature header field is
   // not included in the contents of the "h=" tag, the Verifier MUST ignore
   // the signature and return PERMFAIL (inappropriate hash algorithm)."
-  if (!record->sha256_allowed) {
+  if (!record.sha256_allowed) {
     reason = "inappropriate hash algorithm (key h= excludes sha256)";
     return Verdict::permerror;
   }
   // §3.6.1 t=s: "Any DKIM-Signature header fields using the "i=" tag MUST
   // have the same domain value on the right-hand side of the "@" in the
   // "i=" tag and the value of the "d=" tag."
-  if (record->strict_identity && sig.identity_domain != sig.domain) {
+  if (record.strict_identity && sig.identity_domain != sig.domain) {
     reason = "key t=s requires i= domain " + escape_for_log(sig.identity_domain, 80) + " to equal d= " + sig.domain;
     return Verdict::permerror;
   }
-  auto key = load_key(*record, fetched.text);
-  if (!key) {
-    reason = key.error().message;
-    return Verdict::permerror;
+  if (!cached) {
+    auto key = PublicKey::load(parsed_record, config_.min_rsa_bits, config_.max_rsa_bits);
+    if (!key) {
+      reason = key.error().message;
+      return Verdict::permerror;
+    }
+    fresh = std::make_unique<CachedKey>();
+    fresh->key = std::move(*key);
+    if (!prepare_contexts(fresh->key, fresh->rsa_verify, fresh->ed25519_verify)) {
+      reason = "OpenSSL verify set-up failed: " + ossl::last_error();
+      return Verdict::temperror;
+    }
+    parsed_record.public_key.clear();
+    fresh->record = std::move(parsed_record);
+    cached = fresh.get();
+    if (config_.key_cache_entries > 0) {
+      if (key_cache_.size() >= config_.key_cache_entries) key_cache_.clear();  // bounded; hostile keys cannot grow it
+      key_cache_.emplace(fetched.text, std::move(fresh));
+    }
   }
+  const PublicKey* key = &cached->key;
+  const bool testing = cached->record.testing;
   r.key_bits = key->bits();
 
   // Body hash, computed once per (canonicalization, l=) for the message.
@@ -237,7 +292,7 @@ Verdict Verifier::evaluate(const codec::Message& message, const void* index_ptr,
   for (const auto& b : bodies)
     if (b.canon == sig.body_canon && b.limit == sig.body_length) body = &b;
   if (!body) {
-    BodyHasher hasher(sig.body_length.value_or(UINT64_MAX));
+    BodyHasher hasher(sig.body_length.value_or(UINT64_MAX), md_ctx_.get());
     canonicalize_body(message.body, sig.body_canon, hasher);
     bodies.push_back({sig.body_canon, sig.body_length, hasher.finish(), hasher.canonical_length()});
     body = &bodies.back();
@@ -258,8 +313,8 @@ Verdict Verifier::evaluate(const codec::Message& message, const void* index_ptr,
     reason = "body hash mismatch";
     return Verdict::fail;
   }
-  const std::string data = header_hash_input(message, index, sig, field);
-  if (!verify_crypto(*key, sig.algorithm, data, sig.signature)) {
+  header_hash_input(message, index, sig, field, header_data_);
+  if (!verify_crypto(*cached, sig.algorithm, header_data_, sig.signature)) {
     reason = "signature did not verify";
     return Verdict::fail;
   }
@@ -269,21 +324,18 @@ Verdict Verifier::evaluate(const codec::Message& message, const void* index_ptr,
     reason += ", accepted by policy";
     return Verdict::pass;
   }
-  reason = record->testing ? "key in testing mode (t=y)" : "";
+  reason = testing ? "key in testing mode (t=y)" : "";
   return Verdict::pass;
 }
 
 asio::awaitable<VerifyResult> Verifier::verify(const codec::Message& message, dns::Resolver& resolver,
                                                const Clock& clock) {
   VerifyResult out;
-  HeaderIndex index;
   std::vector<std::size_t> signature_fields;
-  for (std::size_t i = 0; i < message.headers.size(); ++i) {
-    std::string name = to_lower(message.headers[i].name);
-    if (name == kSignatureField) signature_fields.push_back(i);
-    index[std::move(name)].push_back(i);
-  }
+  for (std::size_t i = 0; i < message.headers.size(); ++i)
+    if (iequals(message.headers[i].name, kSignatureField)) signature_fields.push_back(i);
   if (signature_fields.empty()) co_return out;
+  const HeaderIndex index(message.headers);
 
   std::map<std::string, FetchedKey> keys;  // per message: one query per key name
   std::vector<BodyDigest> bodies;
@@ -330,7 +382,8 @@ asio::awaitable<VerifyResult> Verifier::verify(const codec::Message& message, dn
     auto kit = keys.find(key_name);
     if (kit == keys.end()) {
       ++out.key_queries;
-      FetchedKey fetched = co_await fetch_key(resolver, key_name, config_);
+      const dns::TxtAnswer answer = co_await resolver.txt(key_name);
+      FetchedKey fetched = to_fetched_key(answer, key_name, config_);
       kit = keys.emplace(key_name, std::move(fetched)).first;
     }
     r.result = evaluate(message, &index, sig, field, &kit->second, &bodies, r, r.reason);

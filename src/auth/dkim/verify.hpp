@@ -30,12 +30,15 @@
 // - Several TXT records at the key name are a permerror. RFC 6376 §3.6.2.2
 //   leaves the outcome undefined ("TXT RRs MUST be unique for a particular
 //   selector name"); we fail closed instead of picking one.
-// - A Verifier caches parsed public keys by record text (bounded). It is not
-//   thread-safe: use one per worker (share-nothing).
+// - A Verifier caches parsed key records, their public keys and prepared
+//   OpenSSL verify contexts by record text (bounded), and reuses its digest
+//   context. It is not thread-safe and not copyable: use one per worker
+//   (share-nothing).
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -94,22 +97,30 @@ struct VerifyResult {
 
 class Verifier {
  public:
-  explicit Verifier(Config config = {}) : config_(std::move(config)) {}
+  explicit Verifier(Config config = {});
+  ~Verifier();
+  Verifier(Verifier&&) noexcept;
+  Verifier& operator=(Verifier&&) noexcept;
+  Verifier(const Verifier&) = delete;
+  Verifier& operator=(const Verifier&) = delete;
   const Config& config() const { return config_; }
 
   // `message` must stay alive until the returned awaitable completes.
   asio::awaitable<VerifyResult> verify(const codec::Message& message, dns::Resolver& resolver, const Clock& clock);
 
  private:
-  Result<PublicKey> load_key(const KeyRecord& record, const std::string& text);
+  struct CachedKey;  // verify.cpp: the parsed record, the key, prepared contexts
   // The checks after the key lookup (no I/O, so kept out of the coroutine).
   // The void pointers are verify.cpp-internal types: the header index, the
   // fetched key and the per-message body-hash cache.
   Verdict evaluate(const codec::Message& message, const void* index, const Signature& sig,
                    const codec::HeaderField& field, const void* fetched, void* bodies, SignatureResult& r,
                    std::string& reason);
+  bool verify_crypto(CachedKey& key, Algorithm alg, std::string_view data, std::string_view signature);
   Config config_;
-  std::unordered_map<std::string, PublicKey> key_cache_;
+  std::unordered_map<std::string, std::unique_ptr<CachedKey>> key_cache_;
+  ossl::MdCtxPtr md_ctx_;    // reused for every body and header hash
+  std::string header_data_;  // reused buffer for the signed header data
 };
 
 }  // namespace mxsec::auth::dkim

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "codec/tag_list.hpp"
 #include "dkim_test_util.hpp"
 
@@ -196,6 +200,43 @@ TEST(Signer, ReusableAndDeterministicForEd25519) {
   EXPECT_EQ(*a, *b);  // Ed25519 is deterministic (RFC 8032)
   clock.set(kNow + 1);
   EXPECT_NE(*signer->sign(*msg, clock), *a);
+}
+
+// The header contract: one Signer may be shared by threads (sign() only
+// duplicates the contexts prepared at construction).
+TEST(Signer, SharedByThreads) {
+  for (const std::string alg : {"rsa", "ed25519"}) {
+    auto signer = Signer::from_key_bytes(key_file(alg), signer_config("example.com", "sel"));
+    ASSERT_TRUE(signer);
+    auto msg = codec::parse_message(kMessage);
+    ASSERT_TRUE(msg);
+    const FixedClock clock(kNow);
+    const auto expected = signer->sign(*msg, clock);
+    ASSERT_TRUE(expected);
+    std::vector<std::vector<std::string>> fields(4);
+    std::vector<std::thread> threads;
+    for (auto& out : fields)
+      threads.emplace_back([&signer, &msg, &clock, &out] {
+        for (int i = 0; i < 10; ++i) {
+          auto f = signer->sign(*msg, clock);
+          out.push_back(f ? *f : "error: " + f.error().message);
+        }
+      });
+    for (auto& t : threads) t.join();
+    dns::FakeResolver dns;
+    add_key(dns, "sel._domainkey.example.com",
+            std::string("v=DKIM1; k=") + to_string(signer->key_type()) + "; p=" + *signer->public_key_b64());
+    for (const auto& out : fields) {
+      ASSERT_EQ(out.size(), 10u);
+      for (const std::string& f : out) {
+        // RSA PKCS#1 v1.5 and Ed25519 are both deterministic.
+        EXPECT_EQ(f, *expected) << alg;
+      }
+    }
+    const VerifyResult r = verify_bytes(*expected + kMessage, dns, kNow);
+    ASSERT_EQ(r.signatures.size(), 1u);
+    EXPECT_EQ(r.signatures[0].result, Verdict::pass) << alg << ": " << r.signatures[0].reason;
+  }
 }
 
 TEST(Signer, EmptyBodyAndHeaderOnlyMessage) {

@@ -252,6 +252,35 @@ INSTANTIATE_TEST_SUITE_P(
                    "key record: service type s=tlsrpt excludes email", false}),
     [](const auto& info) { return info.param.name; });
 
+// The per-signature key checks still apply when the key comes from the
+// Verifier's cache (keyed by record text) rather than a fresh parse.
+TEST_P(KeyPolicy, SameVerdictWhenTheKeyIsCached) {
+  const std::string p = rsa_record_.substr(rsa_record_.find("p="));
+  auto dns = dns_with_key(GetParam().record_prefix + p);
+  SignerConfig c = signer_config("example.com", "test");
+  c.identity = GetParam().identity;
+  auto s = Signer::from_key_bytes(read_testdata("dkimpy/test.private"), c);
+  ASSERT_TRUE(s) << s.error().message;
+  Verifier verifier;
+  FixedClock clock(kNow);
+  asio::io_context io;
+  // Primes the cache whenever this record can pass at all (no i=).
+  const std::string primer = signed_rsa();
+  auto primer_msg = codec::parse_message(primer);
+  ASSERT_TRUE(primer_msg);
+  (void)run_sync(io, verifier.verify(*primer_msg, dns, clock));
+  const std::string bytes = sign_bytes(*s, kMessage, kNow);
+  auto msg = codec::parse_message(bytes);
+  ASSERT_TRUE(msg);
+  for (int round = 0; round < 2; ++round) {
+    const VerifyResult r = run_sync(io, verifier.verify(*msg, dns, clock));
+    ASSERT_EQ(r.signatures.size(), 1u);
+    EXPECT_EQ(r.signatures[0].result, GetParam().verdict) << "round " << round;
+    EXPECT_EQ(r.signatures[0].reason, GetParam().reason) << "round " << round;
+    EXPECT_EQ(r.signatures[0].testing, GetParam().testing) << "round " << round;
+  }
+}
+
 TEST_F(VerifyTest, SmallRsaKeyRefused) {
   ossl::PkeyPtr small(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(512)));
   ASSERT_TRUE(small);
@@ -506,6 +535,33 @@ TEST_F(VerifyTest, KeyCacheReusedAcrossMessages) {
   add_key(revoked, kKeyName, "v=DKIM1; p=");
   EXPECT_EQ(run_sync(io, verifier.verify(*msg, revoked, clock)).signatures[0].reason, "key revoked (empty p=)");
   EXPECT_EQ(dns.query_count(), 3u);
+}
+
+// The verify contexts cached with a key keep working after a signature that
+// does not verify, for RSA (context reused) and Ed25519 (copied per call).
+TEST_F(VerifyTest, CachedContextsSurviveBadSignatures) {
+  auto ed = Signer::from_key_bytes(read_testdata("dkimpy/rfc8032_7_1.key"), signer_config("example.com", "ed"));
+  ASSERT_TRUE(ed);
+  auto dns = dns_with_key(rsa_record_);
+  add_key(dns, "ed._domainkey.example.com", "v=DKIM1; k=ed25519; p=" + *ed->public_key_b64());
+  const std::string good_rsa = signed_rsa();
+  const std::string good_ed = sign_bytes(*ed, kMessage, kNow);
+  const std::string bad_rsa = replace_once(good_rsa, "dinner ready?", "dinner ready!");
+  const std::string bad_ed = replace_once(good_ed, "dinner ready?", "dinner ready!");
+  Verifier verifier;
+  FixedClock clock(kNow);
+  asio::io_context io;
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string* bytes : {&good_rsa, &bad_rsa, &good_ed, &bad_ed}) {
+      auto msg = codec::parse_message(*bytes);
+      ASSERT_TRUE(msg);
+      const VerifyResult r = run_sync(io, verifier.verify(*msg, dns, clock));
+      ASSERT_EQ(r.signatures.size(), 1u);
+      const bool good = bytes == &good_rsa || bytes == &good_ed;
+      EXPECT_EQ(r.signatures[0].result, good ? Verdict::pass : Verdict::fail) << r.signatures[0].reason;
+      EXPECT_EQ(r.signatures[0].reason, good ? "" : "signature did not verify");
+    }
+  }
 }
 
 }  // namespace
