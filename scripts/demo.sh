@@ -47,9 +47,9 @@ step "mxsec verify: SPF, DKIM and DMARC on the signed sample"
 "$mxsec" "${dns[@]}" verify --ip 192.0.2.25 --helo mx.secure.test --sender alice@secure.test \
   --authserv-id demo.mxsec.test < "$state/signed.eml"
 
-step "The same message with its Subject changed in transit"
+step "The same message altered in transit and relayed from 198.51.100.7, outside SPF: DMARC fails, policy reject"
 sed 's/^Subject: .*/Subject: Quarterly figures (updated)/' "$state/signed.eml" > "$state/tampered.eml"
-"$mxsec" "${dns[@]}" verify --ip 192.0.2.25 --helo mx.secure.test --sender alice@secure.test \
+"$mxsec" "${dns[@]}" verify --ip 198.51.100.7 --helo mx.elsewhere.example --sender alice@secure.test \
   --authserv-id demo.mxsec.test < "$state/tampered.eml"
 
 step "A sender whose DNS answers are DNSSEC-bogus gets temperror, never pass"

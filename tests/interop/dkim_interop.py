@@ -7,7 +7,7 @@ canonicalization pairs, each test message must verify. Tampered messages
 (header changed, body changed, b= altered, key revoked) must fail in every
 verifier. A matrix of pass counts is printed and written as Markdown.
 
-Judges deviate from the RFCs in known ways (/work/shared/NOTES.md). Such a
+Judges deviate from the RFCs in known ways (see the project notes on reference tools). Such a
 case is listed in DEVIATIONS with the reason; the script then asserts that
 the deviation is observed exactly as described and that the other judges
 agree with mxsec, so a documented deviation can never hide an mxsec bug.

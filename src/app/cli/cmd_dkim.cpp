@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "app/cli/command.hpp"
+#include "app/cli/report_json.hpp"
 #include "auth/dkim/dkim.hpp"
 #include "codec/message.hpp"
 #include "core/limits.hpp"
@@ -176,24 +177,7 @@ void run_verify(Context& ctx, const VerifyOptions& o) {
   const VerifyResult r = run_sync(ctx.io, verifier.verify(*msg, *resolver, clock));
 
   if (o.json || ctx.json) {
-    nlohmann::json list = nlohmann::json::array();
-    if (r.signatures.empty()) list.push_back({{"result", "none"}, {"reason", "no DKIM-Signature field"}});
-    for (const auto& s : r.signatures) {
-      nlohmann::json j{{"d", s.domain},
-                       {"s", s.selector},
-                       {"i", s.identity},
-                       {"algorithm", s.algorithm},
-                       {"canonicalization", s.canonicalization},
-                       {"header_b", s.header_b},
-                       {"result", to_string(s.result)},
-                       {"reason", s.reason},
-                       {"key_security", dns::to_string(s.key_security)},
-                       {"key_bits", s.key_bits},
-                       {"testing", s.testing}};
-      if (s.body_length) j["l"] = *s.body_length;
-      list.push_back(std::move(j));
-    }
-    print_json({{"result", to_string(r.summary())}, {"signatures", std::move(list)}});
+    print_json(dkim_json(r));
   } else if (r.signatures.empty()) {
     std::printf("dkim=none (no DKIM-Signature field)\n");
   } else {
