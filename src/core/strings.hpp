@@ -17,6 +17,13 @@ constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
 constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
+// The value 0..15 of a hexadecimal digit (either case), or -1.
+constexpr int hex_digit_value(char c) {
+  if (is_digit(c)) return c - '0';
+  c = ascii_lower(c);
+  return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/strings.hpp"
+#include "dns/presentation.hpp"
 #include "dns/rdata.hpp"
 
 namespace mxsec::dns {
@@ -157,25 +158,11 @@ Result<std::vector<Field>> split_zone_line(std::string_view line) {
   return out;
 }
 
-std::optional<RrType> parse_type(std::string_view t) {
-  static constexpr std::pair<const char*, RrType> kTypes[] = {
-      {"A", RrType::a},     {"AAAA", RrType::aaaa},   {"MX", RrType::mx},     {"TXT", RrType::txt},
-      {"PTR", RrType::ptr}, {"CNAME", RrType::cname}, {"TLSA", RrType::tlsa}, {"NS", RrType::ns}};
-  for (const auto& [name, type] : kTypes)
-    if (iequals(t, name)) return type;
-  return std::nullopt;
-}
-
 Result<std::string> hex_decode(std::string_view hex) {
   if (hex.size() % 2 != 0) return make_error(Errc::parse, "odd-length hex");
   std::string out;
   for (std::size_t i = 0; i < hex.size(); i += 2) {
-    auto nib = [](char c) -> int {
-      if (is_digit(c)) return c - '0';
-      c = ascii_lower(c);
-      return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-    };
-    const int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+    const int hi = hex_digit_value(hex[i]), lo = hex_digit_value(hex[i + 1]);
     if (hi < 0 || lo < 0) return make_error(Errc::parse, "bad hex digit");
     out += static_cast<char>(hi * 16 + lo);
   }
@@ -208,7 +195,7 @@ Result<void> FakeResolver::load_zone_text(std::string_view text) {
     if (i < f.size() && !f[i].quoted && parse_uint(f[i].text)) ++i;  // ttl
     if (i < f.size() && iequals(f[i].text, "IN")) ++i;
     if (i >= f.size()) return fail("missing type");
-    auto type = parse_type(f[i].text);
+    auto type = parse_rr_type(f[i].text);
     if (!type) return fail("unsupported type " + f[i].text);
     ++i;
     const std::string& name = f[0].text;

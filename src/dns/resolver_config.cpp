@@ -46,8 +46,6 @@ std::size_t digest_length(std::uint64_t type) {
   }
 }
 
-bool is_hex(char c) { return is_digit(c) || (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f'); }
-
 Result<std::string> read_bounded(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return make_error(Errc::io, "trust anchor file " + path + ": " + std::strerror(errno));
@@ -194,7 +192,7 @@ Result<std::string> check_trust_anchor_file(const std::string& path) {
       std::string digest;
       for (std::size_t k = i + 3; k < rec.size(); ++k) digest += rec[k];
       for (char c : digest)
-        if (!is_hex(c)) return make_error(Errc::parse, where + ": DS digest is not hexadecimal");
+        if (hex_digit_value(c) < 0) return make_error(Errc::parse, where + ": DS digest is not hexadecimal");
       const std::size_t want = digest_length(*dtype);
       if (want != 0 && digest.size() != 2 * want)
         return make_error(Errc::parse, where + ": DS digest has " + std::to_string(digest.size() / 2) +

@@ -11,8 +11,6 @@ std::string_view trim_wsp(std::string_view s) {
   return s;
 }
 
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-int hex_value(char c) { return is_digit(c) ? c - '0' : (ascii_lower(c) - 'a' + 10); }
 
 // RFC 3986 unreserved / reserved characters ("%" handled separately).
 bool is_uri_char(char c) {
@@ -35,8 +33,8 @@ std::optional<std::string> percent_decode(std::string_view s) {
       out += s[i];
       continue;
     }
-    if (s.size() - i < 3 || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return std::nullopt;
-    out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+    if (s.size() - i < 3 || hex_digit_value(s[i + 1]) < 0 || hex_digit_value(s[i + 2]) < 0) return std::nullopt;
+    out += static_cast<char>(hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]));
     i += 2;
   }
   return out;
@@ -107,7 +105,7 @@ ReportUri parse_report_uri(std::string_view text) {
   for (std::size_t i = 0; i < rest.size(); ++i) {
     const char c = rest[i];
     if (c == '%') {
-      if (rest.size() - i < 3 || !is_hex(rest[i + 1]) || !is_hex(rest[i + 2])) {
+      if (rest.size() - i < 3 || hex_digit_value(rest[i + 1]) < 0 || hex_digit_value(rest[i + 2]) < 0) {
         u.note = "bad percent-encoding";
         return u;
       }
