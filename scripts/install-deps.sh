@@ -17,6 +17,8 @@ packages=(
   dns-root-data publicsuffix
   # test bed: authoritative DNS with DNSSEC signing
   knot knot-dnsutils ldnsutils
+  # test bed: MTA-STS policy servers (HTTPS) and Postfix as the peer MTA
+  nginx-light postfix curl
   # independent judges
   python3 python3-dkim python3-spf python3-yaml libmail-dkim-perl opendkim opendkim-tools
   # tools

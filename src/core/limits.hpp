@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace mxsec::limits {
 
@@ -49,5 +50,39 @@ inline constexpr std::size_t kAuthResultsBytes = 16 * 1024;
 inline constexpr int kAuthResultsResinfo = 64;
 inline constexpr int kAuthResultsProps = 32;          // ptype.property=value per resinfo
 inline constexpr int kAuthResultsCommentDepth = 8;    // nested comments "((...))"
+
+// --- SMTP client (RFC 5321 §4.5.3) ------------------------------------------
+// §4.5.3.1.5 caps a reply line at 512 octets; real servers exceed it a little,
+// so accept up to this many and fail the session past it.
+inline constexpr std::size_t kSmtpReplyLineBytes = 2048;
+inline constexpr int kSmtpReplyLines = 100;                    // lines of one multiline reply
+inline constexpr std::chrono::milliseconds kSmtpConnectTimeout{30000};
+inline constexpr std::chrono::milliseconds kSmtpGreetingTimeout{300000};  // §4.5.3.2.1: 5 minutes
+inline constexpr std::chrono::milliseconds kSmtpCommandTimeout{300000};   // §4.5.3.2.2 (MAIL), EHLO alike
+inline constexpr std::chrono::milliseconds kProbeTimeout{30000};          // whole `mxsec probe` session
+
+// --- TLS ----------------------------------------------------------------------
+inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout{60000};
+inline constexpr int kTlsMaxChainCertificates = 16;             // certificates accepted from a peer
+
+// --- DANE (RFC 7672, RFC 6698) -------------------------------------------------
+inline constexpr std::size_t kDaneMaxTlsaRecords = 32;  // per RRset; more -> defer that MX
+inline constexpr std::size_t kDaneMaxTlsaDataBytes = 4096;  // full-certificate (0 x 0) association data
+
+// --- MTA-STS (RFC 8461) ----------------------------------------------------------
+inline constexpr std::size_t kStsPolicyBytes = 64 * 1024;     // §3.3: "such as 64 kilobytes"
+inline constexpr std::uint32_t kStsMaxAgeSeconds = 31557600;  // §3.2: max_age upper bound
+inline constexpr int kStsMaxMxPatterns = 64;
+inline constexpr std::size_t kStsRecordBytes = 1024;          // _mta-sts TXT, joined
+inline constexpr std::chrono::milliseconds kStsFetchTimeout{60000};
+
+// --- TLS-RPT (RFC 8460) -------------------------------------------------------------
+inline constexpr std::size_t kTlsRptRecordBytes = 4096;       // _smtp._tls TXT, joined
+inline constexpr int kTlsRptMaxRua = 8;
+
+// --- Transport policy --------------------------------------------------------------
+inline constexpr int kPolicyMaxMxHosts = 32;          // MX records considered per domain
+inline constexpr int kPolicyMaxAddressesPerHost = 16;
+inline constexpr int kPolicyMaxCnameChain = 8;
 
 }  // namespace mxsec::limits

@@ -84,10 +84,26 @@ RawAnswer FakeResolver::lookup(std::string_view name, RrType type) {
   out.qname = key;
   out.qtype = type;
   auto it = entries_.find({key, type});
+  // Follow CNAMEs as a recursive resolver does: the answer is for the last
+  // name of the chain, and it is only as secure as its weakest link.
+  Security chain_security = Security::secure;
+  bool chased = false;
+  for (int hops = 0; it == entries_.end() && type != RrType::cname && hops < 8; ++hops) {
+    auto c = entries_.find({key, RrType::cname});
+    if (c == entries_.end() || c->second.status != Status::ok || c->second.rdata.empty()) break;
+    auto target = decode_name_rdata(c->second.rdata.front());
+    if (!target) break;
+    if (c->second.security != Security::secure) chain_security = c->second.security;
+    key = normalize_domain(*target);
+    out.canonical_name = key;
+    chased = true;
+    it = entries_.find({key, type});
+  }
   if (it != entries_.end()) {
     const Entry& e = it->second;
     out.status = e.status;
-    out.security = e.security;
+    out.security = chased && chain_security != Security::secure && e.security == Security::secure ? chain_security
+                                                                                                 : e.security;
     out.why_bogus = e.why_bogus;
     out.ttl = 300;
     if (e.status == Status::ok) out.rdata = e.rdata;
@@ -101,6 +117,7 @@ RawAnswer FakeResolver::lookup(std::string_view name, RrType type) {
   }
   out.status = name_exists ? Status::nodata : Status::nxdomain;
   out.security = default_security_;
+  out.ttl = 300;  // the negative TTL a zone's SOA would give
   return out;
 }
 

@@ -20,6 +20,9 @@ Use as a program:
   testbed.py stop --dir DIR
 or as a module:
   with Testbed(dir) as tb: tb.env["MXSEC_TB_RESOLVER"] ...
+Module extras: Testbed(..., broken_rrsigs={zone: [(owner, type)]}) corrupts
+those RRSIGs after signing (-> bogus RRset), and tb.update_zone(zone, edit)
+edits, re-signs and reloads a zone while knotd runs (transport.py uses both).
 
 Only 127.x.y.z addresses are accepted. Needs: knotd (knot), ldns-keygen and
 ldns-signzone (ldnsutils), openssl (openssl).
@@ -253,6 +256,35 @@ def _sign(ldns_signzone, zonedir, zone, keys):
     return dst
 
 
+def _break_rrsig(text, owner, rtype):
+    """Flips one bit in the signature field of the RRSIG covering owner/rtype
+    in ldns-signzone output; the RRset itself is left as signed."""
+    owner = owner.lower().rstrip(".") + "."
+    out, hits = [], 0
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 13 and f[0].lower() == owner and f[3] == "RRSIG" and f[4] == rtype:
+            sig = bytearray(base64.b64decode("".join(f[12:])))
+            sig[len(sig) // 4] ^= 0x01
+            line = "\t".join(f[:12] + [base64.b64encode(bytes(sig)).decode()])
+            hits += 1
+        out.append(line)
+    if not hits:
+        raise TestbedError(f"no RRSIG over {owner} {rtype} to break")
+    return "\n".join(out) + "\n"
+
+
+def _bump_serial(lines, zone):
+    """Raises the serial of the zone's SOA line (written by _soa) by at least one."""
+    for i, line in enumerate(lines):
+        f = line.split()
+        if len(f) == 11 and f[0] == zone and f[3] == "SOA":
+            f[6] = str(max(int(f[6]) + 1, _serial()))
+            lines[i] = " ".join(f)
+            return lines
+    raise TestbedError(f"no SOA line for {zone} to bump")
+
+
 def _write(path, lines):
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -285,7 +317,7 @@ def _query(addr, port, qname, qtype, timeout=0.5):
 
 class Testbed:
     def __init__(self, state_dir, addr=DEFAULT_ADDR, port=0, extra=None, dkim_records=None, dkim_keys=None,
-                 detach=False):
+                 detach=False, broken_rrsigs=None):
         _check_loopback(addr)
         self.dir = os.path.abspath(state_dir)
         self.addr = addr
@@ -294,16 +326,25 @@ class Testbed:
         self.dkim_records = dkim_records or {}
         self.dkim_keys = dkim_keys or {}
         self.detach = detach
+        # {zone: [(owner, type), ...]}: the RRSIG over each of these RRsets is
+        # corrupted after signing (the data stays as signed) -> bogus.
+        self.broken_rrsigs = broken_rrsigs or {}
+        self._keys = {}
+        self._served = {}
         self.proc = None
         self.pid = None
         self.env = {}
         for z in self.extra:
             if z not in ZONES:
                 raise TestbedError(f"--extra: unknown zone {z!r} (one of {', '.join(ZONES)})")
+        for z in self.broken_rrsigs:
+            if z not in SIGNED:
+                raise TestbedError(f"broken_rrsigs: {z!r} is not a signed zone (one of {', '.join(SIGNED)})")
 
     # -- build -------------------------------------------------------------
     def _build(self):
-        keygen, signzone, openssl = _need("ldns-keygen"), _need("ldns-signzone"), _need("openssl")
+        keygen, openssl = _need("ldns-keygen"), _need("openssl")
+        _need("ldns-signzone")  # fail early, before any work
         keydir = os.path.join(self.dir, "keys")
         zonedir = os.path.join(self.dir, "zones")
         for d in (keydir, zonedir, os.path.join(self.dir, "run"), os.path.join(self.dir, "db")):
@@ -322,18 +363,11 @@ class Testbed:
             _write(os.path.join(zonedir, f"{child}zone"), lines)
         _write(os.path.join(zonedir, "test.zone"), _parent_zone(self.addr, ds) + self._extra_lines("test."))
 
+        self._keys = keys
         served = {"insecure.test.": "insecure.test.zone"}
         for z in SIGNED:
-            path = _sign(signzone, zonedir, z, keys[z])
-            served[z] = os.path.basename(path)
-        # Alter one signed record: its RRSIG no longer verifies.
-        tampered = os.path.join(zonedir, "secure.test.zone.signed")
-        with open(tampered) as f:
-            text = f.read()
-        if f'"{TAMPERED_ORIGINAL}"' not in text:
-            raise TestbedError("tampered record not found in the signed secure.test. zone")
-        with open(tampered, "w") as f:
-            f.write(text.replace(f'"{TAMPERED_ORIGINAL}"', f'"{TAMPERED_ALTERED}"'))
+            served[z] = os.path.basename(self._sign_zone(z))
+        self._served = served
 
         # Trust anchors: the DS of test.'s KSK, the same as DNSKEY, and a
         # wrong one (a DS of a key test. does not use) for self-test failures.
@@ -345,6 +379,40 @@ class Testbed:
         wrong = _keygen(keygen, keydir, "test.", True)
         _write(os.path.join(self.dir, "wrong-anchor.ds"), [_read_ds(wrong)])
         return served, dkim
+
+    def _sign_zone(self, zone):
+        """Signs zones/<zone>zone into .signed, then applies the deliberate
+        damage: the tampered TXT (secure.test.) and the broken RRSIGs."""
+        zonedir = os.path.join(self.dir, "zones")
+        path = _sign(_need("ldns-signzone"), zonedir, zone, self._keys[zone])
+        with open(path) as f:
+            text = f.read()
+        if zone == "secure.test.":
+            # Alter one signed record: its RRSIG no longer verifies.
+            if f'"{TAMPERED_ORIGINAL}"' not in text:
+                raise TestbedError("tampered record not found in the signed secure.test. zone")
+            text = text.replace(f'"{TAMPERED_ORIGINAL}"', f'"{TAMPERED_ALTERED}"')
+        for owner, rtype in self.broken_rrsigs.get(zone, []):
+            text = _break_rrsig(text, owner, rtype)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def update_zone(self, zone, edit):
+        """Changes a served zone at run time: edit(lines) -> lines is applied to
+        the unsigned zone file, the SOA serial is raised, a signed zone is
+        signed again with the same keys (and the same deliberate damage), and
+        knotd reloads it through its control socket (knotc -b, blocking)."""
+        if zone not in ZONES:
+            raise TestbedError(f"update_zone: unknown zone {zone!r}")
+        src = os.path.join(self.dir, "zones", f"{zone}zone")
+        with open(src) as f:
+            lines = f.read().splitlines()
+        lines = _bump_serial(list(edit(lines)), zone)
+        _write(src, lines)
+        if zone in SIGNED:
+            self._sign_zone(zone)
+        _run([_need("knotc"), "-b", "-t", "10", "-c", os.path.join(self.dir, "knot.conf"), "zone-reload", zone])
 
     def _extra_lines(self, zone):
         path = self.extra.get(zone)
@@ -437,7 +505,7 @@ zone:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return "exited"
-            ok = all((r := _query(self.addr, self.port, z, 6)) and r["rcode"] == 0 and r["aa"] for z in ZONES)
+            ok = all((r := _query(self.addr, self.port, z, 6, 0.2)) and r["rcode"] == 0 and r["aa"] for z in ZONES)
             if ok:
                 return "ready"
             if os.path.exists(log):

@@ -8,6 +8,8 @@
 //                            "test" instead of answering NXDOMAIN locally
 //   --stub-zone ZONE=ADDR[:PORT]  repeatable; iterate to this server for ZONE
 //   --timeout SECONDS        per DNS query
+//   --ca-file FILE           extra trusted roots (PEM) for WebPKI checks
+//   --https-timeout SECONDS  total time for one MTA-STS policy fetch
 //   --json                   machine-readable output (also accepted per command)
 // Exit codes: 0 success, 1 a negative finding the command reports (e.g. check
 // errors), 2 the command could not run (bad input, resolver setup failure).
@@ -35,6 +37,8 @@ struct Context {
   // "ZONE=ADDR[:PORT]": iterate to this server for ZONE (--stub-zone).
   std::vector<std::string> stub_zones;
   double timeout_seconds = 5.0;
+  std::string ca_file;  // --ca-file: extra WebPKI roots
+  double https_timeout_seconds = 60.0;
   bool json = false;
   int exit_code = kExitOk;
 

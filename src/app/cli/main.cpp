@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
       ->type_name("ZONE=ADDR[:PORT]")
       ->allow_extra_args(false);  // one value per --stub-zone; positionals stay positional
   app.add_option("--timeout", ctx.timeout_seconds, "Per-query DNS timeout in seconds")->capture_default_str();
+  app.add_option("--ca-file", ctx.ca_file, "Extra trusted root certificates (PEM) for WebPKI checks (MTA-STS, verify)")
+      ->type_name("FILE");
+  app.add_option("--https-timeout", ctx.https_timeout_seconds, "Total timeout in seconds for an MTA-STS policy fetch")
+      ->capture_default_str();
   app.add_flag("--json", ctx.json, "Machine-readable JSON output");
   for (CommandAdder add : command_registry()) add(app, ctx);
   try {

@@ -1,0 +1,92 @@
+// Fuzz target for the SMTP reply push parser (smtp/proto/reply.hpp) and
+// parse_ehlo (smtp/proto/ehlo.hpp).
+//
+// "Parsegrind" property (trap on violation): the outcome - state, reply,
+// error message, and octets consumed when a reply completed - is the same
+// whether the input is pushed whole, split at a few offsets derived from the
+// input, or (for short inputs) byte by byte. Also: a completed reply never
+// exceeds the line and line-count limits, every line shares the code, and
+// parse_ehlo never reports keywords for a non-250 reply. Both the default
+// limits and small ones (to reach the limit paths) are exercised.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtp/proto/ehlo.hpp"
+#include "smtp/proto/reply.hpp"
+
+using namespace mxsec;
+using namespace mxsec::smtp;
+
+namespace {
+
+void check(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+struct Outcome {
+  ReplyParser::State state;
+  Reply reply;
+  std::string error;
+  std::size_t consumed = 0;
+};
+
+Outcome run(std::string_view in, const std::vector<std::size_t>& cuts, ReplyLimits limits) {
+  ReplyParser p(limits);
+  Outcome o;
+  std::size_t start = 0;
+  std::vector<std::size_t> ends = cuts;
+  ends.push_back(in.size());
+  for (std::size_t end : ends) {
+    if (end < start || end > in.size()) continue;
+    if (p.state() != ReplyParser::State::need_more) break;
+    o.consumed += p.push(in.substr(start, end - start));
+    start = end;
+  }
+  o.state = p.state();
+  if (o.state == ReplyParser::State::done) o.reply = p.reply();
+  if (o.state == ReplyParser::State::failed) o.error = p.error().message;
+  return o;
+}
+
+void same(const Outcome& a, const Outcome& b) {
+  check(a.state == b.state);
+  check(a.reply == b.reply);
+  check(a.error == b.error);
+  if (a.state == ReplyParser::State::done) check(a.consumed == b.consumed);
+}
+
+void grind(std::string_view in, ReplyLimits limits) {
+  const Outcome whole = run(in, {}, limits);
+  if (whole.state == ReplyParser::State::done) {
+    check(!whole.reply.lines.empty());
+    check(whole.reply.lines.size() <= static_cast<std::size_t>(limits.max_lines));
+    check(whole.reply.code >= 200 && whole.reply.code <= 559);
+    for (const auto& l : whole.reply.lines) check(l.size() + 4 <= limits.max_line_bytes);
+    check(whole.consumed <= in.size());
+    auto caps = parse_ehlo(whole.reply);
+    check(caps.ok == (whole.reply.code == 250));
+    if (!caps.ok) check(caps.keywords.empty());
+    for (const auto& [k, params] : caps.keywords) check(!k.empty() && caps.has(k));
+  }
+  const std::size_t n = in.size();
+  std::vector<std::vector<std::size_t>> splits = {{n / 2}, {1}, {n / 3, 2 * n / 3}};
+  if (n > 0) splits.push_back({static_cast<std::size_t>(static_cast<unsigned char>(in[0])) % (n + 1)});
+  for (const auto& cuts : splits) same(whole, run(in, cuts, limits));
+  if (n <= 512) {
+    std::vector<std::size_t> every;
+    for (std::size_t i = 1; i < n; ++i) every.push_back(i);
+    same(whole, run(in, every, limits));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  grind(in, ReplyLimits{});
+  grind(in, ReplyLimits{24, 3});
+  return 0;
+}

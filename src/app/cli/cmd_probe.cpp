@@ -1,0 +1,258 @@
+// app/cli/cmd_probe.cpp: `mxsec probe` - connect to one SMTP server, EHLO,
+// STARTTLS (SNI = the host name), and show the protocol, cipher, certificate
+// chain, whether the chain matches the host's TLSA records (DANE, RFC 7672)
+// and whether it is WebPKI-valid for the name (MTA-STS, RFC 8461 §4.1).
+// It sends no mail.
+//
+//   mxsec probe HOST[:PORT] [--address IP] [--domain D] [--ehlo NAME]
+//               [--smtp-timeout SECONDS] [--json]
+//
+// HOST is the MX host name (its A/AAAA and TLSA records are looked up; TLSA
+// only counts when the addresses and the TLSA RRset are DNSSEC-secure) or an
+// IP literal (then no DANE, and WebPKI is judged for --domain's MX name if
+// given). --domain D adds the next-hop domain as a DANE reference name and
+// reports whether HOST matches D's MTA-STS policy.
+// Exit codes: 0 TLS established and every applicable check passed (DANE
+// when usable TLSA exist; WebPKI when D has an MTA-STS policy); 1 otherwise;
+// 2 bad input or set-up failure.
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/cli/command.hpp"
+#include "app/cli/transport.hpp"
+#include "check/transport.hpp"
+#include "core/strings.hpp"
+#include "dns/run_sync.hpp"
+#include "smtp/client/probe.hpp"
+#include "tls/dane/tlsa.hpp"
+
+namespace mxsec::cli {
+namespace {
+
+struct ProbeCliOptions {
+  std::string target;
+  std::string address;
+  std::string domain;
+  std::string ehlo;
+  double smtp_timeout = 20;
+  bool json = false;
+};
+
+struct Target {
+  std::string host;
+  std::uint16_t port = 25;
+  std::optional<IpAddress> literal;
+};
+
+Result<Target> parse_target(const std::string& s) {
+  Target t;
+  std::string host = s;
+  // "[v6]:port", "host:port", "v4:port", bare v6.
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos) return make_error(Errc::invalid_argument, "unbalanced '[' in " + escape_for_log(s));
+    host = s.substr(1, close - 1);
+    if (close + 1 < s.size()) {
+      if (s[close + 1] != ':') return make_error(Errc::invalid_argument, "expected :PORT after ] in " + escape_for_log(s));
+      auto port = parse_uint(std::string_view(s).substr(close + 2), 65535);
+      if (!port || *port == 0) return make_error(Errc::invalid_argument, "bad port in " + escape_for_log(s));
+      t.port = static_cast<std::uint16_t>(*port);
+    }
+  } else if (std::count(s.begin(), s.end(), ':') == 1) {
+    auto colon = s.find(':');
+    host = s.substr(0, colon);
+    auto port = parse_uint(std::string_view(s).substr(colon + 1), 65535);
+    if (!port || *port == 0) return make_error(Errc::invalid_argument, "bad port in " + escape_for_log(s));
+    t.port = static_cast<std::uint16_t>(*port);
+  }
+  t.literal = IpAddress::parse(host);
+  if (!t.literal && !is_valid_domain_name(host))
+    return make_error(Errc::invalid_argument, "'" + escape_for_log(host) + "' is neither a host name nor an IP address");
+  t.host = t.literal ? host : normalize_domain(host);
+  return t;
+}
+
+struct DnsFacts {
+  std::vector<IpAddress> addresses;
+  dns::Security address_security = dns::Security::indeterminate;
+  std::optional<dns::TlsaAnswer> tlsa;
+  std::optional<tls::dane::TlsaSet> tlsa_set;
+  std::string error;
+};
+
+asio::awaitable<DnsFacts> lookup_host(dns::Resolver& r, std::string host) {
+  DnsFacts f;
+  auto a = co_await r.a(host);
+  auto aaaa = co_await r.aaaa(host);
+  if (a.failed() || aaaa.failed()) {
+    f.error = std::string("address lookup for ") + host + " failed: " +
+              (a.failed() ? (a.bogus() ? "A bogus " + a.why_bogus : std::string("A ") + dns::to_string(a.status))
+                          : (aaaa.bogus() ? "AAAA bogus " + aaaa.why_bogus : std::string("AAAA ") + dns::to_string(aaaa.status)));
+    co_return f;
+  }
+  f.addresses = a.records;
+  f.addresses.insert(f.addresses.end(), aaaa.records.begin(), aaaa.records.end());
+  f.address_security =
+      a.secure() && aaaa.secure() ? dns::Security::secure : dns::Security::insecure;
+  auto t = co_await r.tlsa("_25._tcp." + host);
+  if (t.status == dns::Status::ok && t.secure()) {
+    if (auto set = tls::dane::analyse(t)) f.tlsa_set = std::move(*set);
+  }
+  f.tlsa = std::move(t);
+  co_return f;
+}
+
+void run_probe(Context& ctx, ProbeCliOptions& o) {
+  auto target = parse_target(o.target);
+  if (!target) return fail(ctx, "probe", target.error());
+  if (!o.domain.empty() && !is_valid_domain_name(o.domain))
+    return fail(ctx, "probe", make_error(Errc::invalid_argument, "--domain '" + escape_for_log(o.domain) + "' is not a domain"));
+  if (o.smtp_timeout <= 0 || o.smtp_timeout > 600)
+    return fail(ctx, "probe", make_error(Errc::invalid_argument, "--smtp-timeout must be between 0 and 600 seconds"));
+  std::optional<IpAddress> address = target->literal;
+  if (!o.address.empty()) {
+    address = IpAddress::parse(o.address);
+    if (!address) return fail(ctx, "probe", make_error(Errc::invalid_argument, "--address is not an IP address"));
+  }
+  auto resolver = ctx.resolver();
+  if (!resolver) return fail(ctx, "probe", resolver.error());
+
+  DnsFacts facts;
+  if (!target->literal) {
+    facts = run_sync(ctx.io, lookup_host(**resolver, target->host));
+    if (!facts.error.empty()) {
+      if (!address) return fail(ctx, "probe", make_error(Errc::dns, facts.error));
+    }
+    if (!address) {
+      if (facts.addresses.empty())
+        return fail(ctx, "probe", make_error(Errc::dns, target->host + " has no A/AAAA records"));
+      address = facts.addresses.front();
+    }
+  }
+  const std::string name = target->literal ? (o.domain.empty() ? target->host : o.domain) : target->host;
+
+  std::unique_ptr<StsSetup> sts;
+  std::optional<policy::mtasts::StsLookup> sts_lookup;
+  if (!o.domain.empty()) {
+    auto s = make_sts_source(ctx, "");
+    if (!s) return fail(ctx, "probe", s.error());
+    sts = std::move(*s);
+    sts_lookup = run_sync(ctx.io, sts->source->lookup(o.domain));
+  }
+
+  smtp::ProbeRequest req;
+  req.address = *address;
+  req.port = target->port;
+  req.ehlo_name = o.ehlo.empty() ? "localhost" : o.ehlo;
+  req.mx_host = name;
+  const bool dane = facts.tlsa_set && facts.address_security == dns::Security::secure && !facts.tlsa_set->usable.empty();
+  if (dane) {
+    req.tlsa = facts.tlsa_set->usable;
+    req.reference_names = {target->host};
+    if (!o.domain.empty() && normalize_domain(o.domain) != target->host) req.reference_names.push_back(normalize_domain(o.domain));
+  }
+  if (!ctx.ca_file.empty()) req.tls.ca_files.push_back(ctx.ca_file);
+  const auto step = std::chrono::milliseconds(static_cast<long>(o.smtp_timeout * 1000));
+  req.timeouts.connect = req.timeouts.greeting = req.timeouts.command = req.timeouts.handshake = step;
+  req.timeouts.total = 3 * step;
+  const auto result = run_sync(ctx.io, smtp::probe(std::move(req)));
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+
+  std::optional<bool> sts_match;
+  bool sts_applies = false;
+  if (sts_lookup && sts_lookup->policy && sts_lookup->policy->mode != policy::mtasts::Mode::none) {
+    sts_applies = true;
+    sts_match = policy::mtasts::policy_matches_mx(*sts_lookup->policy, name);
+  }
+  const bool webpki_ok = result.webpki && result.webpki->verdict == tls::WebPkiVerdict::ok;
+  bool ok = result.tls_established;
+  if (dane) ok = ok && result.dane.status == tls::dane::DaneStatus::matched;
+  else if (sts_applies) ok = ok && webpki_ok && sts_match.value_or(false);
+
+  if (ctx.json || o.json) {
+    nlohmann::json j = check::probe_json(result, now);
+    j["host"] = target->host;
+    j["address"] = address->to_string();
+    j["port"] = target->port;
+    j["name"] = name;
+    nlohmann::json t = {{"looked_up", facts.tlsa.has_value()}, {"address_security", dns::to_string(facts.address_security)}};
+    if (facts.tlsa) {
+      t["status"] = dns::to_string(facts.tlsa->status);
+      t["security"] = dns::to_string(facts.tlsa->security);
+      if (!facts.tlsa->why_bogus.empty()) t["why_bogus"] = facts.tlsa->why_bogus;
+      nlohmann::json recs = nlohmann::json::array();
+      for (const auto& r : facts.tlsa->records) recs.push_back(tls::dane::to_text(r));
+      t["records"] = std::move(recs);
+    }
+    t["usable"] = dane;
+    j["tlsa"] = std::move(t);
+    if (sts_lookup) {
+      j["mta_sts"] = {{"domain", normalize_domain(o.domain)},
+                      {"mode", sts_lookup->policy ? nlohmann::json(policy::mtasts::to_string(sts_lookup->policy->mode))
+                                                  : nlohmann::json(nullptr)},
+                      {"mx_match", sts_match ? nlohmann::json(*sts_match) : nlohmann::json(nullptr)}};
+      if (!sts_lookup->detail.empty()) j["mta_sts"]["detail"] = sts_lookup->detail;
+    }
+    j["ok"] = ok;
+    print_json(j);
+  } else {
+    std::cout << "probe " << target->host << " [" << address->to_string() << "]:" << target->port << "\n";
+    if (result.banner) std::cout << "  banner:   " << escape_for_log(result.banner->to_log_string(), 200) << "\n";
+    if (!result.connected) std::cout << "  connect:  failed\n";
+    else std::cout << "  STARTTLS: " << (result.starttls_offered ? "offered" : "not offered") << "\n";
+    if (result.tls_established) std::cout << "  TLS:      " << result.protocol << ", " << result.cipher << "\n";
+    for (std::size_t i = 0; i < result.peer_chain.size(); ++i) {
+      const auto& c = result.peer_chain[i];
+      std::cout << "  cert[" << i << "]:  " << escape_for_log(c.subject, 160) << "\n"
+                << "            issuer " << escape_for_log(c.issuer, 160) << ", " << c.key_type << " " << c.key_bits
+                << ", SPKI SHA-256 " << c.spki_sha256_hex << "\n";
+    }
+    if (facts.tlsa) {
+      std::cout << "  TLSA:     _25._tcp." << target->host << " " << dns::to_string(facts.tlsa->status) << ", "
+                << dns::to_string(facts.tlsa->security) << (dane ? "" : " (not used for DANE)") << "\n";
+      for (const auto& r : facts.tlsa->records) std::cout << "            " << tls::dane::to_text(r) << "\n";
+    }
+    if (result.dane.status != tls::dane::DaneStatus::not_requested)
+      std::cout << "  DANE:     " << tls::dane::to_string(result.dane.status)
+                << (result.dane.status == tls::dane::DaneStatus::matched
+                        ? " (depth " + std::to_string(result.dane.matched_depth) + ")"
+                        : " (" + result.dane.verify_error_text + ")")
+                << "\n";
+    if (result.webpki)
+      std::cout << "  WebPKI:   " << tls::to_string(result.webpki->verdict) << " for " << name
+                << (result.webpki->error_text.empty() ? "" : " (" + result.webpki->error_text + ")") << "\n";
+    if (sts_lookup)
+      std::cout << "  MTA-STS:  " << (sts_lookup->policy ? policy::mtasts::to_string(sts_lookup->policy->mode) : "no policy")
+                << (sts_match ? (*sts_match ? ", host listed" : ", host NOT listed") : "") << "\n";
+    if (result.failure)
+      std::cout << "  error:    " << smtp::to_string(result.failure->stage) << ": "
+                << escape_for_log(result.failure->error.message, 300) << "\n";
+    if (result.tlsrpt_failure) std::cout << "  TLS-RPT:  " << *result.tlsrpt_failure << "\n";
+    std::cout << "  verdict:  " << (ok ? "ok" : "FAILED") << std::endl;
+  }
+  ctx.exit_code = ok ? kExitOk : kExitFinding;
+}
+
+void add_probe(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<ProbeCliOptions>();
+  CLI::App* cmd = app.add_subcommand("probe", "Connect to an SMTP server, STARTTLS, and check its certificate (DANE, WebPKI)");
+  cmd->add_option("target", opts->target, "MX host name or IP address, optionally :PORT (default 25)")
+      ->required()
+      ->type_name("HOST[:PORT]");
+  cmd->add_option("--address", opts->address, "Connect to this address instead of HOST's A/AAAA")->type_name("IP");
+  cmd->add_option("--domain", opts->domain, "Next-hop (recipient) domain: DANE reference name and MTA-STS policy")
+      ->type_name("D");
+  cmd->add_option("--ehlo", opts->ehlo, "Name to send in EHLO")->type_name("NAME");
+  cmd->add_option("--smtp-timeout", opts->smtp_timeout, "Per-step SMTP/TLS timeout in seconds")->capture_default_str();
+  cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
+  cmd->callback([&ctx, opts] { run_probe(ctx, *opts); });
+}
+
+MXSEC_REGISTER_COMMAND(add_probe);
+
+}  // namespace
+}  // namespace mxsec::cli

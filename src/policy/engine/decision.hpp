@@ -1,0 +1,117 @@
+// policy/engine/decision.hpp: the transport-security decision for one
+// recipient domain, as values (RFC 7672 §2, RFC 8461 §4-§5, RFC 7505).
+//
+// Contract
+// - A DomainDecision lists the MX hosts in delivery order, each with a
+//   Verdict that says whether TLS is mandatory and how the server is
+//   authenticated. The names returned by to_string(Verdict) are stable:
+//   scripts read them from `mxsec policy --json`.
+//     dane                        TLS mandatory, authenticated by the usable
+//                                 TLSA records (DANE-EE/DANE-TA) of this host.
+//     dane-unusable-tls-required  secure TLSA records exist but none is usable
+//                                 (RFC 7672 §2.2: TLS mandatory, no
+//                                 authentication).
+//     mta-sts                     TLS mandatory, WebPKI certificate valid for
+//                                 the MX name (MTA-STS enforce, RFC 8461 §4.2).
+//     mta-sts-testing             as mta-sts, but a failure is reported via
+//                                 TLS-RPT and delivery proceeds (§5).
+//     opportunistic               STARTTLS when offered, unauthenticated; clear
+//                                 text when not offered.
+//     none                        clear text (local policy "none").
+//     encrypt                     TLS mandatory, unauthenticated (local policy).
+//     verify                      TLS mandatory, WebPKI-valid for the MX name
+//                                 (local policy).
+//     defer                       do not deliver to this host now: a DNS answer
+//                                 it depends on failed or was bogus, or an
+//                                 enforced MTA-STS policy excludes it.
+// - Domain-level outcomes (DomainStatus) cover what has no MX host to speak
+//   of: null MX (RFC 7505: mail is not accepted), a non-existent domain, or
+//   an MX lookup that failed (defer the whole domain, never downgrade).
+// - Every decision carries the TLS-RPT policy block (RFC 8460 §4.4) that a
+//   report of its outcome must quote.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ip_address.hpp"
+#include "dns/types.hpp"
+#include "policy/mtasts/source.hpp"
+#include "policy/tlsrpt/result.hpp"
+
+namespace mxsec::policy {
+
+enum class Verdict {
+  dane,
+  dane_unusable_tls_required,
+  mta_sts,
+  mta_sts_testing,
+  opportunistic,
+  none,
+  encrypt,
+  verify,
+  defer,
+};
+const char* to_string(Verdict v);
+
+// What the client must do on the wire for a verdict.
+enum class Authentication { none, dane, webpki };
+struct Requirements {
+  bool tls_required = false;
+  Authentication authentication = Authentication::none;
+  bool deliver = true;  // false for defer
+};
+Requirements requirements(Verdict v);
+
+// Where the verdict came from.
+enum class Source { dane, mta_sts, local, default_policy, dns };
+const char* to_string(Source s);
+
+struct TlsaFacts {
+  bool looked_up = false;       // false when the addresses were not secure
+  std::string qname;            // "_25._tcp.<base>" that answered
+  dns::Status status = dns::Status::error;
+  dns::Security security = dns::Security::indeterminate;
+  std::string why_bogus;
+  std::vector<dns::TlsaRecord> usable;
+  std::vector<dns::TlsaRecord> unusable;
+  std::vector<std::string> unusable_reasons;  // parallel to `unusable`
+};
+
+struct MxDecision {
+  std::string host;                  // as in the MX record (or the domain, implicit MX)
+  std::uint16_t preference = 0;
+  bool implicit = false;             // RFC 5321 §5.1 implicit MX (no MX RRset)
+  Verdict verdict = Verdict::defer;
+  Source source = Source::default_policy;
+  std::string reason;                // one sentence, for humans and logs
+  std::string canonical_name;        // after CNAME expansion ("" if none)
+  std::vector<IpAddress> addresses;
+  dns::Security address_security = dns::Security::indeterminate;
+  TlsaFacts tlsa;
+  // RFC 7672 §3.2.2 reference identifiers for DANE-TA (and the WebPKI name
+  // first): the MX host name, its CNAME expansion, the next-hop domain.
+  std::vector<std::string> reference_names;
+  std::optional<bool> sts_mx_match;  // set when an MTA-STS policy applied
+  tlsrpt::PolicyBlock tlsrpt;
+};
+
+enum class DomainStatus { ok, null_mx, nxdomain, defer, no_usable_mx };
+const char* to_string(DomainStatus s);
+
+struct DomainDecision {
+  std::string domain;
+  DomainStatus status = DomainStatus::defer;
+  std::string reason;
+  dns::Security mx_security = dns::Security::indeterminate;
+  std::optional<mtasts::StsLookup> mta_sts;  // set when MTA-STS was consulted
+  std::vector<MxDecision> mx;                // delivery order
+};
+
+nlohmann::json to_json(const MxDecision& d);
+nlohmann::json to_json(const DomainDecision& d);
+
+}  // namespace mxsec::policy

@@ -1,0 +1,362 @@
+// policy/engine/engine.cpp: see engine.hpp for the contract.
+#include "policy/engine/engine.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "core/strings.hpp"
+#include "dns/presentation.hpp"
+#include "dns/rdata.hpp"
+#include "tls/dane/tlsa.hpp"
+
+namespace mxsec::policy {
+
+namespace {
+
+// Secure only when every part is secure; a bogus or undetermined part
+// poisons the whole.
+dns::Security combine(dns::Security a, dns::Security b) {
+  using S = dns::Security;
+  if (a == S::bogus || b == S::bogus) return S::bogus;
+  if (a == S::indeterminate || b == S::indeterminate) return S::indeterminate;
+  if (a == S::insecure || b == S::insecure) return S::insecure;
+  return S::secure;
+}
+
+std::string answer_problem(std::string_view what, const auto& answer) {
+  std::string s(what);
+  if (answer.bogus()) {
+    s += " is DNSSEC-bogus";
+    if (!answer.why_bogus.empty()) s += " (" + escape_for_log(answer.why_bogus) + ")";
+  } else {
+    s += " lookup failed: ";
+    s += dns::to_string(answer.status);
+    if (!answer.error.empty()) s += " (" + escape_for_log(answer.error) + ")";
+  }
+  return s;
+}
+
+std::vector<std::string> tlsa_strings(const std::vector<dns::TlsaRecord>& records) {
+  std::vector<std::string> out;
+  out.reserve(records.size());
+  for (const auto& r : records) {
+    auto text = dns::rdata_to_text(dns::RrType::tlsa, dns::encode_tlsa(r));
+    out.push_back(text ? *text : std::string("?"));
+  }
+  return out;
+}
+
+void set_tlsrpt(const std::string& domain, MxDecision& mx, const std::optional<mtasts::StsLookup>& sts) {
+  mx.tlsrpt = {};
+  mx.tlsrpt.policy_domain = domain;
+  mx.tlsrpt.mx_host = mx.host;
+  switch (mx.source) {
+    case Source::dane:
+      mx.tlsrpt.type = tlsrpt::PolicyType::tlsa;
+      mx.tlsrpt.policy_string = tlsa_strings(mx.tlsa.usable);
+      for (auto& s : tlsa_strings(mx.tlsa.unusable)) mx.tlsrpt.policy_string.push_back(std::move(s));
+      break;
+    case Source::mta_sts:
+      mx.tlsrpt.type = tlsrpt::PolicyType::sts;
+      if (sts && sts->policy) mx.tlsrpt.policy_string = mtasts::policy_strings(*sts->policy);
+      break;
+    default:
+      mx.tlsrpt.type = tlsrpt::PolicyType::no_policy_found;
+      break;
+  }
+}
+
+void decide_local(MxDecision& mx, LocalLevel level) {
+  mx.source = Source::local;
+  switch (level) {
+    case LocalLevel::none:
+      mx.verdict = Verdict::none;
+      mx.reason = "local policy 'none': clear text";
+      break;
+    case LocalLevel::may:
+      mx.verdict = Verdict::opportunistic;
+      mx.reason = "local policy 'may': opportunistic TLS";
+      break;
+    case LocalLevel::encrypt:
+      mx.verdict = Verdict::encrypt;
+      mx.reason = "local policy 'encrypt': TLS mandatory, unauthenticated";
+      break;
+    case LocalLevel::verify:
+      mx.verdict = Verdict::verify;
+      mx.reason = "local policy 'verify': TLS mandatory, certificate must be WebPKI-valid for " + mx.host;
+      break;
+    case LocalLevel::dane_only:
+      break;  // decided by the DANE lookup
+  }
+}
+
+}  // namespace
+
+struct PolicyEngine::DomainState {
+  std::string domain;
+  std::optional<LocalLevel> local;
+  std::optional<mtasts::StsLookup> sts;
+  bool sts_done = false;
+};
+
+PolicyEngine::PolicyEngine(dns::Resolver& resolver, mtasts::PolicySource* sts, const LocalPolicyMap* local,
+                           EngineOptions options)
+    : resolver_(resolver), sts_(sts), local_(local), options_(options) {}
+
+asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
+  DomainDecision d;
+  d.domain = normalize_domain(domain_in);
+  if (!is_valid_domain_name(d.domain)) {
+    d.status = DomainStatus::defer;
+    d.reason = "not a valid domain name: " + escape_for_log(domain_in);
+    co_return d;
+  }
+  DomainState state;
+  state.domain = d.domain;
+  if (local_ != nullptr) state.local = local_->find(d.domain);
+
+  auto mx = co_await resolver_.mx(d.domain);
+  d.mx_security = mx.security;
+  if (mx.failed()) {
+    // RFC 7672 §2.2.1: a bogus or failed MX lookup must not be treated as
+    // "no MX"; the domain is deferred.
+    d.status = DomainStatus::defer;
+    d.reason = answer_problem("MX RRset", mx);
+    co_return d;
+  }
+  if (mx.status == dns::Status::nxdomain) {
+    d.status = DomainStatus::nxdomain;
+    d.reason = "the domain does not exist (NXDOMAIN)";
+    co_return d;
+  }
+
+  if (mx.status == dns::Status::ok) {
+    std::vector<dns::MxRecord> records = mx.records;
+    const bool has_null = std::any_of(records.begin(), records.end(),
+                                      [](const dns::MxRecord& r) { return r.exchange.empty(); });
+    if (has_null && records.size() == 1) {
+      // RFC 7505 §3: "a domain that advertises a null MX ... does not accept
+      // email"; there is no host to deliver to.
+      d.status = DomainStatus::null_mx;
+      d.reason = "null MX (RFC 7505): the domain accepts no mail";
+      co_return d;
+    }
+    std::erase_if(records, [](const dns::MxRecord& r) { return r.exchange.empty(); });
+    // RFC 5321 §5.1: lowest preference first. Equal preferences are
+    // randomised by the delivery layer; here the order is made stable.
+    std::sort(records.begin(), records.end(), [](const dns::MxRecord& a, const dns::MxRecord& b) {
+      return a.preference != b.preference ? a.preference < b.preference : a.exchange < b.exchange;
+    });
+    for (const auto& r : records) {
+      const bool dup = std::any_of(d.mx.begin(), d.mx.end(), [&](const MxDecision& m) { return m.host == r.exchange; });
+      if (dup) continue;
+      if (static_cast<int>(d.mx.size()) >= options_.max_mx_hosts) {
+        d.reason = "only the first " + std::to_string(options_.max_mx_hosts) + " MX hosts are considered";
+        break;
+      }
+      MxDecision m;
+      m.host = r.exchange;
+      m.preference = r.preference;
+      d.mx.push_back(std::move(m));
+    }
+    if (has_null) {
+      d.reason += d.reason.empty() ? "" : "; ";
+      d.reason += "a null MX record next to other MX records was ignored (RFC 7505 §3 forbids the mix)";
+    }
+  } else {
+    // RFC 5321 §5.1: no MX RRset -> the domain itself is the implicit MX.
+    MxDecision m;
+    m.host = d.domain;
+    m.preference = 0;
+    m.implicit = true;
+    d.mx.push_back(std::move(m));
+  }
+
+  for (auto& m : d.mx) co_await decide_host(state, m);
+
+  d.mta_sts = std::move(state.sts);
+  const bool any_usable =
+      std::any_of(d.mx.begin(), d.mx.end(), [](const MxDecision& m) { return m.verdict != Verdict::defer; });
+  d.status = any_usable ? DomainStatus::ok : DomainStatus::no_usable_mx;
+  if (!any_usable) {
+    d.reason += d.reason.empty() ? "" : "; ";
+    d.reason += "no MX host can be used now: delivery defers";
+  }
+  co_return d;
+}
+
+asio::awaitable<void> PolicyEngine::decide_host(DomainState& state, MxDecision& mx) {
+  mx.reference_names = {mx.host};
+  co_await resolve_addresses(mx);
+  if (mx.verdict == Verdict::defer && !mx.reason.empty()) {
+    set_tlsrpt(state.domain, mx, state.sts);
+    co_return;
+  }
+  if (!mx.canonical_name.empty() && mx.canonical_name != mx.host) mx.reference_names.push_back(mx.canonical_name);
+  if (state.domain != mx.host && state.domain != mx.canonical_name) mx.reference_names.push_back(state.domain);
+
+  if (state.local && *state.local != LocalLevel::dane_only) {
+    decide_local(mx, *state.local);
+    set_tlsrpt(state.domain, mx, state.sts);
+    co_return;
+  }
+
+  // RFC 7672 §2.2.2: TLSA records are looked up only when the address
+  // records of the host are secure.
+  if (mx.address_security == dns::Security::secure) {
+    co_await lookup_tlsa(mx);
+    if (mx.source == Source::dane || mx.source == Source::dns) {
+      set_tlsrpt(state.domain, mx, state.sts);
+      co_return;
+    }
+  }
+  if (state.local == LocalLevel::dane_only) {
+    mx.verdict = Verdict::defer;
+    mx.source = Source::local;
+    mx.reason = mx.address_security == dns::Security::secure
+                    ? "local policy 'dane-only': no secure TLSA records for this host"
+                    : "local policy 'dane-only': the host's addresses are not DNSSEC-secure";
+    set_tlsrpt(state.domain, mx, state.sts);
+    co_return;
+  }
+  co_await apply_mta_sts(state, mx);
+  set_tlsrpt(state.domain, mx, state.sts);
+}
+
+asio::awaitable<void> PolicyEngine::resolve_addresses(MxDecision& mx) {
+  std::optional<dns::Security> security;
+  auto take = [&](const dns::AddressAnswer& a, std::string_view what) -> bool {
+    if (a.failed()) {
+      // Fail closed: a bogus or failed address lookup never downgrades.
+      mx.verdict = Verdict::defer;
+      mx.source = Source::dns;
+      mx.reason = answer_problem(what, a);
+      return false;
+    }
+    security = security ? combine(*security, a.security) : a.security;
+    if (mx.canonical_name.empty() && !a.canonical_name.empty()) mx.canonical_name = normalize_domain(a.canonical_name);
+    for (const auto& ip : a.records) {
+      if (static_cast<int>(mx.addresses.size()) >= options_.max_addresses_per_host) break;
+      mx.addresses.push_back(ip);
+    }
+    return true;
+  };
+  if (options_.ipv4) {
+    auto a = co_await resolver_.a(mx.host);
+    if (!take(a, "A RRset")) co_return;
+  }
+  if (options_.ipv6) {
+    auto aaaa = co_await resolver_.aaaa(mx.host);
+    if (!take(aaaa, "AAAA RRset")) co_return;
+  }
+  mx.address_security = security.value_or(dns::Security::indeterminate);
+  if (mx.addresses.empty()) {
+    mx.verdict = Verdict::defer;
+    mx.source = Source::dns;
+    mx.reason = "the host has no A/AAAA records";
+  }
+}
+
+asio::awaitable<void> PolicyEngine::lookup_tlsa(MxDecision& mx) {
+  // RFC 7672 §2.2.3: with a secure CNAME expansion, TLSA records are first
+  // sought at the expanded name, then at the original MX host name.
+  std::vector<std::string> bases;
+  if (!mx.canonical_name.empty() && mx.canonical_name != mx.host) bases.push_back(mx.canonical_name);
+  bases.push_back(mx.host);
+  mx.tlsa.looked_up = true;
+  for (const auto& base : bases) {
+    std::string qname = "_25._tcp." + base;
+    auto t = co_await resolver_.tlsa(qname);
+    mx.tlsa.qname = qname;
+    mx.tlsa.status = t.status;
+    mx.tlsa.security = t.security;
+    mx.tlsa.why_bogus = t.why_bogus;
+    if (t.failed()) {
+      // RFC 7672 §2.2: a TLSA lookup that fails or is bogus must not be
+      // taken as "no TLSA": the host is not used (no fallback to MTA-STS or
+      // clear text).
+      mx.verdict = Verdict::defer;
+      mx.source = Source::dns;
+      mx.reason = answer_problem("TLSA RRset " + qname, t);
+      co_return;
+    }
+    if (t.status != dns::Status::ok) continue;  // nodata / nxdomain: try the next base
+    if (t.security != dns::Security::secure) {
+      // Unsigned TLSA records carry no authority (RFC 7672 §2.2).
+      mx.tlsa.unusable = t.records;
+      mx.tlsa.unusable_reasons.assign(t.records.size(), "TLSA RRset is not DNSSEC-secure");
+      continue;
+    }
+    if (t.records.size() > options_.max_tlsa_records) {
+      mx.verdict = Verdict::defer;
+      mx.source = Source::dns;
+      mx.reason = "TLSA RRset " + qname + " has " + std::to_string(t.records.size()) + " records, over the limit of " +
+                  std::to_string(options_.max_tlsa_records);
+      co_return;
+    }
+    mx.tlsa.unusable.clear();
+    mx.tlsa.unusable_reasons.clear();
+    for (const auto& r : t.records) {
+      auto c = tls::dane::classify(r);
+      if (c.usable) {
+        mx.tlsa.usable.push_back(r);
+      } else {
+        mx.tlsa.unusable.push_back(r);
+        mx.tlsa.unusable_reasons.push_back(std::move(c.reason));
+      }
+    }
+    mx.source = Source::dane;
+    if (!mx.tlsa.usable.empty()) {
+      mx.verdict = Verdict::dane;
+      mx.reason = std::to_string(mx.tlsa.usable.size()) + " usable TLSA record(s) at " + qname;
+    } else {
+      // RFC 7672 §2.2: "If TLSA records were found, but none are usable ...
+      // the SMTP client MUST use TLS" without authentication.
+      mx.verdict = Verdict::dane_unusable_tls_required;
+      mx.reason = "secure TLSA records at " + qname + " but none usable: TLS mandatory, unauthenticated";
+    }
+    co_return;
+  }
+  // Securely absent (or not signed): no DANE for this host.
+}
+
+asio::awaitable<void> PolicyEngine::apply_mta_sts(DomainState& state, MxDecision& mx) {
+  if (sts_ != nullptr && !state.sts_done) {
+    state.sts = co_await sts_->lookup(state.domain);
+    state.sts_done = true;
+  }
+  const mtasts::StsLookup* sts = state.sts ? &*state.sts : nullptr;
+  if (sts == nullptr || sts->state != mtasts::StsLookup::State::policy || !sts->policy ||
+      sts->policy->mode == mtasts::Mode::none) {
+    mx.verdict = Verdict::opportunistic;
+    mx.source = Source::default_policy;
+    mx.reason = mx.tlsa.looked_up ? "no TLSA records and no MTA-STS policy: opportunistic TLS"
+                                  : "no DANE (addresses not DNSSEC-secure) and no MTA-STS policy: opportunistic TLS";
+    if (sts != nullptr && sts->policy && sts->policy->mode == mtasts::Mode::none)
+      mx.reason = "MTA-STS policy mode none: opportunistic TLS";
+    co_return;
+  }
+  const auto& policy = *sts->policy;
+  const bool match = mtasts::policy_matches_mx(policy, mx.host);
+  mx.sts_mx_match = match;
+  mx.source = Source::mta_sts;
+  if (policy.mode == mtasts::Mode::enforce) {
+    if (match) {
+      mx.verdict = Verdict::mta_sts;
+      mx.reason = "MTA-STS enforce: TLS with a WebPKI-valid certificate for " + mx.host;
+    } else {
+      // RFC 8461 §4.1/§5: in enforce mode an MX host that matches no "mx"
+      // pattern of the policy MUST NOT be used.
+      mx.verdict = Verdict::defer;
+      mx.reason = "MTA-STS enforce: " + mx.host + " matches no mx pattern of the policy, so it is not used";
+    }
+  } else {
+    mx.verdict = Verdict::mta_sts_testing;
+    mx.reason = match ? "MTA-STS testing: failures are reported, delivery proceeds"
+                      : "MTA-STS testing: " + mx.host + " matches no mx pattern (reported, delivery proceeds)";
+  }
+  co_return;
+}
+
+}  // namespace mxsec::policy

@@ -1,0 +1,305 @@
+#include "policy/mtasts/fetch.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/use_awaitable.hpp>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "core/strings.hpp"
+
+namespace mxsec::policy::mtasts {
+namespace {
+
+struct CurlEasyDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct CurlSlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
+using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+
+// curl_global_init is not thread-safe and must run once per process.
+bool curl_ready() {
+  static std::once_flag once;
+  static CURLcode rc = CURLE_OK;
+  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return rc == CURLE_OK;
+}
+
+FetchResult fail(FetchFailure kind, std::string detail) {
+  FetchResult r;
+  r.failure = kind;
+  r.detail = std::move(detail);
+  return r;
+}
+
+// State shared with the write callback of one transfer.
+struct Transfer {
+  CURL* curl = nullptr;
+  std::size_t cap = 0;
+  std::string body;
+  std::size_t received = 0;
+  bool checked_headers = false;
+  bool rejected_headers = false;  // stopped because of the status or the media type
+  bool too_large = false;
+};
+
+long response_code(CURL* curl) {
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  return code;
+}
+
+// RFC 8461 §3.2: "senders SHOULD validate that the media type is
+// "text/plain""; media types compare case-insensitively and parameters such
+// as charset are allowed (RFC 9110 §8.3.1).
+bool is_text_plain(const char* content_type) {
+  if (content_type == nullptr) return false;
+  std::string_view v = content_type;
+  v = v.substr(0, v.find(';'));
+  return iequals(trim(v), "text/plain");
+}
+
+// Judges status and media type once the headers are in. Returns a failure or
+// nullopt if the body may be accepted.
+std::optional<FetchResult> judge_headers(CURL* curl, const std::string& url) {
+  const long code = response_code(curl);
+  if (code >= 300 && code < 400) {
+    char* location = nullptr;
+    curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
+    std::string target = location != nullptr ? escape_for_log(location, 200) : "(no Location)";
+    auto r = fail(FetchFailure::redirect, "HTTP " + std::to_string(code) + " redirect to " + target +
+                                              " not followed (RFC 8461 §3.3)");
+    r.http_status = code;
+    return r;
+  }
+  if (code != 200) {
+    auto r = fail(FetchFailure::http_status,
+                  "HTTP " + std::to_string(code) + " from " + url + "; only 200 is a policy (RFC 8461 §3.3)");
+    r.http_status = code;
+    return r;
+  }
+  char* type = nullptr;
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+  if (!is_text_plain(type)) {
+    auto r = fail(FetchFailure::content_type,
+                  "Content-Type " + (type != nullptr ? "\"" + escape_for_log(type, 100) + "\"" : std::string("missing")) +
+                      ", not text/plain (RFC 8461 §3.2)");
+    r.http_status = code;
+    return r;
+  }
+  return std::nullopt;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * nmemb;
+  t->received += n;
+  if (!t->checked_headers) {
+    t->checked_headers = true;
+    // Do not read the body of a response that cannot be a policy.
+    if (judge_headers(t->curl, "")) {
+      t->rejected_headers = true;
+      return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+    }
+  }
+  // The cap is checked against the remaining room, so nothing past it is
+  // ever buffered.
+  if (n > t->cap - t->body.size()) {
+    t->too_large = true;
+    return 0;
+  }
+  t->body.append(data, n);
+  return n;
+}
+
+FetchFailure classify(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return FetchFailure::dns;
+    case CURLE_COULDNT_CONNECT:
+      return FetchFailure::connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return FetchFailure::timeout;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+      return FetchFailure::tls;
+    case CURLE_FILESIZE_EXCEEDED:
+      return FetchFailure::too_large;
+    default:
+      return FetchFailure::other;
+  }
+}
+
+std::string resolve_entry(const std::string& host, std::uint16_t port, const std::vector<IpAddress>& addresses) {
+  std::string entry = host + ":" + std::to_string(port) + ":";
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    if (i > 0) entry += ",";
+    if (addresses[i].is_v6()) entry += "[" + addresses[i].to_string() + "]";
+    else entry += addresses[i].to_string();
+  }
+  return entry;
+}
+
+std::string describe_dns(const char* type, const dns::AddressAnswer& ans) {
+  std::string s = std::string(type) + " " + dns::to_string(ans.status) + "/" + dns::to_string(ans.security);
+  if (ans.bogus() && !ans.why_bogus.empty()) s += " (" + escape_for_log(ans.why_bogus, 120) + ")";
+  if (!ans.error.empty()) s += " (" + escape_for_log(ans.error, 120) + ")";
+  return s;
+}
+
+}  // namespace
+
+const char* to_string(FetchFailure f) {
+  switch (f) {
+    case FetchFailure::dns: return "dns";
+    case FetchFailure::connect: return "connect";
+    case FetchFailure::tls: return "tls";
+    case FetchFailure::http_status: return "http-status";
+    case FetchFailure::redirect: return "redirect";
+    case FetchFailure::content_type: return "content-type";
+    case FetchFailure::too_large: return "too-large";
+    case FetchFailure::timeout: return "timeout";
+    case FetchFailure::other: return "other";
+  }
+  return "?";
+}
+
+CurlPolicyFetcher::CurlPolicyFetcher(dns::Resolver& resolver, FetcherConfig config)
+    : resolver_(resolver), config_(std::move(config)), pool_(std::max<std::size_t>(config_.threads, 1)) {}
+
+CurlPolicyFetcher::~CurlPolicyFetcher() { pool_.join(); }
+
+asio::awaitable<FetchResult> CurlPolicyFetcher::fetch(std::string policy_domain) {
+  const std::string domain = normalize_domain(policy_domain);
+  const std::string host = "mta-sts." + domain;
+  if (!is_valid_domain_name(domain) || !is_valid_domain_name(host)) {
+    co_return fail(FetchFailure::other, "policy domain \"" + escape_for_log(policy_domain, 100) +
+                                            "\" is not a valid host name");
+  }
+
+  // The policy host is resolved by mxsec's validating resolver; a bogus answer
+  // is never used, and a failure of either family fails the fetch closed
+  // rather than trusting whatever the other family says.
+  const dns::AddressAnswer a = co_await resolver_.a(host);
+  const dns::AddressAnswer aaaa = co_await resolver_.aaaa(host);
+  if (a.failed() || aaaa.failed()) {
+    co_return fail(FetchFailure::dns, "resolving " + host + " failed: " + describe_dns("A", a) + ", " +
+                                          describe_dns("AAAA", aaaa));
+  }
+  std::vector<IpAddress> addresses;
+  for (const auto* ans : {&a, &aaaa})
+    for (const IpAddress& ip : ans->records)
+      if (addresses.size() < static_cast<std::size_t>(limits::kPolicyMaxAddressesPerHost)) addresses.push_back(ip);
+  if (addresses.empty()) co_return fail(FetchFailure::dns, host + " has no A or AAAA record");
+
+  // The transfer blocks, so it runs on the pool; co_spawn resumes this
+  // coroutine on its own executor when it completes.
+  auto blocking = [](const CurlPolicyFetcher* self, std::string h,
+                     std::vector<IpAddress> addrs) -> asio::awaitable<FetchResult> {
+    co_return self->fetch_blocking(h, addrs);
+  };
+  co_return co_await asio::co_spawn(pool_, blocking(this, host, std::move(addresses)), asio::use_awaitable);
+}
+
+FetchResult CurlPolicyFetcher::fetch_blocking(const std::string& host, const std::vector<IpAddress>& addresses) const {
+  if (!curl_ready()) return fail(FetchFailure::other, "curl_global_init failed");
+  if (addresses.empty()) return fail(FetchFailure::dns, host + " has no address");
+  const std::string url = "https://" + host +
+                          (config_.https_port == 443 ? std::string() : ":" + std::to_string(config_.https_port)) +
+                          "/.well-known/mta-sts.txt";
+
+  CurlEasy curl(curl_easy_init());
+  if (!curl) return fail(FetchFailure::other, "curl_easy_init failed");
+  CurlSlist resolve(curl_slist_append(nullptr, resolve_entry(host, config_.https_port, addresses).c_str()));
+  if (!resolve) return fail(FetchFailure::other, "curl_slist_append failed");
+
+  Transfer t;
+  t.curl = curl.get();
+  t.cap = config_.max_body_bytes;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  CURL* c = curl.get();
+  bool setup_ok = true;
+  auto set = [&](CURLcode rc) { setup_ok = setup_ok && rc == CURLE_OK; };
+
+  set(curl_easy_setopt(c, CURLOPT_URL, url.c_str()));
+  set(curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf));
+  set(curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L));
+  // §3.3: the policy is fetched over HTTPS only, and "HTTP 3xx redirects
+  // MUST NOT be followed".
+  set(curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https"));
+  set(curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https"));
+  set(curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L));
+  set(curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
+  // WebPKI: "valid for the "mta-sts" DNS-ID ..., chain to a root CA that is
+  // trusted by the sending MTA, and be non-expired" (§3.3).
+  set(curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L));
+  set(curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L));
+  set(curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)));
+  if (!config_.ca_file.empty()) {
+    // CAINFO replaces the built-in bundle file; the system store stays in
+    // use through CAPATH (the hashed directory), which OpenSSL loads as well.
+    set(curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str()));
+    set(curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs"));
+  }
+  // The name was resolved by mxsec's validating resolver; pin it so libcurl
+  // never asks the system resolver.
+  set(curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get()));
+  // Nothing from the environment or the user's files.
+  set(curl_easy_setopt(c, CURLOPT_PROXY, ""));
+  set(curl_easy_setopt(c, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_IGNORED)));
+  // (No CURLOPT_COOKIEFILE: the cookie engine stays off. No
+  // CURLOPT_ACCEPT_ENCODING: the body arrives as sent, so the size cap counts
+  // real bytes and no decompression bomb can expand behind it.)
+  set(curl_easy_setopt(c, CURLOPT_USERAGENT, "mxsec (MTA-STS policy fetch)"));
+  // §3.3: "Senders MAY impose a timeout on the HTTPS GET and/or a limit on
+  // the maximum size of the response body".
+  set(curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count())));
+  set(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.timeout.count())));
+  set(curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, config_.low_speed_bytes));
+  set(curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config_.low_speed_time.count())));
+  set(curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(config_.max_body_bytes)));
+  set(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body));
+  set(curl_easy_setopt(c, CURLOPT_WRITEDATA, &t));
+  if (!setup_ok) return fail(FetchFailure::other, "libcurl rejected an option (libcurl too old?)");
+
+  const CURLcode rc = curl_easy_perform(c);
+  const std::string what = "HTTPS GET " + url + ": ";
+  FetchResult r;
+  if (t.rejected_headers || rc == CURLE_OK) {
+    if (auto bad = judge_headers(c, url)) {
+      r = std::move(*bad);
+      r.detail = what + r.detail;
+    }
+  }
+  if (!r.failure && t.too_large) {
+    r = fail(FetchFailure::too_large, what + "body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+  }
+  if (!r.failure && rc != CURLE_OK) {
+    const FetchFailure kind = classify(rc);
+    std::string why = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    if (kind == FetchFailure::too_large) why = "body exceeds " + std::to_string(config_.max_body_bytes) + " bytes";
+    else if (kind == FetchFailure::tls && rc == CURLE_PEER_FAILED_VERIFICATION)
+      why = "certificate verify failed: " + why;
+    r = fail(kind, what + escape_for_log(why, 300));
+  }
+  r.http_status = response_code(c);
+  r.bytes_received = t.received;
+  if (r.ok()) r.body = std::move(t.body);
+  return r;
+}
+
+}  // namespace mxsec::policy::mtasts

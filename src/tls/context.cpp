@@ -1,0 +1,32 @@
+#include "tls/context.hpp"
+
+#include "core/limits.hpp"
+#include "core/strings.hpp"
+
+namespace mxsec::tls {
+
+Result<SslCtxPtr> make_client_context(const ClientContextConfig& config) {
+  if (config.min_protocol != TLS1_2_VERSION && config.min_protocol != TLS1_3_VERSION)
+    return make_error(Errc::invalid_argument, "TLS minimum protocol must be TLS 1.2 or TLS 1.3");
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return make_error(Errc::crypto, "SSL_CTX_new failed: " + openssl_error_text());
+  if (SSL_CTX_set_min_proto_version(ctx.get(), config.min_protocol) != 1)
+    return make_error(Errc::crypto, "cannot set the minimum TLS version: " + openssl_error_text());
+  if (config.system_trust && SSL_CTX_set_default_verify_paths(ctx.get()) != 1)
+    return make_error(Errc::crypto, "cannot load the system trust store: " + openssl_error_text());
+  for (const auto& file : config.ca_files) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), file.c_str(), nullptr) != 1)
+      return make_error(Errc::crypto,
+                        "cannot load CA file " + escape_for_log(file) + ": " + openssl_error_text());
+  }
+  if (SSL_CTX_dane_enable(ctx.get()) <= 0)
+    return make_error(Errc::crypto, "SSL_CTX_dane_enable failed: " + openssl_error_text());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  // The depth counts intermediates below the leaf.
+  SSL_CTX_set_verify_depth(ctx.get(), limits::kTlsMaxChainCertificates - 1);
+  return ctx;
+}
+
+std::string protocol_name(const SSL* ssl) { return SSL_get_version(ssl); }
+
+}  // namespace mxsec::tls

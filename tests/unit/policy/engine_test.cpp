@@ -1,0 +1,426 @@
+// Unit tests for policy/engine/engine.hpp: RFC 7672 §2.2, RFC 8461 §4-§5,
+// RFC 7505, RFC 5321 §5.1 decisions over a FakeResolver.
+#include "policy/engine/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/io_context.hpp>
+
+#include "dns/fake_resolver.hpp"
+#include "dns/run_sync.hpp"
+
+namespace mxsec::policy {
+namespace {
+
+using dns::RrType;
+using dns::Security;
+
+const char* kHash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+class FakeSts final : public mtasts::PolicySource {
+ public:
+  asio::awaitable<mtasts::StsLookup> lookup(std::string domain) override {
+    ++calls;
+    last_domain = domain;
+    co_return result;
+  }
+  void set_policy(mtasts::Mode mode, std::vector<std::string> mx) {
+    result.state = mtasts::StsLookup::State::policy;
+    result.policy = mtasts::Policy{mode, std::move(mx), 86400};
+    result.id = "20261128";
+  }
+  mtasts::StsLookup result;
+  int calls = 0;
+  std::string last_domain;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  // Questions without an entry (AAAA, TLSA) get a denial as secure as the
+  // zone would give; most tests model a signed zone.
+  EngineTest() { dns.set_default_security(Security::secure); }
+  void zone(std::string_view text) { ASSERT_TRUE(dns.load_zone_text(text)) << text; }
+  DomainDecision decide(std::string domain, const LocalPolicyMap* local = nullptr, EngineOptions options = {}) {
+    PolicyEngine engine(dns, &sts, local, options);
+    return run_sync(io, engine.decide(std::move(domain)));
+  }
+  static const MxDecision& host(const DomainDecision& d, std::string_view name) {
+    for (const auto& m : d.mx)
+      if (m.host == name) return m;
+    ADD_FAILURE() << "no MX decision for " << name;
+    static MxDecision none;
+    return none;
+  }
+  asio::io_context io;
+  dns::FakeResolver dns;
+  FakeSts sts;
+};
+
+TEST_F(EngineTest, DaneEeSecureHostIsDane) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "mx.example.test A 192.0.2.1\n"
+                   "_25._tcp.mx.example.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = decide("Example.TEST.");
+  EXPECT_EQ(d.domain, "example.test");
+  EXPECT_EQ(d.status, DomainStatus::ok);
+  ASSERT_EQ(d.mx.size(), 1u);
+  const auto& m = d.mx[0];
+  EXPECT_EQ(m.verdict, Verdict::dane);
+  EXPECT_EQ(m.source, Source::dane);
+  EXPECT_EQ(m.address_security, Security::secure);
+  ASSERT_EQ(m.tlsa.usable.size(), 1u);
+  EXPECT_EQ(m.tlsrpt.type, tlsrpt::PolicyType::tlsa);
+  ASSERT_EQ(m.tlsrpt.policy_string.size(), 1u);
+  EXPECT_EQ(m.tlsrpt.policy_string[0].substr(0, 6), "3 1 1 ");
+  EXPECT_EQ(m.tlsrpt.mx_host, "mx.example.test");
+  EXPECT_EQ(m.tlsrpt.policy_domain, "example.test");
+  // Reference identifiers: the MX host and the next-hop domain.
+  EXPECT_EQ(m.reference_names, (std::vector<std::string>{"mx.example.test", "example.test"}));
+  // DANE took the host: MTA-STS was never consulted.
+  EXPECT_EQ(sts.calls, 0);
+  EXPECT_TRUE(requirements(m.verdict).tls_required);
+}
+
+TEST_F(EngineTest, DaneTaIsUsablePkixUsagesAreNot) {
+  zone(std::string("$SECURITY secure\n"
+                   "a.test MX 10 mx.a.test\n"
+                   "mx.a.test A 192.0.2.1\n"
+                   "_25._tcp.mx.a.test TLSA 2 0 1 ") + kHash + "\n"
+                   "_25._tcp.mx.a.test TLSA 1 1 1 " + kHash + "\n"
+                   "b.test MX 10 mx.b.test\n"
+                   "mx.b.test A 192.0.2.2\n"
+                   "_25._tcp.mx.b.test TLSA 0 1 1 " + kHash + "\n"
+                   "_25._tcp.mx.b.test TLSA 1 1 1 " + kHash + "\n"
+                   "_25._tcp.mx.b.test TLSA 3 1 1 abcd\n");
+  auto a = decide("a.test");
+  ASSERT_EQ(a.mx.size(), 1u);
+  EXPECT_EQ(a.mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(a.mx[0].tlsa.usable.size(), 1u);
+  EXPECT_EQ(a.mx[0].tlsa.unusable.size(), 1u);
+
+  auto b = decide("b.test");
+  ASSERT_EQ(b.mx.size(), 1u);
+  // RFC 7672 §2.2: records present but none usable -> TLS without authentication.
+  EXPECT_EQ(b.mx[0].verdict, Verdict::dane_unusable_tls_required);
+  EXPECT_EQ(b.mx[0].tlsa.unusable.size(), 3u);
+  EXPECT_EQ(b.mx[0].tlsa.unusable_reasons.size(), 3u);
+  EXPECT_TRUE(requirements(b.mx[0].verdict).tls_required);
+  EXPECT_EQ(requirements(b.mx[0].verdict).authentication, Authentication::none);
+  EXPECT_EQ(sts.calls, 0);
+}
+
+TEST_F(EngineTest, TlsaFailureDefersAndNeverFallsBack) {
+  for (auto outcome : {"!bogus", "!servfail", "!timeout"}) {
+    dns::FakeResolver fresh;
+    fresh.set_default_security(Security::secure);
+    ASSERT_TRUE(fresh.load_zone_text(std::string("$SECURITY secure\n"
+                                                 "x.test MX 10 mx.x.test\n"
+                                                 "mx.x.test A 192.0.2.1\n"
+                                                 "_25._tcp.mx.x.test TLSA ") + outcome + "\n"));
+    sts.set_policy(mtasts::Mode::enforce, {"mx.x.test"});
+    sts.calls = 0;
+    PolicyEngine engine(fresh, &sts, nullptr);
+    auto d = run_sync(io, engine.decide("x.test"));
+    ASSERT_EQ(d.mx.size(), 1u) << outcome;
+    EXPECT_EQ(d.mx[0].verdict, Verdict::defer) << outcome;
+    EXPECT_EQ(d.mx[0].source, Source::dns) << outcome;
+    EXPECT_NE(d.mx[0].reason.find("TLSA"), std::string::npos) << d.mx[0].reason;
+    EXPECT_EQ(d.status, DomainStatus::no_usable_mx) << outcome;
+    EXPECT_EQ(sts.calls, 0) << "a failed TLSA lookup must not fall back to MTA-STS (" << outcome << ")";
+  }
+}
+
+TEST_F(EngineTest, InsecureAddressesSkipTlsaLookup) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "$SECURITY insecure\n"
+                   "mx.example.test A 192.0.2.1\n"
+                   "_25._tcp.mx.example.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 1u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::opportunistic);
+  EXPECT_FALSE(d.mx[0].tlsa.looked_up);
+  EXPECT_EQ(dns.query_count("_25._tcp.mx.example.test", RrType::tlsa), 0u);
+  EXPECT_EQ(d.mx[0].tlsrpt.type, tlsrpt::PolicyType::no_policy_found);
+  EXPECT_EQ(sts.calls, 1);
+}
+
+TEST_F(EngineTest, InsecureTlsaUnderSecureAddressesIsNotDane) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "mx.example.test A 192.0.2.1\n"
+                   "$SECURITY insecure\n"
+                   "_25._tcp.mx.example.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = decide("example.test");
+  EXPECT_EQ(d.mx[0].verdict, Verdict::opportunistic);
+  EXPECT_TRUE(d.mx[0].tlsa.looked_up);
+  EXPECT_TRUE(d.mx[0].tlsa.usable.empty());
+}
+
+TEST_F(EngineTest, AddressFailureDefersHost) {
+  zone("$SECURITY secure\n"
+       "example.test MX 10 mx1.example.test\n"
+       "example.test MX 20 mx2.example.test\n"
+       "mx1.example.test A !bogus\n"
+       "mx2.example.test A 192.0.2.2\n"
+       "mx2.example.test AAAA !servfail\n");
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::defer);
+  EXPECT_NE(d.mx[0].reason.find("bogus"), std::string::npos);
+  EXPECT_EQ(d.mx[1].verdict, Verdict::defer);
+  EXPECT_NE(d.mx[1].reason.find("AAAA"), std::string::npos);
+  EXPECT_EQ(d.status, DomainStatus::no_usable_mx);
+  EXPECT_EQ(dns.query_count("_25._tcp.mx1.example.test", RrType::tlsa), 0u);
+}
+
+TEST_F(EngineTest, MxFailureDefersDomainWithoutFurtherLookups) {
+  for (auto outcome : {"!bogus", "!servfail", "!timeout"}) {
+    dns::FakeResolver fresh;
+    fresh.set_default_security(Security::secure);
+    ASSERT_TRUE(fresh.load_zone_text(std::string("example.test MX ") + outcome + "\n"));
+    PolicyEngine engine(fresh, &sts, nullptr);
+    auto d = run_sync(io, engine.decide("example.test"));
+    EXPECT_EQ(d.status, DomainStatus::defer) << outcome;
+    EXPECT_TRUE(d.mx.empty());
+    EXPECT_EQ(fresh.query_count(), 1u) << "only the MX question";
+  }
+}
+
+TEST_F(EngineTest, NxdomainNullMxAndImplicitMx) {
+  zone("$SECURITY secure\n"
+       "null.test MX 0 .\n"
+       "mixed.test MX 0 .\n"
+       "mixed.test MX 10 mx.mixed.test\n"
+       "mx.mixed.test A 192.0.2.3\n"
+       "implicit.test A 192.0.2.4\n"
+       "implicit.test TXT \"v=spf1 -all\"\n");
+  auto nx = decide("missing.test");
+  EXPECT_EQ(nx.status, DomainStatus::nxdomain);
+  EXPECT_TRUE(nx.mx.empty());
+
+  auto null = decide("null.test");
+  EXPECT_EQ(null.status, DomainStatus::null_mx);
+  EXPECT_TRUE(null.mx.empty());
+  EXPECT_EQ(dns.query_count("null.test", RrType::a), 0u);
+
+  auto mixed = decide("mixed.test");
+  EXPECT_EQ(mixed.status, DomainStatus::ok);
+  ASSERT_EQ(mixed.mx.size(), 1u);
+  EXPECT_EQ(mixed.mx[0].host, "mx.mixed.test");
+  EXPECT_NE(mixed.reason.find("null MX"), std::string::npos);
+
+  auto implicit = decide("implicit.test");
+  ASSERT_EQ(implicit.mx.size(), 1u);
+  EXPECT_TRUE(implicit.mx[0].implicit);
+  EXPECT_EQ(implicit.mx[0].host, "implicit.test");
+  EXPECT_EQ(implicit.mx[0].verdict, Verdict::opportunistic);
+  // The next-hop domain is the host itself: listed once.
+  EXPECT_EQ(implicit.mx[0].reference_names, (std::vector<std::string>{"implicit.test"}));
+}
+
+TEST_F(EngineTest, HostsWithoutAddressesAreDeferred) {
+  zone("$SECURITY secure\n"
+       "example.test MX 10 gone.example.test\n"
+       "example.test MX 20 mx.example.test\n"
+       "mx.example.test A 192.0.2.9\n");
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::defer);
+  EXPECT_EQ(d.mx[1].verdict, Verdict::opportunistic);
+  EXPECT_EQ(d.status, DomainStatus::ok);
+}
+
+TEST_F(EngineTest, MtaStsEnforceTestingAndNone) {
+  zone("$SECURITY insecure\n"
+       "example.test MX 10 mx1.example.test\n"
+       "example.test MX 20 other.example.net\n"
+       "mx1.example.test A 192.0.2.1\n"
+       "other.example.net A 192.0.2.2\n");
+  sts.set_policy(mtasts::Mode::enforce, {"*.example.test"});
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::mta_sts);
+  EXPECT_EQ(d.mx[0].sts_mx_match, true);
+  EXPECT_EQ(d.mx[0].tlsrpt.type, tlsrpt::PolicyType::sts);
+  EXPECT_FALSE(d.mx[0].tlsrpt.policy_string.empty());
+  EXPECT_EQ(requirements(d.mx[0].verdict).authentication, Authentication::webpki);
+  EXPECT_EQ(d.mx[1].verdict, Verdict::defer);
+  EXPECT_EQ(d.mx[1].sts_mx_match, false);
+  EXPECT_EQ(d.status, DomainStatus::ok);
+  EXPECT_EQ(sts.calls, 1) << "one MTA-STS lookup per decision";
+  EXPECT_EQ(sts.last_domain, "example.test");
+  ASSERT_TRUE(d.mta_sts.has_value());
+
+  sts.set_policy(mtasts::Mode::testing, {"mx1.example.test"});
+  auto t = decide("example.test");
+  EXPECT_EQ(t.mx[0].verdict, Verdict::mta_sts_testing);
+  EXPECT_EQ(t.mx[1].verdict, Verdict::mta_sts_testing);
+  EXPECT_EQ(t.mx[1].sts_mx_match, false);
+  EXPECT_TRUE(requirements(t.mx[1].verdict).deliver);
+
+  sts.set_policy(mtasts::Mode::none, {});
+  auto n = decide("example.test");
+  EXPECT_EQ(n.mx[0].verdict, Verdict::opportunistic);
+  EXPECT_EQ(n.mx[0].tlsrpt.type, tlsrpt::PolicyType::no_policy_found);
+
+  sts.result = {};
+  auto none = decide("example.test");
+  EXPECT_EQ(none.mx[0].verdict, Verdict::opportunistic);
+}
+
+TEST_F(EngineTest, DanePrecedesMtaStsPerHost) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx1.example.test\n"
+                   "example.test MX 20 mx2.example.test\n"
+                   "mx1.example.test A 192.0.2.1\n"
+                   "mx2.example.test A 192.0.2.2\n"
+                   "_25._tcp.mx1.example.test TLSA 3 1 1 ") + kHash + "\n");
+  sts.set_policy(mtasts::Mode::enforce, {"mx1.example.test", "mx2.example.test"});
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(d.mx[1].verdict, Verdict::mta_sts);
+  EXPECT_EQ(sts.calls, 1);
+}
+
+TEST_F(EngineTest, OrderDuplicatesAndHostLimit) {
+  zone("$SECURITY insecure\n"
+       "example.test MX 30 c.example.test\n"
+       "example.test MX 10 b.example.test\n"
+       "example.test MX 10 a.example.test\n"
+       "example.test MX 40 a.example.test\n"
+       "a.example.test A 192.0.2.1\n"
+       "b.example.test A 192.0.2.2\n"
+       "c.example.test A 192.0.2.3\n");
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 3u);
+  EXPECT_EQ(d.mx[0].host, "a.example.test");
+  EXPECT_EQ(d.mx[0].preference, 10);
+  EXPECT_EQ(d.mx[1].host, "b.example.test");
+  EXPECT_EQ(d.mx[2].host, "c.example.test");
+
+  EngineOptions small;
+  small.max_mx_hosts = 2;
+  dns.reset_counts();
+  auto limited = decide("example.test", nullptr, small);
+  EXPECT_EQ(limited.mx.size(), 2u);
+  EXPECT_EQ(dns.query_count("c.example.test", RrType::a), 0u);
+}
+
+TEST_F(EngineTest, TlsaRecordLimitDefers) {
+  std::string z = "$SECURITY secure\nexample.test MX 10 mx.example.test\nmx.example.test A 192.0.2.1\n";
+  for (int i = 0; i < 5; ++i) {
+    std::string h = kHash;
+    h[0] = static_cast<char>('0' + i);
+    z += "_25._tcp.mx.example.test TLSA 3 1 1 " + h + "\n";
+  }
+  zone(z);
+  EngineOptions o;
+  o.max_tlsa_records = 4;
+  auto d = decide("example.test", nullptr, o);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::defer);
+  EXPECT_NE(d.mx[0].reason.find("limit"), std::string::npos);
+  o.max_tlsa_records = 5;
+  EXPECT_EQ(decide("example.test", nullptr, o).mx[0].verdict, Verdict::dane);
+}
+
+TEST_F(EngineTest, CnameExpansionTlsaAndReferenceNames) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "mx.example.test CNAME real.hosting.test\n"
+                   "real.hosting.test A 192.0.2.7\n"
+                   "_25._tcp.real.hosting.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 1u);
+  const auto& m = d.mx[0];
+  EXPECT_EQ(m.canonical_name, "real.hosting.test");
+  EXPECT_EQ(m.verdict, Verdict::dane);
+  EXPECT_EQ(m.tlsa.qname, "_25._tcp.real.hosting.test");
+  EXPECT_EQ(m.reference_names,
+            (std::vector<std::string>{"mx.example.test", "real.hosting.test", "example.test"}));
+  EXPECT_EQ(dns.query_count("_25._tcp.mx.example.test", RrType::tlsa), 0u);
+}
+
+TEST_F(EngineTest, CnameTlsaFallsBackToOriginalName) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "mx.example.test CNAME real.hosting.test\n"
+                   "real.hosting.test A 192.0.2.7\n"
+                   "_25._tcp.mx.example.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = decide("example.test");
+  EXPECT_EQ(d.mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(d.mx[0].tlsa.qname, "_25._tcp.mx.example.test");
+  EXPECT_EQ(dns.query_count("_25._tcp.real.hosting.test", RrType::tlsa), 1u);
+}
+
+TEST_F(EngineTest, InsecureCnameMakesAddressesInsecure) {
+  zone(std::string("$SECURITY insecure\n"
+                   "mx.example.test CNAME real.hosting.test\n"
+                   "$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "real.hosting.test A 192.0.2.7\n"
+                   "_25._tcp.real.hosting.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = decide("example.test");
+  EXPECT_EQ(d.mx[0].address_security, Security::insecure);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::opportunistic);
+}
+
+TEST_F(EngineTest, LocalPolicyOverridesBoth) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "mx.example.test A 192.0.2.1\n"
+                   "_25._tcp.mx.example.test TLSA 3 1 1 ") + kHash + "\n"
+                   "nodane.test MX 10 mx.nodane.test\n"
+                   "mx.nodane.test A 192.0.2.2\n");
+  sts.set_policy(mtasts::Mode::enforce, {"mx.example.test", "mx.nodane.test"});
+  struct Case {
+    const char* level;
+    const char* domain;
+    Verdict want;
+  } cases[] = {
+      {"none", "example.test", Verdict::none},
+      {"may", "example.test", Verdict::opportunistic},
+      {"encrypt", "example.test", Verdict::encrypt},
+      {"verify", "example.test", Verdict::verify},
+      {"dane-only", "example.test", Verdict::dane},
+      {"dane-only", "nodane.test", Verdict::defer},
+  };
+  for (const auto& c : cases) {
+    auto map = parse_local_policy(std::string(c.domain) + " " + c.level + "\n");
+    ASSERT_TRUE(map) << c.level;
+    sts.calls = 0;
+    dns.reset_counts();
+    auto d = decide(c.domain, &*map);
+    ASSERT_EQ(d.mx.size(), 1u);
+    EXPECT_EQ(d.mx[0].verdict, c.want) << c.level << " " << c.domain << ": " << d.mx[0].reason;
+    EXPECT_EQ(d.mx[0].source, c.want == Verdict::dane ? Source::dane : Source::local) << c.level;
+    EXPECT_EQ(sts.calls, 0) << "a local policy is never mixed with MTA-STS (" << c.level << ")";
+    const bool tlsa_expected = std::string(c.level) == "dane-only";
+    EXPECT_EQ(dns.query_count("_25._tcp.mx." + std::string(c.domain), RrType::tlsa) > 0,
+              tlsa_expected)
+        << c.level;
+  }
+}
+
+TEST_F(EngineTest, InvalidDomainIsDeferredWithoutQueries) {
+  auto d = decide("bad..name");
+  EXPECT_EQ(d.status, DomainStatus::defer);
+  EXPECT_EQ(dns.query_count(), 0u);
+}
+
+TEST_F(EngineTest, QueriesAreBounded) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx1.example.test\n"
+                   "example.test MX 20 mx2.example.test\n"
+                   "mx1.example.test A 192.0.2.1\n"
+                   "mx2.example.test A 192.0.2.2\n"
+                   "_25._tcp.mx1.example.test TLSA 3 1 1 ") + kHash + "\n");
+  decide("example.test");
+  // MX + (A + AAAA + TLSA) per host.
+  EXPECT_EQ(dns.query_count(), 1u + 2 * 3);
+}
+
+}  // namespace
+}  // namespace mxsec::policy
