@@ -40,6 +40,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "testbed"))
 import testbed  # noqa: E402
+import e2e_common  # noqa: E402
 
 GOOD_IP = "192.0.2.25"      # inside ip4:192.0.2.0/24 of every mail zone
 BAD_IP = "198.51.100.1"     # outside it
@@ -203,108 +204,7 @@ def parse_ar(header):
 
 # --- the checker ---------------------------------------------------------------
 
-def get_path(j, path):
-    """j['a']['b'][0] for path 'a.b.0'; KeyError/IndexError when absent."""
-    cur = j
-    for part in path.split("."):
-        cur = cur[int(part)] if isinstance(cur, list) else cur[part]
-    return cur
-
-
-class Checker:
-    def __init__(self, mxsec, env, tmp):
-        self.mxsec = mxsec
-        self.env = env
-        self.tmp = tmp
-        self.failures = []
-        self.count = 0
-
-    def dns_args(self, anchor=None):
-        return ["--resolver", self.env["MXSEC_TB_RESOLVER"],
-                "--trust-anchor", anchor or self.env["MXSEC_TB_TRUST_ANCHOR"],
-                "--private-zone", "test"]
-
-    def run(self, args, stdin=b"", timeout=120):
-        r = subprocess.run([self.mxsec, *args], input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=timeout)
-        return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
-
-    def fail(self, what, detail):
-        self.failures.append(f"{what}: {detail}")
-        print(f"FAIL {what}: {detail}", flush=True)
-
-    def ok(self, what):
-        print(f"ok   {what}", flush=True)
-
-    def judge(self, what, problems, out="", err=""):
-        """One check: passes only when `problems` is empty."""
-        self.count += 1
-        if problems:
-            tail = f"\n     stdout: {out.strip()[:3000]}\n     stderr: {err.strip()[:1000]}" if (out or err) else ""
-            self.fail(what, "; ".join(problems) + tail)
-            return False
-        self.ok(what)
-        return True
-
-    @staticmethod
-    def compare(j, equal=None, contains=None, absent=(), regex=None):
-        problems = []
-        for path, want in (equal or {}).items():
-            try:
-                got = get_path(j, path)
-            except (KeyError, IndexError, TypeError, ValueError):
-                problems.append(f"{path} missing (want {want!r})")
-                continue
-            if got != want:
-                problems.append(f"{path} = {got!r}, want {want!r}")
-        for path, needles in (contains or {}).items():
-            try:
-                got = get_path(j, path)
-            except (KeyError, IndexError, TypeError, ValueError):
-                problems.append(f"{path} missing")
-                continue
-            for needle in [needles] if isinstance(needles, str) else needles:
-                if not isinstance(got, str) or needle not in got:
-                    problems.append(f"{path} = {got!r} lacks {needle!r}")
-        for path, pattern in (regex or {}).items():
-            try:
-                got = get_path(j, path)
-            except (KeyError, IndexError, TypeError, ValueError):
-                problems.append(f"{path} missing")
-                continue
-            if not isinstance(got, str) or not pattern.search(got):
-                problems.append(f"{path} = {got!r} does not match /{pattern.pattern}/")
-        for path in absent:
-            try:
-                got = get_path(j, path)
-                problems.append(f"{path} present ({got!r}), want absent")
-            except (KeyError, IndexError, TypeError, ValueError):
-                pass
-        return problems
-
-    def json_cmd(self, what, args, *, exit_code, stdin=b"", equal=None, contains=None, absent=(), regex=None,
-                 anchor=None):
-        """`mxsec DNS-ARGS ARGS` with JSON output; exit code and fields must match."""
-        rc, out, err = self.run([*self.dns_args(anchor), *args], stdin)
-        try:
-            j = json.loads(out)
-        except ValueError:
-            self.judge(what, [f"no JSON on stdout (exit {rc})"], out, err)
-            return None
-        problems = [] if rc == exit_code else [f"exit {rc}, want {exit_code}"]
-        problems += self.compare(j, equal, contains, absent, regex)
-        self.judge(what, problems, out, err)
-        return j
-
-    def expect(self, what, condition, detail):
-        return self.judge(what, [] if condition else [detail])
-
-    def write(self, name, data):
-        path = os.path.join(self.tmp, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
-
+class Checker(e2e_common.Checker):
     def sign(self, what, data, domain, selector, key):
         """`mxsec dkim sign`; the signed message (bytes) or None (a failed check)."""
         r = subprocess.run([self.mxsec, "dkim", "sign", "--domain", domain, "--selector", selector, "--key", key],

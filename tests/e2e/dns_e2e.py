@@ -23,28 +23,13 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "testbed"))
 import testbed  # noqa: E402
+import e2e_common  # noqa: E402
 
 JSON_KEYS = {"name", "type", "status", "security", "why_bogus", "ttl", "records"}
 
 
-class Checker:
-    def __init__(self, mxsec, tb_env, tmp):
-        self.mxsec = mxsec
-        self.env = tb_env
-        self.tmp = tmp
-        self.failures = []
-        self.count = 0
-
-    def run(self, args, timeout=60):
-        r = subprocess.run([self.mxsec, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-        return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
-
-    def fail(self, what, detail):
-        self.failures.append(f"{what}: {detail}")
-        print(f"FAIL {what}: {detail}", flush=True)
-
-    def ok(self, what):
-        print(f"ok   {what}", flush=True)
+class Checker(e2e_common.Checker):
+    """mxsec dns calls in forwarding or stub mode."""
 
     def base(self, mode="forward", anchor=None):
         args = ["--private-zone", "test", "--trust-anchor", anchor or self.env["MXSEC_TB_TRUST_ANCHOR"]]

@@ -232,6 +232,7 @@ asio::awaitable<void> PolicyEngine::resolve_addresses(MxDecision& mx) {
       mx.verdict = Verdict::defer;
       mx.source = Source::dns;
       mx.reason = answer_problem(what, a);
+      mx.address_security = a.security;  // bogus, or indeterminate for SERVFAIL/timeouts
       return false;
     }
     security = security ? combine(*security, a.security) : a.security;

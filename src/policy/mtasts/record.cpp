@@ -1,5 +1,6 @@
 #include "policy/mtasts/record.hpp"
 
+#include "codec/ext_field.hpp"
 #include "core/limits.hpp"
 #include "core/strings.hpp"
 
@@ -12,24 +13,6 @@ namespace {
 constexpr std::string_view kVersion = "v=STSv1";
 
 std::string quote(std::string_view v) { return "\"" + escape_for_log(v, 60) + "\""; }
-
-// sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
-bool is_ext_name(std::string_view n) {
-  if (n.empty() || n.size() > 32 || !is_alnum(n.front())) return false;
-  for (char c : n)
-    if (!is_alnum(c) && c != '_' && c != '-' && c != '.') return false;
-  return true;
-}
-
-// sts-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)
-bool is_ext_value(std::string_view v) {
-  if (v.empty()) return false;
-  for (char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x21 || c > 0x7e || c == ';' || c == '=') return false;
-  }
-  return true;
-}
 
 // sts-id = %s"id=" 1*32(ALPHA / DIGIT)
 bool is_sts_id(std::string_view v) {
@@ -91,7 +74,7 @@ Result<StsRecord> parse_sts_record(std::string_view txt) {
       continue;
     }
     // sts-extension: syntax-checked, then ignored (§3.1).
-    if (!is_ext_name(name) || !is_ext_value(value))
+    if (!codec::is_ext_name(name) || !codec::is_ext_value(value))
       return make_error(Errc::parse, "MTA-STS record: malformed field " + quote(field));
   }
   // §3.1: "Note that sts-id record is required."

@@ -1,5 +1,6 @@
 #include "policy/tlsrpt/record.hpp"
 
+#include "codec/ext_field.hpp"
 #include "core/ip_address.hpp"
 #include "core/limits.hpp"
 #include "core/strings.hpp"
@@ -15,24 +16,6 @@ std::string_view trim_wsp(std::string_view s) {
   while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
   return s;
-}
-
-// tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
-bool is_ext_name(std::string_view n) {
-  if (n.empty() || n.size() > 32 || !is_alnum(n.front())) return false;
-  for (char c : n)
-    if (!is_alnum(c) && c != '_' && c != '-' && c != '.') return false;
-  return true;
-}
-
-// tlsrpt-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)
-bool is_ext_value(std::string_view v) {
-  if (v.empty()) return false;
-  for (char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x21 || c > 0x7e || c == ';' || c == '=') return false;
-  }
-  return true;
 }
 
 // A host name as RFC 5321 "Domain": LDH labels of 1..63 octets that neither
@@ -250,7 +233,7 @@ Result<Record> parse_record(std::string_view txt) {
       continue;
     }
     // tlsrpt-extension: syntax-checked, then ignored (§3).
-    if (!is_ext_name(name) || !is_ext_value(value))
+    if (!codec::is_ext_name(name) || !codec::is_ext_value(value))
       return make_error(Errc::parse, "TLSRPT record: malformed field " + quote(field));
   }
   // §3: "Note that the tlsrpt-rua field is required."

@@ -169,6 +169,7 @@ TEST_F(EngineTest, AddressFailureDefersHost) {
   ASSERT_EQ(d.mx.size(), 2u);
   EXPECT_EQ(d.mx[0].verdict, Verdict::defer);
   EXPECT_NE(d.mx[0].reason.find("bogus"), std::string::npos);
+  EXPECT_EQ(d.mx[0].address_security, Security::bogus);
   EXPECT_EQ(d.mx[1].verdict, Verdict::defer);
   EXPECT_NE(d.mx[1].reason.find("AAAA"), std::string::npos);
   EXPECT_EQ(d.status, DomainStatus::no_usable_mx);

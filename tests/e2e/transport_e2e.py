@@ -1,0 +1,311 @@
+#!/usr/bin/python3
+"""End-to-end test of `mxsec policy`, `mxsec probe` and `mxsec check` on the
+transport-security test bed (tests/testbed/transport.py): Knot with a
+DNSSEC-signed private `test.` TLD, Postfix as the MX peers (one listener per
+MX host on 127.0.25.N:25) and nginx serving MTA-STS policies over HTTPS
+(127.0.44.N:443), with certificates from a test CA made at start.
+
+For every scenario of the bed's table (DIR/scenarios.json) it shows that:
+
+- `mxsec policy D --json` gives the verdict the table expects for the MX host
+  (RFC 7672 / RFC 8461 / RFC 7505), with the TLS-RPT policy block quoting
+  the TLSA records or the MTA-STS policy;
+- `mxsec probe MX --domain D --json` reports STARTTLS, the DANE match against
+  the live certificate and the WebPKI verdict the table expects (the bed's
+  own smoke test proved the same facts with openssl s_client and curl);
+- `mxsec check D --json` reports the stable keys and the findings the
+  scenario calls for, and exits 1 exactly when there is an error finding;
+- a policy fetch failure while a cached policy is still valid keeps the
+  cached policy (RFC 8461 §3.3), and the hostile policy servers (huge body,
+  slow drip, redirect, text/html, untrusted certificate) are cut off with a
+  clear reason.
+
+Everything the bed started is stopped, by PID, whatever happens.
+
+Usage: transport_e2e.py --mxsec PATH [--keep]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "testbed"))
+import transport  # noqa: E402
+import e2e_common  # noqa: E402
+
+HTTPS_TIMEOUT = "4"   # seconds; the slow server drips 8 bytes/s for a ~70 KiB body
+SMTP_TIMEOUT = "5"
+
+# What `check` must report per scenario, beyond the table's verdicts:
+# finding codes that must be present (code -> severity) and codes that must not.
+CHECK_FINDINGS = {
+    "dane-ee": ({}, ["tlsa-mismatch", "dane-no-starttls", "tlsa-lookup-failed", "cert-expired"]),
+    "dane-ta": ({}, ["tlsa-mismatch", "dane-no-starttls"]),
+    "dane-mismatch": ({"tlsa-mismatch": "error"}, []),
+    "dane-nostarttls": ({"dane-no-starttls": "error"}, ["tlsa-mismatch"]),
+    # RFC 7672 §3.1.1: DANE-EE ignores the validity period, so only a warning.
+    "dane-ee-expired": ({"cert-expired": "warning"}, ["tlsa-mismatch"]),
+    "dane-unusable": ({"tlsa-unusable": "warning"}, ["tlsa-mismatch"]),
+    "tlsa-bogus": ({"tlsa-lookup-failed": "error", "mx-none-usable": "error"}, []),
+    "mx-bogus": ({"mx-dnssec-bogus": "error", "mx-host-unusable": "error"}, []),
+    "opportunistic": ({"dnssec-unsigned": "warning", "mta-sts-missing": "info"}, ["starttls-missing"]),
+    "sts-enforce": ({}, ["mta-sts-cert-invalid", "mta-sts-mx-mismatch", "mta-sts-fetch-failed"]),
+    "sts-wrongca": ({"mta-sts-cert-invalid": "error"}, ["mta-sts-fetch-failed"]),
+    "sts-mx-missing": ({"mta-sts-mx-mismatch": "error", "mx-none-usable": "error"}, []),
+    "sts-testing": ({"mta-sts-cert-invalid": "warning", "mta-sts-testing": "info"}, []),
+    "dane-and-sts": ({}, ["tlsa-mismatch", "mta-sts-cert-invalid"]),
+    "sts-cached": ({}, ["mta-sts-fetch-failed", "mta-sts-cert-invalid"]),
+    "nullmx": ({"mx-null": "info"}, ["mx-lookup-failed"]),
+    "sts-huge": ({"mta-sts-fetch-failed": "error"}, []),
+    "sts-slow": ({"mta-sts-fetch-failed": "error"}, []),
+    "sts-redirect": ({"mta-sts-fetch-failed": "error"}, []),
+    "sts-html": ({"mta-sts-fetch-failed": "error"}, []),
+    "sts-badcert": ({"mta-sts-fetch-failed": "error"}, []),
+}
+
+# The reason a hostile policy server was cut off, as mxsec words it.
+FETCH_DETAIL = {
+    "huge": "exceeds",
+    "slow": "timed out",
+    "redirect": "redirect",
+    "html": "text/html",
+    "badcert": "certificate",
+}
+
+
+class Checker(e2e_common.Checker):
+    def dns_args(self, anchor=None):
+        return [*super().dns_args(anchor), "--ca-file", self.env["MXSEC_TB_CA_FILE"],
+                "--https-timeout", HTTPS_TIMEOUT]
+
+
+def policy_cases(c, sc):
+    d = sc["domain"]
+    if sc["nullmx"]:
+        c.json_cmd(f"policy {sc['name']}: null MX", ["policy", d, "--json"], exit_code=1,
+                   equal={"domain": d, "status": "null-mx", "mx": []})
+        return
+    mx = sc["mx"][0]
+    verdict = mx["verdict"]
+    equal = {"domain": d, "mx.0.host": mx["host"], "mx.0.preference": 10, "mx.0.policy": verdict}
+    if verdict == "dane":
+        equal.update({"mx.0.tlsrpt_policy.policy-type": "tlsa", "mx.0.address_security": "secure"})
+    if verdict in ("mta-sts", "mta-sts-testing"):
+        equal.update({"mx.0.tlsrpt_policy.policy-type": "sts", "mta_sts.mode": sc["mta_sts"]["mode"],
+                      "mta_sts.id": sc["mta_sts"]["id"]})
+    if verdict == "opportunistic":
+        equal["mx.0.tlsrpt_policy.policy-type"] = "no-policy-found"
+    exit_code = 1 if verdict == "defer" else 0
+    j = c.json_cmd(f"policy {sc['name']}: {verdict}", ["policy", d, "--json"], exit_code=exit_code, equal=equal)
+    if j is None:
+        return
+    m = j["mx"][0]
+    if verdict == "dane":
+        want = sorted(t.upper() for t in mx["tlsa"])
+        got = sorted(t.upper() for t in m["tlsrpt_policy"]["policy-string"])
+        c.expect(f"policy {sc['name']}: TLS-RPT policy-string quotes the TLSA records", got == want,
+                 f"{got} != {want}")
+        c.expect(f"policy {sc['name']}: DANE reference names", m["reference_names"] == [mx["host"], d],
+                 f"{m['reference_names']}")
+    if verdict == "mta-sts":
+        lines = m["tlsrpt_policy"]["policy-string"]
+        c.expect(f"policy {sc['name']}: TLS-RPT policy-string holds the policy",
+                 "mode: enforce" in lines and f"mx: {mx['host']}" in lines, f"{lines}")
+    if sc["name"] == "tlsa-bogus":
+        c.expect("policy tlsa-bogus: TLSA bogus named, no MTA-STS or clear-text fallback",
+                 m["tlsa"]["security"] == "bogus" and m["source"] == "dns" and "bogus" in m["reason"], f"{m}")
+    if sc["name"] == "mx-bogus":
+        c.expect("policy mx-bogus: the A RRset is bogus", m["address_security"] == "bogus"
+                 and "bogus" in m["reason"] and not m["addresses"], f"{m}")
+    if sc["name"] == "sts-mx-missing":
+        c.expect("policy sts-mx-missing: not in the policy", m["mta_sts_mx_match"] is False
+                 and j["status"] == "no-usable-mx", f"{j['status']} {m.get('mta_sts_mx_match')}")
+    if sc["mta_sts"] and sc["mta_sts"]["server"] != "ok":
+        detail = j.get("mta_sts", {}).get("detail", "")
+        word = FETCH_DETAIL[sc["mta_sts"]["server"]]
+        c.expect(f"policy {sc['name']}: fetch cut off ({word})",
+                 word in detail and j["mta_sts"].get("failure") == "sts-policy-fetch-error", f"{j.get('mta_sts')}")
+
+
+def probe_cases(c, sc):
+    if sc["nullmx"]:
+        return
+    mx = sc["mx"][0]
+    want = mx["probe"]
+    args = ["probe", mx["host"], "--domain", sc["domain"], "--smtp-timeout", SMTP_TIMEOUT, "--json"]
+    what = f"probe {sc['name']}: {want}"
+    if sc["name"] == "mx-bogus":
+        rc, out, err = c.run([*c.dns_args(), *args])
+        c.judge(what + " (addresses bogus: refused)", [] if rc == 2 and "bogus" in err else [f"exit {rc}, {err!r}"],
+                out, err)
+        return
+    if sc["name"] == "tlsa-bogus":
+        # The probe still connects (it sends no mail) but must not use the
+        # bogus TLSA records: no DANE verdict, the TLSA answer shown as bogus.
+        c.json_cmd(what + " (TLSA bogus, not used)", args, exit_code=0,
+                   equal={"tlsa.security": "bogus", "tlsa.usable": False, "dane.match": None, "starttls": True})
+        return
+    equal = {"host": mx["host"], "address": mx["addr"], "port": 25}
+    exit_code = 0
+    if want == "matched":
+        equal.update({"starttls": True, "dane.match": True, "tlsa.usable": True})
+    elif want == "no match":
+        equal.update({"starttls": True, "dane.match": False, "tlsrpt_result": "validation-failure"})
+        exit_code = 1
+    elif want == "no starttls":
+        equal.update({"starttls": False, "tls": None, "tlsrpt_result": "starttls-not-supported"})
+        exit_code = 1
+    elif want == "webpki ok":
+        equal.update({"starttls": True, "tls.webpki.valid": True, "tls.webpki.verdict": "ok"})
+    elif want == "webpki untrusted":
+        equal.update({"starttls": True, "tls.webpki.valid": False})
+    else:
+        c.expect(what, False, f"unknown expectation {want!r}")
+        return
+    verdict = mx["verdict"]
+    if want == "webpki untrusted" and verdict in ("mta-sts", "mta-sts-testing"):
+        exit_code = 1   # the domain's MTA-STS policy applies and the certificate fails it
+    if want == "webpki ok" and verdict == "defer":
+        exit_code = 1   # sts-mx-missing: valid certificate, but the host is not in the policy
+        equal["mta_sts.mx_match"] = False
+    j = c.json_cmd(what, args, exit_code=exit_code, equal=equal)
+    if j and j.get("tls"):
+        leaf = j["tls"]["chain"][0]
+        c.expect(f"probe {sc['name']}: leaf is the bed's certificate",
+                 leaf["spki_sha256"].lower() == mx["cert"]["spki_sha256"].lower(),
+                 f"{leaf['spki_sha256']} != {mx['cert']['spki_sha256']}")
+
+
+def check_cases(c, sc):
+    d = sc["domain"]
+    rc, out, err = c.run([*c.dns_args(), "check", d, "--smtp-timeout", SMTP_TIMEOUT, "--json"])
+    what = f"check {sc['name']}"
+    try:
+        j = json.loads(out)
+    except ValueError:
+        c.judge(what, [f"no JSON (exit {rc})"], out, err)
+        return
+    problems = []
+    findings = {f["code"]: f["severity"] for f in j["findings"]}
+    has_error = any(s == "error" for s in findings.values())
+    if rc != (1 if has_error else 0):
+        problems.append(f"exit {rc} but error findings: {has_error}")
+    for key in ("domain", "dnssec", "mx", "mta_sts", "tls_rpt", "spf", "dmarc", "findings", "grade"):
+        if key not in j:
+            problems.append(f"key {key} missing")
+    if j.get("domain") != d:
+        problems.append(f"domain {j.get('domain')!r}")
+    if j.get("dnssec", {}).get("status") != sc["dnssec"]:
+        problems.append(f"dnssec.status {j.get('dnssec', {}).get('status')!r}, want {sc['dnssec']!r}")
+    if has_error and j.get("grade") != "F":
+        problems.append(f"grade {j.get('grade')} with errors")
+    want, forbidden = CHECK_FINDINGS[sc["name"]]
+    for code, severity in want.items():
+        if findings.get(code) != severity:
+            problems.append(f"finding {code} is {findings.get(code)!r}, want {severity!r}")
+    for code in forbidden:
+        if code in findings:
+            problems.append(f"unexpected finding {code}")
+    if not sc["nullmx"]:
+        mx = sc["mx"][0]
+        m = j["mx"][0] if j.get("mx") else {}
+        if m.get("host") != mx["host"]:
+            problems.append(f"mx[0].host {m.get('host')!r}")
+        if mx["probe"] != "defer":
+            if m.get("starttls") is not mx["starttls"]:
+                problems.append(f"mx[0].starttls {m.get('starttls')!r}, want {mx['starttls']!r}")
+        want_match = {"matched": True, "no match": False}.get(mx["probe"])
+        if mx["verdict"] == "dane" and m.get("tlsa", {}).get("match") is not want_match and mx["starttls"]:
+            problems.append(f"mx[0].tlsa.match {m.get('tlsa', {}).get('match')!r}, want {want_match!r}")
+    if sc["mta_sts"]:
+        if j["mta_sts"].get("record") is None:
+            problems.append("mta_sts.record missing")
+        if sc["mta_sts"]["server"] == "ok" and j["mta_sts"].get("mode") != sc["mta_sts"]["mode"]:
+            problems.append(f"mta_sts.mode {j['mta_sts'].get('mode')!r}")
+    rua = [r.get("uri") for r in j.get("tls_rpt", {}).get("rua", [])]
+    if sc.get("tlsrpt") and rua != [f"mailto:tlsrpt@{d}"]:
+        problems.append(f"tls_rpt.rua {rua!r}")
+    c.judge(f"{what}: findings {sorted(want)}", problems, out if problems else "", err if problems else "")
+
+
+def cached_policy_cases(c, tb, tmp):
+    """RFC 8461 §3.3: with a valid cached policy, a failed refresh keeps it."""
+    sc = tb.scenarios["sts-cached"] if isinstance(tb.scenarios, dict) else \
+        next(s for s in tb.scenarios if s["name"] == "sts-cached")
+    d = sc["domain"]
+    cache = os.path.join(tmp, "sts-cache.sqlite")
+    c.json_cmd("sts-cached: first fetch fills the cache", ["policy", d, "--sts-cache", cache, "--json"],
+               exit_code=0, equal={"mx.0.policy": "mta-sts", "mta_sts.from_cache": False})
+    c.expect("sts-cached: cache file is private", os.stat(cache).st_mode & 0o077 == 0, oct(os.stat(cache).st_mode))
+    c.json_cmd("sts-cached: same id, served from the cache", ["policy", d, "--sts-cache", cache, "--json"],
+               exit_code=0, equal={"mx.0.policy": "mta-sts", "mta_sts.from_cache": True}, absent=["mta_sts.failure"])
+    tb.sts_withdraw("sts-cached")
+    c.json_cmd("sts-cached: new id, fetch fails (404), cached policy still applies",
+               ["policy", d, "--sts-cache", cache, "--json"], exit_code=0,
+               equal={"mx.0.policy": "mta-sts", "mta_sts.from_cache": True,
+                      "mta_sts.failure": "sts-policy-fetch-error"},
+               contains={"mta_sts.detail": "404"})
+    c.json_cmd("sts-cached: without a cache the failed fetch means no policy",
+               ["policy", d, "--json"], exit_code=0,
+               equal={"mx.0.policy": "opportunistic", "mta_sts.failure": "sts-policy-fetch-error"})
+
+
+def bad_input_cases(c):
+    for args, needle in ((["policy", "bad..domain"], "not a domain"),
+                         (["probe", "mx.test:99999"], "port"),
+                         (["check", "bad!name.test"], "not a domain")):
+        rc, out, err = c.run([*c.dns_args(), *args])
+        c.judge(f"bad input {' '.join(args)}: exit 2", [] if rc == 2 and needle in err else [f"exit {rc}: {err!r}"],
+                out, err)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--mxsec", required=True)
+    p.add_argument("--keep", action="store_true", help="keep the state directory")
+    args = p.parse_args()
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    tmp = tempfile.mkdtemp(prefix="mxsec-e2e-transport-")
+    os.chmod(tmp, 0o755)  # Postfix's unprivileged daemons work below it
+    ok = False
+    try:
+        with transport.TransportTestbed(os.path.join(tmp, "bed")) as tb:
+            c = Checker(os.path.abspath(args.mxsec), tb.env, tmp)
+            scenarios = tb.scenarios if isinstance(tb.scenarios, list) else list(tb.scenarios.values())
+            for sc in scenarios:
+                policy_cases(c, sc)
+                probe_cases(c, sc)
+                check_cases(c, sc)
+            cached_policy_cases(c, tb, tmp)
+            bad_input_cases(c)
+            if c.failures:
+                print(f"transport_e2e: {len(c.failures)} of {c.count} checks FAILED:", flush=True)
+                for f in c.failures:
+                    print("  - " + f.splitlines()[0], flush=True)
+            else:
+                print(f"transport_e2e: {c.count} checks passed ({len(scenarios)} scenarios)", flush=True)
+            ok = not c.failures and c.count > 0
+    except Exception:
+        traceback.print_exc()
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
