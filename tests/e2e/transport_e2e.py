@@ -13,6 +13,8 @@ For every scenario of the bed's table (DIR/scenarios.json) it shows that:
 - `mxsec probe MX --domain D --json` reports STARTTLS, the DANE match against
   the live certificate and the WebPKI verdict the table expects (the bed's
   own smoke test proved the same facts with openssl s_client and curl);
+- Postfix's posttls-finger, an independent judge, sees the same STARTTLS
+  offer, WebPKI verdict and DANE-EE digest match as `mxsec probe`;
 - `mxsec check D --json` reports the stable keys and the findings the
   scenario calls for, and exits 1 exactly when there is an error finding;
 - a policy fetch failure while a cached policy is still valid keeps the
@@ -28,7 +30,9 @@ Usage: transport_e2e.py --mxsec PATH [--keep]
 import argparse
 import json
 import os
+import re
 import shutil
+import subprocess
 import signal
 import sys
 import tempfile
@@ -148,9 +152,8 @@ def probe_cases(c, sc):
     if sc["name"] == "tlsa-bogus":
         # The probe still connects (it sends no mail) but must not use the
         # bogus TLSA records: no DANE verdict, the TLSA answer shown as bogus.
-        c.json_cmd(what + " (TLSA bogus, not used)", args, exit_code=0,
-                   equal={"tlsa.security": "bogus", "tlsa.usable": False, "dane.match": None, "starttls": True})
-        return
+        return c.json_cmd(what + " (TLSA bogus, not used)", args, exit_code=0,
+                          equal={"tlsa.security": "bogus", "tlsa.usable": False, "dane.match": None, "starttls": True})
     equal = {"host": mx["host"], "address": mx["addr"], "port": 25}
     exit_code = 0
     if want == "matched":
@@ -180,6 +183,40 @@ def probe_cases(c, sc):
         c.expect(f"probe {sc['name']}: leaf is the bed's certificate",
                  leaf["spki_sha256"].lower() == mx["cert"]["spki_sha256"].lower(),
                  f"{leaf['spki_sha256']} != {mx['cert']['spki_sha256']}")
+    return j
+
+
+def posttls_finger(args):
+    r = subprocess.run(["posttls-finger", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    return r.stdout.decode(errors="replace")
+
+
+def postfix_judge(c, sc, probe):
+    """Postfix's posttls-finger as an independent judge of what `mxsec probe`
+    reported: STARTTLS offered, the WebPKI verdict for the MX name (level
+    "secure" with the test CA), and for DANE-EE "3 1 1" records the public-key
+    digest match (level "fingerprint" with the record's digest, the same
+    comparison as usage 3, selector 1, matching type 1)."""
+    if not probe or sc["nullmx"]:
+        return
+    mx = sc["mx"][0]
+    host, addr = mx["host"], mx["addr"]
+    out = posttls_finger(["-l", "secure", "-F", c.env["MXSEC_TB_CA_FILE"], "-s", host, f"[{addr}]:25", host])
+    offered = re.search(r"< 250[ -]STARTTLS", out) is not None
+    c.expect(f"posttls-finger {sc['name']}: STARTTLS offered = {offered}, as mxsec says",
+             offered == probe.get("starttls"), f"mxsec starttls={probe.get('starttls')!r}\n{out[-1500:]}")
+    if not offered or not probe.get("tls"):
+        return
+    verified = "Verified TLS connection" in out
+    c.expect(f"posttls-finger {sc['name']}: WebPKI verified = {verified}, as mxsec says",
+             verified == probe["tls"]["webpki"]["valid"], f"mxsec webpki={probe['tls']['webpki']}\n{out[-1500:]}")
+    ee = [t.split()[3] for t in mx["tlsa"] if t.startswith("3 1 1 ")]
+    if ee and mx["tlsa_dnssec"] == "secure":
+        fps = [":".join(d[i:i + 2].upper() for i in range(0, len(d), 2)) for d in ee]
+        out = posttls_finger(["-c", "-l", "fingerprint", "-d", "sha256", f"[{addr}]:25", *fps])
+        matched = "Matched fingerprint" in out
+        c.expect(f"posttls-finger {sc['name']}: 3 1 1 digest matched = {matched}, as mxsec's DANE says",
+                 matched == probe["dane"]["match"], f"mxsec dane={probe['dane']}\n{out[-1500:]}")
 
 
 def check_cases(c, sc):
@@ -256,6 +293,24 @@ def cached_policy_cases(c, tb, tmp):
                equal={"mx.0.policy": "opportunistic", "mta_sts.failure": "sts-policy-fetch-error"})
 
 
+def fail_closed_cases(c, tmp):
+    """A trust anchor that matches nothing turns every answer bogus: the
+    decision defers, it never degrades to opportunistic TLS. A local policy
+    overrides DANE and MTA-STS (dane-only defers a host without TLSA)."""
+    c.json_cmd("wrong trust anchor: MX bogus, domain deferred", ["policy", "dane-ee.secure.test", "--json"],
+               exit_code=1, anchor=c.env["MXSEC_TB_WRONG_ANCHOR"],
+               equal={"status": "defer", "mx_security": "bogus", "mx": []})
+    local = os.path.join(tmp, "local-policy")
+    with open(local, "w") as f:
+        f.write("# per-destination overrides\nsts-enforce.insecure.test dane-only\n.secure.test encrypt\n")
+    c.json_cmd("local dane-only: a host without TLSA is deferred",
+               ["policy", "sts-enforce.insecure.test", "--local-policy", local, "--json"], exit_code=1,
+               equal={"mx.0.policy": "defer", "mx.0.source": "local"})
+    c.json_cmd("local encrypt (.secure.test): TLS required, no authentication, overrides DANE",
+               ["policy", "dane-ee.secure.test", "--local-policy", local, "--json"], exit_code=0,
+               equal={"mx.0.policy": "encrypt", "mx.0.tls_required": True, "mx.0.authentication": "none"})
+
+
 def bad_input_cases(c):
     for args, needle in ((["policy", "bad..domain"], "not a domain"),
                          (["probe", "mx.test:99999"], "port"),
@@ -286,9 +341,10 @@ def main():
             scenarios = tb.scenarios if isinstance(tb.scenarios, list) else list(tb.scenarios.values())
             for sc in scenarios:
                 policy_cases(c, sc)
-                probe_cases(c, sc)
+                postfix_judge(c, sc, probe_cases(c, sc))
                 check_cases(c, sc)
             cached_policy_cases(c, tb, tmp)
+            fail_closed_cases(c, tmp)
             bad_input_cases(c)
             if c.failures:
                 print(f"transport_e2e: {len(c.failures)} of {c.count} checks FAILED:", flush=True)
