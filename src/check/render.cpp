@@ -43,6 +43,9 @@ std::string security(const Painter& p, dns::Security s) {
   return "?";
 }
 
+void render_probe(std::ostringstream& o, const Painter& p, const policy::MxDecision& m, const IpAddress& address,
+                  const smtp::ProbeResult& r, std::int64_t now);
+
 void render_mx(std::ostringstream& o, const Painter& p, const MxHostSection& h, std::int64_t now) {
   const auto& m = h.decision;
   o << "  " << m.preference << " " << m.host << (m.implicit ? " (implicit)" : "") << "  ["
@@ -64,9 +67,12 @@ void render_mx(std::ostringstream& o, const Painter& p, const MxHostSection& h, 
         << "\n";
     if (h.tlsa) o << "      rollover ready: " << (h.tlsa->rollover_ready ? p.green("yes") : p.yellow("no")) << "\n";
   }
-  if (!h.probe) return;
-  const auto& r = *h.probe;
-  o << "      probe " << h.probed_address->to_string() << ": ";
+  for (const auto& pr : h.probes) render_probe(o, p, m, pr.address, pr.result, now);
+}
+
+void render_probe(std::ostringstream& o, const Painter& p, const policy::MxDecision& m, const IpAddress& address,
+                  const smtp::ProbeResult& r, std::int64_t now) {
+  o << "      probe " << address.to_string() << ": ";
   if (!r.connected) {
     o << p.red("no connection");
     if (r.failure) o << " (" << escape_for_log(r.failure->error.message, 200) << ")";

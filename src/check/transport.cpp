@@ -57,6 +57,79 @@ void dnssec_findings(const std::string& domain, const DnssecSection& d, Findings
 
 bool cert_expired(const tls::CertificateInfo& c, std::int64_t now) { return c.not_after < now; }
 
+// Findings from one SMTP/TLS session with one address of the host. The
+// address is named so an IPv6-only problem is told apart.
+void probe_findings(const policy::MxDecision& m, const IpAddress& address, const smtp::ProbeResult& p,
+                    const TransportOptions& o, Findings& out) {
+  const std::string& host = m.host;
+  const std::string label = "MX host " + host + " [" + address.to_string() + "]";
+  const bool tls_required = policy::requirements(m.verdict).tls_required || m.verdict == Verdict::mta_sts_testing;
+  if (!p.connected || (p.failure && !p.starttls_reply && !p.ehlo)) {
+    const std::string why = p.failure ? p.failure->error.message : "no connection";
+    add_finding(out, S::error, "mx-unreachable",
+                label + ": " + escape_for_log(why, 300),
+                "make port " + std::to_string(o.smtp_port) + " reachable and answering SMTP");
+    return;
+  }
+  if (!p.starttls_offered) {
+    if (m.verdict == Verdict::dane || m.verdict == Verdict::dane_unusable_tls_required)
+      add_finding(out, S::error, "dane-no-starttls",
+                  label + " publishes TLSA records but does not offer STARTTLS: DANE senders defer all mail",
+                  "enable STARTTLS on the server, or withdraw the TLSA records first");
+    else if (m.verdict == Verdict::mta_sts)
+      add_finding(out, S::error, "mta-sts-no-starttls",
+                  label + " does not offer STARTTLS but the MTA-STS policy is enforce: senders defer mail",
+                  "enable STARTTLS with a certificate valid for " + host);
+    else
+      add_finding(out, tls_required ? S::error : S::warning, "starttls-missing",
+                  label + " does not offer STARTTLS: mail to it travels in clear text",
+                  "enable STARTTLS on the server");
+    return;
+  }
+  if (!p.tls_established) {
+    add_finding(out, S::error, "tls-handshake-failed",
+                label + ": STARTTLS offered but the TLS handshake failed" +
+                    (p.failure ? ": " + escape_for_log(p.failure->error.message, 300) : std::string()),
+                "check the server's TLS configuration (protocols, ciphers, certificate)");
+    return;
+  }
+  if (p.protocol == "TLSv1" || p.protocol == "TLSv1.1" || p.protocol == "SSLv3")
+    add_finding(out, S::warning, "tls-old-protocol", label + " negotiated " + p.protocol,
+                "enable TLS 1.2 and 1.3");
+  if (!p.peer_chain.empty()) {
+    const auto& leaf = p.peer_chain.front();
+    const bool dane_ee_only = m.verdict == Verdict::dane;  // RFC 7672 §3.1.1: DANE-EE ignores dates
+    if (cert_expired(leaf, o.now)) {
+      add_finding(out, dane_ee_only ? S::warning : S::error, "cert-expired",
+                  label + ": the certificate expired", "renew the certificate");
+    } else if (leaf.not_after < o.now + o.expiry_warning_days * 86400) {
+      add_finding(out, S::warning, "cert-expires-soon",
+                  label + ": the certificate expires in " +
+                      std::to_string((leaf.not_after - o.now) / 86400) + " day(s)",
+                  "renew the certificate (and publish the next TLSA record first if you use DANE)");
+    }
+  }
+  if (p.dane.status == tls::dane::DaneStatus::no_match)
+    add_finding(out, S::error, "tlsa-mismatch",
+                label + ": no TLSA record matches the certificate chain the server presents (" +
+                    escape_for_log(p.dane.verify_error_text) + "): DANE senders defer all mail",
+                "publish TLSA records for the certificate in use (e.g. \"3 1 1\" of its public key)");
+  if (p.webpki && p.webpki->verdict != tls::WebPkiVerdict::ok) {
+    const bool sts_enforce = m.verdict == Verdict::mta_sts || (m.source == policy::Source::mta_sts && m.verdict == Verdict::defer);
+    const bool sts_testing = m.verdict == Verdict::mta_sts_testing;
+    const std::string what = label + ": the certificate is not WebPKI-valid for the name (" +
+                             tls::to_string(p.webpki->verdict) + ": " + escape_for_log(p.webpki->error_text) + ")";
+    if (sts_enforce)
+      add_finding(out, S::error, "mta-sts-cert-invalid", what + "; MTA-STS enforce senders defer mail",
+                  "install a certificate from a public CA that covers " + host);
+    else if (sts_testing)
+      add_finding(out, S::warning, "mta-sts-cert-invalid", what + "; MTA-STS testing reports it",
+                  "install a certificate from a public CA that covers " + host + " before switching to enforce");
+    else if (m.verdict != Verdict::dane)
+      add_finding(out, S::info, "cert-not-webpki", what, "a certificate from a public CA lets you adopt MTA-STS");
+  }
+}
+
 void host_findings(const MxHostSection& h, const TransportOptions& o,
                    Findings& out) {
   const auto& m = h.decision;
@@ -89,73 +162,7 @@ void host_findings(const MxHostSection& h, const TransportOptions& o,
     add_finding(out, S::info, "dane-absent", "MX host " + host + " is DNSSEC-signed but publishes no TLSA records",
                 "publish \"3 1 1\" TLSA records at _25._tcp." + host + " to protect inbound mail with DANE");
 
-  if (!h.probe) return;
-  const auto& p = *h.probe;
-  const bool tls_required = policy::requirements(m.verdict).tls_required || m.verdict == Verdict::mta_sts_testing;
-  if (!p.connected || (p.failure && !p.starttls_reply && !p.ehlo)) {
-    const std::string why = p.failure ? p.failure->error.message : "no connection";
-    add_finding(out, S::error, "mx-unreachable",
-                "MX host " + host + " (" + h.probed_address->to_string() + "): " + escape_for_log(why, 300),
-                "make port " + std::to_string(o.smtp_port) + " reachable and answering SMTP");
-    return;
-  }
-  if (!p.starttls_offered) {
-    if (m.verdict == Verdict::dane || m.verdict == Verdict::dane_unusable_tls_required)
-      add_finding(out, S::error, "dane-no-starttls",
-                  "MX host " + host + " publishes TLSA records but does not offer STARTTLS: DANE senders defer all mail",
-                  "enable STARTTLS on the server, or withdraw the TLSA records first");
-    else if (m.verdict == Verdict::mta_sts)
-      add_finding(out, S::error, "mta-sts-no-starttls",
-                  "MX host " + host + " does not offer STARTTLS but the MTA-STS policy is enforce: senders defer mail",
-                  "enable STARTTLS with a certificate valid for " + host);
-    else
-      add_finding(out, tls_required ? S::error : S::warning, "starttls-missing",
-                  "MX host " + host + " does not offer STARTTLS: mail to it travels in clear text",
-                  "enable STARTTLS on the server");
-    return;
-  }
-  if (!p.tls_established) {
-    add_finding(out, S::error, "tls-handshake-failed",
-                "MX host " + host + ": STARTTLS offered but the TLS handshake failed" +
-                    (p.failure ? ": " + escape_for_log(p.failure->error.message, 300) : std::string()),
-                "check the server's TLS configuration (protocols, ciphers, certificate)");
-    return;
-  }
-  if (p.protocol == "TLSv1" || p.protocol == "TLSv1.1" || p.protocol == "SSLv3")
-    add_finding(out, S::warning, "tls-old-protocol", "MX host " + host + " negotiated " + p.protocol,
-                "enable TLS 1.2 and 1.3");
-  if (!p.peer_chain.empty()) {
-    const auto& leaf = p.peer_chain.front();
-    const bool dane_ee_only = m.verdict == Verdict::dane;  // RFC 7672 §3.1.1: DANE-EE ignores dates
-    if (cert_expired(leaf, o.now)) {
-      add_finding(out, dane_ee_only ? S::warning : S::error, "cert-expired",
-                  "MX host " + host + ": the certificate expired", "renew the certificate");
-    } else if (leaf.not_after < o.now + o.expiry_warning_days * 86400) {
-      add_finding(out, S::warning, "cert-expires-soon",
-                  "MX host " + host + ": the certificate expires in " +
-                      std::to_string((leaf.not_after - o.now) / 86400) + " day(s)",
-                  "renew the certificate (and publish the next TLSA record first if you use DANE)");
-    }
-  }
-  if (p.dane.status == tls::dane::DaneStatus::no_match)
-    add_finding(out, S::error, "tlsa-mismatch",
-                "MX host " + host + ": no TLSA record matches the certificate chain the server presents (" +
-                    escape_for_log(p.dane.verify_error_text) + "): DANE senders defer all mail",
-                "publish TLSA records for the certificate in use (e.g. \"3 1 1\" of its public key)");
-  if (p.webpki && p.webpki->verdict != tls::WebPkiVerdict::ok) {
-    const bool sts_enforce = m.verdict == Verdict::mta_sts || (m.source == policy::Source::mta_sts && m.verdict == Verdict::defer);
-    const bool sts_testing = m.verdict == Verdict::mta_sts_testing;
-    const std::string what = "MX host " + host + ": the certificate is not WebPKI-valid for the name (" +
-                             tls::to_string(p.webpki->verdict) + ": " + escape_for_log(p.webpki->error_text) + ")";
-    if (sts_enforce)
-      add_finding(out, S::error, "mta-sts-cert-invalid", what + "; MTA-STS enforce senders defer mail",
-                  "install a certificate from a public CA that covers " + host);
-    else if (sts_testing)
-      add_finding(out, S::warning, "mta-sts-cert-invalid", what + "; MTA-STS testing reports it",
-                  "install a certificate from a public CA that covers " + host + " before switching to enforce");
-    else if (m.verdict != Verdict::dane)
-      add_finding(out, S::info, "cert-not-webpki", what, "a certificate from a public CA lets you adopt MTA-STS");
-  }
+  for (const auto& pr : h.probes) probe_findings(m, pr.address, pr.result, o, out);
 }
 
 void sts_findings(const std::string& domain, const MtaStsSection& s, const std::vector<MxHostSection>& mx, Findings& out) {
@@ -197,6 +204,17 @@ void sts_findings(const std::string& domain, const MtaStsSection& s, const std::
 
 }  // namespace
 
+std::vector<IpAddress> probe_targets(const std::vector<IpAddress>& addresses) {
+  std::vector<IpAddress> targets;
+  for (bool v6 : {false, true})
+    for (const auto& a : addresses)
+      if (a.is_v6() == v6) {
+        targets.push_back(a);
+        break;
+      }
+  return targets;
+}
+
 asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, policy::mtasts::PolicySource* sts,
                                                    std::string domain, TransportOptions options, Findings& findings) {
   TransportSections out;
@@ -224,9 +242,10 @@ asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, poli
       if (auto set = tls::dane::analyse(all)) h.tlsa = std::move(*set);
     }
     out.dnssec.mx_hosts.push_back({m.host, m.address_security, m.address_security == dns::Security::bogus ? m.reason : ""});
-    if (options.probe && !m.addresses.empty()) {
+    std::vector<IpAddress> targets = options.probe ? probe_targets(m.addresses) : std::vector<IpAddress>{};
+    for (const IpAddress& target : targets) {
       smtp::ProbeRequest req;
-      req.address = m.addresses.front();
+      req.address = target;
       req.port = options.smtp_port;
       req.ehlo_name = options.ehlo_name;
       req.mx_host = m.host;
@@ -234,8 +253,10 @@ asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, poli
       req.reference_names = m.reference_names;
       req.tls = options.tls;
       req.timeouts = options.timeouts;
-      h.probed_address = req.address;
-      h.probe = co_await smtp::probe(std::move(req));
+      // (The result is awaited into a named local first: g++ 12 mishandles
+      // temporaries that span a co_await inside a braced initializer.)
+      smtp::ProbeResult result = co_await smtp::probe(std::move(req));
+      h.probes.push_back(MxHostSection::AddressProbe{target, std::move(result)});
     }
     out.mx.push_back(std::move(h));
   }
@@ -246,12 +267,10 @@ asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, poli
     bool any_probe = false;
     for (const auto& h : out.mx) {
       if (!policy::mtasts::policy_matches_mx(*out.mta_sts.lookup->policy, h.decision.host)) all_match = false;
-      if (h.probe && h.probe->tls_established) {
+      for (const auto& pr : h.probes) {
         any_probe = true;
-        if (!h.probe->webpki || h.probe->webpki->verdict != tls::WebPkiVerdict::ok) all_valid = false;
-      } else if (h.probe) {
-        any_probe = true;
-        all_valid = false;
+        if (!pr.result.tls_established || !pr.result.webpki || pr.result.webpki->verdict != tls::WebPkiVerdict::ok)
+          all_valid = false;
       }
     }
     out.mta_sts.all_mx_match = all_match;
@@ -367,12 +386,21 @@ nlohmann::json to_json(const MxHostSection& s, std::int64_t now) {
   tlsa["rollover_ready"] = s.tlsa ? nlohmann::json(s.tlsa->rollover_ready) : nlohmann::json(nullptr);
   tlsa["match"] = nullptr;
   j["starttls"] = nullptr;
-  if (s.probe) {
-    auto p = probe_json(*s.probe, now);
+  if (!s.probes.empty()) {
+    // The first session's facts at the top level (stable keys); every
+    // session, one per address family, under "probes".
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& pr : s.probes) {
+      auto one = probe_json(pr.result, now);
+      one["address"] = pr.address.to_string();
+      all.push_back(std::move(one));
+    }
+    j["probes"] = std::move(all);
+    auto p = probe_json(s.probes.front().result, now);
     for (const char* k : {"matched_record", "matched_depth", "error"})
       if (p["dane"].contains(k)) tlsa[k] = p["dane"][k];
     tlsa["match"] = p["dane"]["match"];
-    j["probed_address"] = s.probed_address->to_string();
+    j["probed_address"] = s.probes.front().address.to_string();
     j["connected"] = p["connected"];
     j["starttls"] = p["starttls"];
     j["tls"] = p["tls"];

@@ -10,8 +10,9 @@
 //   docs/check.md, "Transport findings").
 // - The decision per MX host comes from policy::PolicyEngine, so `check`
 //   and `policy` can never disagree about what a sender must do.
-// - Each usable MX host is probed on its first address (smtp::probe: EHLO,
-//   STARTTLS, handshake, QUIT; no mail is sent) unless options.probe is off.
+// - Each MX host with addresses is probed on its first IPv4 and its first
+//   IPv6 address (smtp::probe: EHLO, STARTTLS, handshake, QUIT; no mail is
+//   sent) unless options.probe is off; findings name the address.
 //   DANE is judged with the host's usable TLSA records by OpenSSL; WebPKI
 //   for the MX name against the system store plus options.tls.ca_files.
 #pragma once
@@ -56,8 +57,11 @@ struct DnssecSection {
 struct MxHostSection {
   policy::MxDecision decision;
   std::optional<tls::dane::TlsaSet> tlsa;  // when a secure TLSA RRset was found
-  std::optional<IpAddress> probed_address;
-  std::optional<smtp::ProbeResult> probe;
+  struct AddressProbe {
+    IpAddress address;
+    smtp::ProbeResult result;
+  };
+  std::vector<AddressProbe> probes;  // first IPv4, then first IPv6 address
 };
 
 struct MtaStsSection {
@@ -72,6 +76,10 @@ struct TransportSections {
   std::vector<MxHostSection> mx;
   MtaStsSection mta_sts;
 };
+
+// The addresses of one MX host that are probed: the first IPv4 and the first
+// IPv6 address, so a broken IPv6 listener is not hidden behind a good IPv4 one.
+std::vector<IpAddress> probe_targets(const std::vector<IpAddress>& addresses);
 
 asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, policy::mtasts::PolicySource* sts,
                                                    std::string domain, TransportOptions options, Findings& findings);

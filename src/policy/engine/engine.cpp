@@ -95,6 +95,7 @@ void decide_local(MxDecision& mx, LocalLevel level) {
 
 struct PolicyEngine::DomainState {
   std::string domain;
+  dns::Security mx_security = dns::Security::indeterminate;
   std::optional<LocalLevel> local;
   std::optional<mtasts::StsLookup> sts;
   bool sts_done = false;
@@ -118,6 +119,7 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
 
   auto mx = co_await resolver_.mx(d.domain);
   d.mx_security = mx.security;
+  state.mx_security = mx.security;
   if (mx.failed()) {
     // RFC 7672 §2.2.1: a bogus or failed MX lookup must not be treated as
     // "no MX"; the domain is deferred.
@@ -206,6 +208,11 @@ asio::awaitable<void> PolicyEngine::decide_host(DomainState& state, MxDecision& 
   // records of the host are secure.
   if (mx.address_security == dns::Security::secure) {
     co_await lookup_tlsa(mx);
+    // With an insecure MX RRset the TLSA records still apply (as Postfix's
+    // default smtp_tls_dane_insecure_mx_policy = dane does): they protect the
+    // connection to this host, though the host name itself could be forged.
+    if (mx.source == Source::dane && state.mx_security != dns::Security::secure && !mx.implicit)
+      mx.reason += " (MX RRset not DNSSEC-secure: the MX host name itself is not authenticated)";
     if (mx.source == Source::dane || mx.source == Source::dns) {
       set_tlsrpt(state.domain, mx, state.sts);
       co_return;

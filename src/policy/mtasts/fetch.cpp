@@ -1,5 +1,7 @@
 #include "policy/mtasts/fetch.hpp"
 
+#include <openssl/x509.h>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -251,9 +253,10 @@ FetchResult CurlPolicyFetcher::fetch_blocking(const std::string& host, const std
   set(curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)));
   if (!config_.ca_file.empty()) {
     // CAINFO replaces the built-in bundle file; the system store stays in
-    // use through CAPATH (the hashed directory), which OpenSSL loads as well.
+    // use through CAPATH, OpenSSL's own default certificate directory (the
+    // hashed directory it was built with), which OpenSSL loads as well.
     set(curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str()));
-    set(curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs"));
+    set(curl_easy_setopt(c, CURLOPT_CAPATH, X509_get_default_cert_dir()));
   }
   // The name was resolved by mxsec's validating resolver; pin it so libcurl
   // never asks the system resolver.

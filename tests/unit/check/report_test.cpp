@@ -169,5 +169,14 @@ TEST_F(CheckTest, RenderEscapesHostileTextAndColoursOnlyOnRequest) {
   EXPECT_NE(coloured.find("\x1b["), std::string::npos);
 }
 
+TEST(ProbeTargets, FirstOfEachFamily) {
+  auto ip = [](const char* t) { return *IpAddress::parse(t); };
+  EXPECT_TRUE(probe_targets({}).empty());
+  EXPECT_EQ(probe_targets({ip("192.0.2.1"), ip("192.0.2.2")}), (std::vector<IpAddress>{ip("192.0.2.1")}));
+  EXPECT_EQ(probe_targets({ip("2001:db8::1"), ip("192.0.2.1"), ip("2001:db8::2"), ip("192.0.2.2")}),
+            (std::vector<IpAddress>{ip("192.0.2.1"), ip("2001:db8::1")}));
+  EXPECT_EQ(probe_targets({ip("2001:db8::1")}), (std::vector<IpAddress>{ip("2001:db8::1")}));
+}
+
 }  // namespace
 }  // namespace mxsec::check

@@ -425,3 +425,25 @@ TEST_F(EngineTest, QueriesAreBounded) {
 
 }  // namespace
 }  // namespace mxsec::policy
+
+namespace mxsec::policy {
+namespace {
+
+// RFC 7672 §2.2.1 / Postfix's default smtp_tls_dane_insecure_mx_policy: a
+// host whose addresses and TLSA records are secure keeps DANE even when the
+// MX RRset that named it is not signed; the reason says the name is forgeable.
+TEST_F(EngineTest, InsecureMxRRsetKeepsDaneForSecureHosts) {
+  zone(std::string("$SECURITY insecure\n"
+                   "example.test MX 10 mx.hoster.test\n"
+                   "$SECURITY secure\n"
+                   "mx.hoster.test A 192.0.2.1\n"
+                   "_25._tcp.mx.hoster.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = decide("example.test");
+  EXPECT_EQ(d.mx_security, Security::insecure);
+  ASSERT_EQ(d.mx.size(), 1u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::dane);
+  EXPECT_NE(d.mx[0].reason.find("not authenticated"), std::string::npos) << d.mx[0].reason;
+}
+
+}  // namespace
+}  // namespace mxsec::policy
