@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/limits.hpp"
+#include "core/strings.hpp"
 #include "policy/tlsrpt/record.hpp"
 
 using namespace mxsec::policy::tlsrpt;
@@ -50,13 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_classification(in);
 
   std::vector<std::string> rrset;
-  std::size_t start = 0;
-  for (;;) {
-    const auto nl = in.find('\n', start);
-    rrset.emplace_back(in.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
-    if (nl == std::string_view::npos) break;
-    start = nl + 1;
-  }
+  for (auto line : mxsec::split(in, '\n')) rrset.emplace_back(line);
   std::size_t count = 0;
   const std::string* one = nullptr;
   for (const auto& t : rrset)

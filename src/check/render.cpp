@@ -65,7 +65,7 @@ void render_mx(std::ostringstream& o, const Painter& p, const MxHostSection& h, 
       o << "        " << escape_for_log(tls::dane::to_text(m.tlsa.unusable[i]), 120) << "  "
         << p.yellow("unusable") << (i < m.tlsa.unusable_reasons.size() ? " (" + m.tlsa.unusable_reasons[i] + ")" : "")
         << "\n";
-    if (h.tlsa) o << "      rollover ready: " << (h.tlsa->rollover_ready ? p.green("yes") : p.yellow("no")) << "\n";
+    if (m.tlsa.secure()) o << "      rollover ready: " << (m.tlsa.rollover_ready ? p.green("yes") : p.yellow("no")) << "\n";
   }
   for (const auto& pr : h.probes) render_probe(o, p, m, pr.address, pr.result, now);
 }

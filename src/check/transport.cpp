@@ -141,9 +141,9 @@ void host_findings(const MxHostSection& h, const TransportOptions& o,
                 tlsa ? "make the TLSA RRset at _25._tcp." + host + " resolve and validate"
                      : "publish valid, DNSSEC-consistent A/AAAA records for " + host);
   }
-  if (h.tlsa) {
-    const auto& t = *h.tlsa;
-    if (t.all_unusable())
+  if (m.tlsa.secure()) {
+    const auto& t = m.tlsa;
+    if (t.usable.empty() && !t.unusable.empty())
       add_finding(out, S::warning, "tlsa-unusable",
                   "MX host " + host + ": no TLSA record is usable for SMTP (RFC 7672 §3.1), so TLS is mandatory but "
                   "unauthenticated",
@@ -236,11 +236,6 @@ asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, poli
   for (const auto& m : out.decision.mx) {
     MxHostSection h;
     h.decision = m;
-    if (m.tlsa.looked_up && m.tlsa.security == dns::Security::secure && m.tlsa.status == dns::Status::ok) {
-      std::vector<dns::TlsaRecord> all = m.tlsa.usable;
-      all.insert(all.end(), m.tlsa.unusable.begin(), m.tlsa.unusable.end());
-      if (auto set = tls::dane::analyse(all)) h.tlsa = std::move(*set);
-    }
     out.dnssec.mx_hosts.push_back({m.host, m.address_security, m.address_security == dns::Security::bogus ? m.reason : ""});
     std::vector<IpAddress> targets = options.probe ? probe_targets(m.addresses) : std::vector<IpAddress>{};
     for (const IpAddress& target : targets) {
@@ -383,7 +378,7 @@ nlohmann::json to_json(const MxHostSection& s, std::int64_t now) {
                        {"usable", false},
                        {"reason", i < m.tlsa.unusable_reasons.size() ? m.tlsa.unusable_reasons[i] : ""}});
   tlsa["records"] = std::move(records);
-  tlsa["rollover_ready"] = s.tlsa ? nlohmann::json(s.tlsa->rollover_ready) : nlohmann::json(nullptr);
+  tlsa["rollover_ready"] = m.tlsa.secure() ? nlohmann::json(m.tlsa.rollover_ready) : nlohmann::json(nullptr);
   tlsa["match"] = nullptr;
   j["starttls"] = nullptr;
   if (!s.probes.empty()) {

@@ -56,7 +56,6 @@ struct DnssecSection {
 
 struct MxHostSection {
   policy::MxDecision decision;
-  std::optional<tls::dane::TlsaSet> tlsa;  // when a secure TLSA RRset was found
   struct AddressProbe {
     IpAddress address;
     smtp::ProbeResult result;

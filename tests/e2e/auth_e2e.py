@@ -24,18 +24,13 @@ this process and is stopped, and the directory removed, whatever happens
 Usage: auth_e2e.py --mxsec PATH [--keep]
 """
 
-import argparse
 import email
 import email.policy
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "testbed"))
@@ -621,50 +616,20 @@ def run_cases(c):
     bad_input_cases(c)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--mxsec", required=True)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
+def run(mxsec, tmp):
+    extra_secure = os.path.join(tmp, "extra-secure.zone")
+    with open(extra_secure, "w") as f:
+        f.write(EXTRA_SECURE)
+    with testbed.Testbed(os.path.join(tmp, "testbed"), extra={"secure.test.": extra_secure}) as tb:
+        print(f"test bed on {tb.env['MXSEC_TB_RESOLVER']} (knotd PID {tb.pid})", flush=True)
+        c = Checker(mxsec, tb.env, tmp)
 
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    tmp = tempfile.mkdtemp(prefix="mxsec-e2e-auth-")
-    ok = False
-    tb = None
-    try:
-        extra_secure = os.path.join(tmp, "extra-secure.zone")
-        with open(extra_secure, "w") as f:
-            f.write(EXTRA_SECURE)
-        tb = testbed.Testbed(os.path.join(tmp, "testbed"), extra={"secure.test.": extra_secure})
-        with tb:
-            print(f"test bed on {tb.env['MXSEC_TB_RESOLVER']} (knotd PID {tb.pid})", flush=True)
-            c = Checker(os.path.abspath(args.mxsec), tb.env, tmp)
+        def cases():
             run_cases(c)
-            passed = c.count - len(c.failures)
-            if c.failures:
-                print(f"auth_e2e: {len(c.failures)} of {c.count} checks FAILED:", flush=True)
-                for f in c.failures:
-                    print("  - " + f.splitlines()[0], flush=True)
-                print("knot log tail:\n" + tb._log_tail())
-            else:
-                print(f"auth_e2e: {passed} checks passed", flush=True)
-            ok = not c.failures and c.count > 0
-    except Exception:
-        traceback.print_exc()
-        if tb is not None:
-            print(tb._log_tail())
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if ok else 1
+            return c.summary("auth_e2e")
+
+        return e2e_common.with_log_tail(tb, cases)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2e_common.main("mxsec-e2e-auth-", run))

@@ -10,15 +10,9 @@ stopped and the directory removed whatever happens (also on SIGTERM/SIGINT).
 Usage: dns_e2e.py --mxsec PATH [--keep]
 """
 
-import argparse
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "testbed"))
@@ -223,52 +217,27 @@ def run_cases(c, tb_dir):
     c.expect_exit("text output", [*c.base(), "dns", "bogus.test", "MX"], 1, stdout_has="why_bogus:")
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--mxsec", required=True)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
+def run(mxsec, tmp):
+    extra_secure = os.path.join(tmp, "extra-secure.zone")
+    with open(extra_secure, "w") as f:
+        f.write('extra 3600 IN TXT "added by the e2e test"\n')
+        # An '@' inside a name: ldns-signzone writes it unescaped in the
+        # NSEC chain; the test bed must escape it or knotd rejects the zone.
+        f.write('mail\\@box 3600 IN TXT "at"\n')
+    extra_insecure = os.path.join(tmp, "extra-insecure.zone")
+    with open(extra_insecure, "w") as f:
+        f.write("extra.insecure.test. 3600 IN A 192.0.2.99\n")
+    with testbed.Testbed(os.path.join(tmp, "testbed"),
+                         extra={"secure.test.": extra_secure, "insecure.test.": extra_insecure}) as tb:
+        print(f"test bed on {tb.env['MXSEC_TB_RESOLVER']} (knotd PID {tb.pid})", flush=True)
+        c = Checker(mxsec, tb.env, tmp)
 
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    tmp = tempfile.mkdtemp(prefix="mxsec-e2e-dns-")
-    ok = False
-    tb = None
-    try:
-        extra_secure = os.path.join(tmp, "extra-secure.zone")
-        with open(extra_secure, "w") as f:
-            f.write('extra 3600 IN TXT "added by the e2e test"\n')
-            # An '@' inside a name: ldns-signzone writes it unescaped in the
-            # NSEC chain; the test bed must escape it or knotd rejects the zone.
-            f.write('mail\\@box 3600 IN TXT "at"\n')
-        extra_insecure = os.path.join(tmp, "extra-insecure.zone")
-        with open(extra_insecure, "w") as f:
-            f.write("extra.insecure.test. 3600 IN A 192.0.2.99\n")
-        tb = testbed.Testbed(os.path.join(tmp, "testbed"),
-                             extra={"secure.test.": extra_secure, "insecure.test.": extra_insecure})
-        with tb:
-            print(f"test bed on {tb.env['MXSEC_TB_RESOLVER']} (knotd PID {tb.pid})", flush=True)
-            c = Checker(os.path.abspath(args.mxsec), tb.env, tmp)
+        def cases():
             run_cases(c, tb.dir)
-            print(f"{c.count - len(c.failures)}/{c.count} checks passed", flush=True)
-            ok = not c.failures
-            if not ok:
-                print("knot log tail:\n" + tb._log_tail())
-    except Exception:
-        traceback.print_exc()
-        if tb is not None:
-            print(tb._log_tail())
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if ok else 1
+            return c.summary("dns_e2e")
+
+        return e2e_common.with_log_tail(tb, cases)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2e_common.main("mxsec-e2e-dns-", run))

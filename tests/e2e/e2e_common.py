@@ -2,9 +2,14 @@
 """Shared by the end-to-end drivers: run the real mxsec binary against a test
 bed and judge its JSON, counting checks and collecting failures."""
 
+import argparse
 import json
 import os
+import shutil
+import signal
 import subprocess
+import tempfile
+import traceback
 
 
 def get_path(j, path):
@@ -108,3 +113,57 @@ class Checker:
         with open(path, "wb") as f:
             f.write(data)
         return path
+
+    def summary(self, name, detail=""):
+        """Prints the failures (or the pass count); True when every check passed."""
+        if self.failures:
+            print(f"{name}: {len(self.failures)} of {self.count} checks FAILED:", flush=True)
+            for f in self.failures:
+                print("  - " + f.splitlines()[0], flush=True)
+        else:
+            print(f"{name}: {self.count} checks passed{detail}", flush=True)
+        return not self.failures and self.count > 0
+
+
+def with_log_tail(tb, cases):
+    """Runs cases() -> bool; prints the test bed's log tail when it fails or raises."""
+    try:
+        ok = cases()
+    except Exception:
+        print("knot log tail:\n" + tb._log_tail())
+        raise
+    if not ok:
+        print("knot log tail:\n" + tb._log_tail())
+    return ok
+
+
+def main(prefix, body, dir_mode=None):
+    """The driver's entry point: parses --mxsec/--keep, turns SIGTERM/SIGINT
+    into an orderly exit (so the test bed's `with` block stops what it
+    started), runs body(mxsec_path, tmp_dir) -> bool in a fresh temporary
+    directory and removes it unless --keep. Returns the exit code."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--mxsec", required=True)
+    p.add_argument("--keep", action="store_true", help="keep the state directory")
+    args = p.parse_args()
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    if dir_mode is not None:
+        os.chmod(tmp, dir_mode)
+    ok = False
+    try:
+        ok = bool(body(os.path.abspath(args.mxsec), tmp))
+    except Exception:
+        traceback.print_exc()
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1

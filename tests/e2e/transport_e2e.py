@@ -27,16 +27,11 @@ Everything the bed started is stopped, by PID, whatever happens.
 Usage: transport_e2e.py --mxsec PATH [--keep]
 """
 
-import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
-import signal
 import sys
-import tempfile
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "testbed"))
@@ -273,8 +268,7 @@ def check_cases(c, sc):
 
 def cached_policy_cases(c, tb, tmp):
     """RFC 8461 §3.3: with a valid cached policy, a failed refresh keeps it."""
-    sc = tb.scenarios["sts-cached"] if isinstance(tb.scenarios, dict) else \
-        next(s for s in tb.scenarios if s["name"] == "sts-cached")
+    sc = tb.scenarios["sts-cached"]
     d = sc["domain"]
     cache = os.path.join(tmp, "sts-cache.sqlite")
     c.json_cmd("sts-cached: first fetch fills the cache", ["policy", d, "--sts-cache", cache, "--json"],
@@ -320,48 +314,20 @@ def bad_input_cases(c):
                 out, err)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--mxsec", required=True)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
-
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    tmp = tempfile.mkdtemp(prefix="mxsec-e2e-transport-")
-    os.chmod(tmp, 0o755)  # Postfix's unprivileged daemons work below it
-    ok = False
-    try:
-        with transport.TransportTestbed(os.path.join(tmp, "bed")) as tb:
-            c = Checker(os.path.abspath(args.mxsec), tb.env, tmp)
-            scenarios = tb.scenarios if isinstance(tb.scenarios, list) else list(tb.scenarios.values())
-            for sc in scenarios:
-                policy_cases(c, sc)
-                postfix_judge(c, sc, probe_cases(c, sc))
-                check_cases(c, sc)
-            cached_policy_cases(c, tb, tmp)
-            fail_closed_cases(c, tmp)
-            bad_input_cases(c)
-            if c.failures:
-                print(f"transport_e2e: {len(c.failures)} of {c.count} checks FAILED:", flush=True)
-                for f in c.failures:
-                    print("  - " + f.splitlines()[0], flush=True)
-            else:
-                print(f"transport_e2e: {c.count} checks passed ({len(scenarios)} scenarios)", flush=True)
-            ok = not c.failures and c.count > 0
-    except Exception:
-        traceback.print_exc()
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if ok else 1
+def run(mxsec, tmp):
+    with transport.TransportTestbed(os.path.join(tmp, "bed")) as tb:
+        c = Checker(mxsec, tb.env, tmp)
+        scenarios = list(tb.scenarios.values())
+        for sc in scenarios:
+            policy_cases(c, sc)
+            postfix_judge(c, sc, probe_cases(c, sc))
+            check_cases(c, sc)
+        cached_policy_cases(c, tb, tmp)
+        fail_closed_cases(c, tmp)
+        bad_input_cases(c)
+        return c.summary("transport_e2e", f" ({len(scenarios)} scenarios)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Postfix's unprivileged daemons work below the state directory.
+    sys.exit(e2e_common.main("mxsec-e2e-transport-", run, dir_mode=0o755))

@@ -79,6 +79,11 @@ struct TlsaFacts {
   std::vector<dns::TlsaRecord> usable;
   std::vector<dns::TlsaRecord> unusable;
   std::vector<std::string> unusable_reasons;  // parallel to `unusable`
+  // At least two usable records (tls/dane: RFC 7671 §8.1); meaningful when
+  // secure() holds.
+  bool rollover_ready = false;
+  // A secure, non-empty TLSA RRset was found and analysed.
+  bool secure() const { return looked_up && security == dns::Security::secure && status == dns::Status::ok; }
 };
 
 struct MxDecision {

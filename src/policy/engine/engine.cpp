@@ -303,17 +303,21 @@ asio::awaitable<void> PolicyEngine::lookup_tlsa(MxDecision& mx) {
                   std::to_string(options_.max_tlsa_records);
       co_return;
     }
+    auto set = tls::dane::analyse(t.records);
+    if (!set) {
+      mx.verdict = Verdict::defer;
+      mx.source = Source::dns;
+      mx.reason = "TLSA RRset " + qname + ": " + set.error().message;
+      co_return;
+    }
+    mx.tlsa.usable = std::move(set->usable);
     mx.tlsa.unusable.clear();
     mx.tlsa.unusable_reasons.clear();
-    for (const auto& r : t.records) {
-      auto c = tls::dane::classify(r);
-      if (c.usable) {
-        mx.tlsa.usable.push_back(r);
-      } else {
-        mx.tlsa.unusable.push_back(r);
-        mx.tlsa.unusable_reasons.push_back(std::move(c.reason));
-      }
+    for (auto& u : set->unusable) {
+      mx.tlsa.unusable.push_back(std::move(u.record));
+      mx.tlsa.unusable_reasons.push_back(std::move(u.reason));
     }
+    mx.tlsa.rollover_ready = set->rollover_ready;
     mx.source = Source::dane;
     if (!mx.tlsa.usable.empty()) {
       mx.verdict = Verdict::dane;

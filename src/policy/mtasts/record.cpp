@@ -83,23 +83,11 @@ Result<StsRecord> parse_sts_record(std::string_view txt) {
 }
 
 Result<std::optional<StsRecord>> select_sts_record(const std::vector<std::string>& txts) {
-  const std::string* found = nullptr;
-  std::size_t count = 0;
-  for (const auto& t : txts) {
-    // §3.1: "records that do not begin with "v=STSv1;" are discarded".
-    if (!is_sts_record(t)) continue;
-    ++count;
-    found = &t;
-  }
-  if (count == 0) return std::optional<StsRecord>{};
-  // §3.1: "If the number of resulting records is not one, or if the resulting
-  // record is syntactically invalid, senders MUST assume the recipient domain
-  // does not have an available MTA-STS Policy".
-  if (count > 1)
-    return make_error(Errc::parse, std::to_string(count) + " TXT records begin with v=STSv1; exactly one is allowed");
-  auto rec = parse_sts_record(*found);
-  if (!rec) return rec.error();
-  return std::optional<StsRecord>(std::move(rec).value());
+  // §3.1: "records that do not begin with "v=STSv1;" are discarded. If the
+  // number of resulting records is not one, or if the resulting record is
+  // syntactically invalid, senders MUST assume the recipient domain does not
+  // have an available MTA-STS Policy".
+  return codec::select_one_record<StsRecord>(txts, is_sts_record, parse_sts_record, "v=STSv1");
 }
 
 }  // namespace mxsec::policy::mtasts

@@ -242,21 +242,10 @@ Result<Record> parse_record(std::string_view txt) {
 }
 
 Result<std::optional<Record>> select_record(const std::vector<std::string>& txts) {
-  const std::string* found = nullptr;
-  std::size_t count = 0;
-  for (const auto& t : txts) {
-    if (!is_tlsrpt_record(t)) continue;  // §3: "records that do not begin with "v=TLSRPTv1;" are discarded"
-    ++count;
-    found = &t;
-  }
-  if (count == 0) return std::optional<Record>{};
-  // §3: "If the number of resulting records is not one, senders MUST assume
-  // the recipient domain does not implement TLSRPT."
-  if (count > 1)
-    return make_error(Errc::parse, std::to_string(count) + " TXT records begin with v=TLSRPTv1; exactly one is allowed");
-  auto rec = parse_record(*found);
-  if (!rec) return rec.error();
-  return std::optional<Record>(std::move(rec).value());
+  // §3: "records that do not begin with "v=TLSRPTv1;" are discarded. If the
+  // number of resulting records is not one, senders MUST assume the
+  // recipient domain does not implement TLSRPT."
+  return codec::select_one_record<Record>(txts, is_tlsrpt_record, parse_record, "v=TLSRPTv1");
 }
 
 RuaCheck classify_rua(std::string_view uri) {
