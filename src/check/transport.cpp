@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/limits.hpp"
 #include "core/strings.hpp"
 #include "policy/engine/engine.hpp"
 #include "tls/webpki.hpp"
@@ -135,7 +136,9 @@ void host_findings(const MxHostSection& h, const TransportOptions& o,
   const auto& m = h.decision;
   const std::string& host = m.host;
   if (m.verdict == Verdict::defer && m.source == policy::Source::dns) {
-    const bool tlsa = m.reason.find("TLSA") != std::string::npos;
+    const bool tlsa = m.defer_cause == policy::DeferCause::tlsa_bogus ||
+                      m.defer_cause == policy::DeferCause::tlsa_lookup_failure ||
+                      m.defer_cause == policy::DeferCause::tlsa_limit;
     add_finding(out, S::error, tlsa ? "tlsa-lookup-failed" : "mx-host-unusable",
                 "MX host " + host + ": " + m.reason + "; senders defer mail to it",
                 tlsa ? "make the TLSA RRset at _25._tcp." + host + " resolve and validate"
@@ -189,6 +192,11 @@ void sts_findings(const std::string& domain, const MtaStsSection& s, const std::
                 "switch to mode: enforce once TLS-RPT reports are clean");
   if (p.mode == policy::mtasts::Mode::none)
     add_finding(out, S::info, "mta-sts-mode-none", "the MTA-STS policy has mode none (withdrawn)", "");
+  if (p.max_age_clamped)
+    add_finding(out, S::warning, "mta-sts-max-age-clamped",
+                "MTA-STS max_age is above the maximum of " + std::to_string(limits::kStsMaxAgeSeconds) +
+                    " s (RFC 8461 §3.2): senders clamp it to that maximum",
+                "publish a max_age of at most 31557600 (one year)");
   if (p.mode != policy::mtasts::Mode::none && p.max_age < 86400)
     add_finding(out, S::warning, "mta-sts-max-age-short",
                 "MTA-STS max_age is " + std::to_string(p.max_age) + " s: a policy this short protects little",
@@ -402,6 +410,10 @@ nlohmann::json to_json(const MxHostSection& s, std::int64_t now) {
     if (p.contains("error")) j["probe_error"] = p["error"];
     j["tlsrpt_result"] = p["tlsrpt_result"];
   }
+  // A failure the decision itself implies (a bogus TLSA RRset, TLSA records
+  // that are all unusable, DANE required) is what a TLS-RPT report carries
+  // for this host, whatever the session then showed (RFC 8460 §4.3.2.1).
+  if (m.tlsrpt_result) j["tlsrpt_result"] = policy::tlsrpt::to_string(*m.tlsrpt_result);
   j["tlsa"] = std::move(tlsa);
   return j;
 }

@@ -5,16 +5,11 @@
 // anchor whose algorithm it does not support, and then every answer under it
 // looks "insecure" instead of failing. A resolver that silently stops
 // validating is the failure we must not have, so create() refuses such files.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "codec/base64.hpp"
+#include "core/file.hpp"
 #include "core/strings.hpp"
 #include "dns/unbound_resolver.hpp"
 
@@ -47,30 +42,9 @@ std::size_t digest_length(std::uint64_t type) {
 }
 
 Result<std::string> read_bounded(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(Errc::io, "trust anchor file " + path + ": " + std::strerror(errno));
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-    return make_error(Errc::io, "trust anchor file " + path + ": not a regular file");
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return make_error(Errc::io, "trust anchor file " + path + ": " + std::strerror(errno));
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<std::size_t>(n) > kTrustAnchorFileBytes)
-      return make_error(Errc::io, "trust anchor file " + path + ": larger than " +
-                                      std::to_string(kTrustAnchorFileBytes) + " bytes");
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
+  auto text = read_file_bounded(path, kTrustAnchorFileBytes, "trust anchor file");
+  if (!text && text.error().code == Errc::limit) return make_error(Errc::io, text.error().message);
+  return text;
 }
 
 // Splits the file into records: comments (';' to end of line) removed and

@@ -17,6 +17,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
@@ -127,13 +128,7 @@ struct UnboundResolver::Impl {
   ~Impl() {
     // Cancel what libunbound still holds; the waiting coroutines resume with
     // Status::error and must not touch *this (they only look at the Query).
-    for (auto& [raw, q] : pending_) {
-      ub_cancel(ctx_.get(), q->async_id);
-      q->done = true;
-      q->answer = error_answer(q->qname, q->qtype, Status::error, "resolver shut down");
-      q->timer.cancel();
-    }
-    pending_.clear();
+    fail_all("resolver shut down");
   }
 
   // Called by libunbound from inside ub_process().
@@ -187,6 +182,8 @@ struct UnboundResolver::Impl {
     arm();
   }
 
+  // Ends every pending question at once with Status::error and `why`;
+  // libunbound is told to drop them (ub_cancel).
   void fail_all(const std::string& why) {
     auto pending = std::move(pending_);
     pending_.clear();
@@ -196,6 +193,7 @@ struct UnboundResolver::Impl {
       q->answer = error_answer(q->qname, q->qtype, Status::error, why);
       q->timer.cancel();
     }
+    if (waiting_) fd_.cancel();
   }
 
   // After a timeout: stop waiting on the fd if nothing is left, so an idle
@@ -308,10 +306,16 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::io_contex
   return std::unique_ptr<UnboundResolver>(new UnboundResolver(std::move(impl)));
 }
 
+void UnboundResolver::cancel_all() { impl_->fail_all(std::string(kCancelled)); }
+
 asio::awaitable<RawAnswer> UnboundResolver::resolve(std::string name, RrType type) {
   Impl& impl = *impl_;
   if (name.empty() || name.size() > 254 || name.find('\0') != std::string::npos)
     co_return error_answer(name, type, Status::error, "not a domain name: '" + escape_for_log(name, 80) + "'");
+  // A task that was cancelled asks nothing more (Asio 1.22 has no
+  // throw_if_cancelled; the flag stays set on the coroutine's state).
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+    co_return error_answer(name, type, Status::error, std::string(kCancelled));
   auto q = std::make_shared<Impl::Query>(impl.io_, &impl);
   q->qname = name;
   q->qtype = type;
@@ -328,11 +332,17 @@ asio::awaitable<RawAnswer> UnboundResolver::resolve(std::string name, RrType typ
   // If the resolver was destroyed meanwhile, q->done is set and `impl` is
   // not touched again.
   if (!q->done) {
+    // The deadline passed, or the task awaiting this answer was cancelled
+    // (the timer wait ends with operation_aborted through the coroutine's
+    // cancellation slot): either way libunbound drops the question.
     ub_cancel(impl.ctx_.get(), q->async_id);
     impl.forget(q.get());
     q->done = true;
-    q->answer = error_answer(name, type, Status::timeout,
-                             "no answer within " + std::to_string(impl.timeout_.count()) + " ms");
+    const bool cancelled =
+        (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
+    q->answer = cancelled ? error_answer(name, type, Status::error, std::string(kCancelled))
+                          : error_answer(name, type, Status::timeout,
+                                         "no answer within " + std::to_string(impl.timeout_.count()) + " ms");
   }
   co_return std::move(q->answer);
 }

@@ -51,6 +51,9 @@ struct ub_result;  // libunbound's answer (unbound.h)
 
 namespace mxsec::dns {
 
+// The error text of an answer that ended because its task was cancelled.
+inline constexpr std::string_view kCancelled = "cancelled";
+
 struct ResolverConfig {
   // Forward all queries to these resolvers ("ADDR", "ADDR:PORT", "[V6]:PORT").
   // Empty: full recursion from the root.
@@ -78,7 +81,16 @@ class UnboundResolver final : public Resolver {
   UnboundResolver(const UnboundResolver&) = delete;
   UnboundResolver& operator=(const UnboundResolver&) = delete;
 
+  // Cancellation: resolve() honours the awaiting coroutine's cancellation
+  // slot (co_spawn with a bound cancellation_signal, or an awaitable
+  // operator ||): the question is ub_cancel()led and completes at once as
+  // Status::error with the text kCancelled; a coroutine already cancelled
+  // asks nothing more.
   asio::awaitable<RawAnswer> resolve(std::string name, RrType type) override;
+
+  // Ends every question in flight at once (Status::error, kCancelled), for a
+  // shutdown that must not wait out DNS timeouts.
+  void cancel_all();
 
   // Questions currently waiting for libunbound (for tests).
   std::size_t pending() const;

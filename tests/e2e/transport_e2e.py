@@ -128,8 +128,12 @@ def policy_cases(c, sc):
     if sc["mta_sts"] and sc["mta_sts"]["server"] != "ok":
         detail = j.get("mta_sts", {}).get("detail", "")
         word = FETCH_DETAIL[sc["mta_sts"]["server"]]
-        c.expect(f"policy {sc['name']}: fetch cut off ({word})",
-                 word in detail and j["mta_sts"].get("failure") == "sts-policy-fetch-error", f"{j.get('mta_sts')}")
+        # RFC 8460 §4.3.2.2: a policy host whose certificate does not
+        # validate is sts-webpki-invalid; any other fetch failure is
+        # sts-policy-fetch-error.
+        want = "sts-webpki-invalid" if sc["mta_sts"]["server"] == "badcert" else "sts-policy-fetch-error"
+        c.expect(f"policy {sc['name']}: fetch cut off ({word}), TLS-RPT {want}",
+                 word in detail and j["mta_sts"].get("failure") == want, f"{j.get('mta_sts')}")
 
 
 def probe_cases(c, sc):

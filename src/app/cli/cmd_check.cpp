@@ -13,7 +13,6 @@
 #include <memory>
 
 #include "app/cli/command.hpp"
-#include "app/cli/transport.hpp"
 #include "check/report.hpp"
 #include "core/strings.hpp"
 #include "dns/run_sync.hpp"
@@ -51,10 +50,9 @@ void run_check_cmd(Context& ctx, CheckCliOptions& o) {
     return fail(ctx, "check", make_error(Errc::invalid_argument, "--smtp-timeout must be between 0 and 600 seconds"));
   if (!o.ehlo.empty() && !is_valid_domain_name(o.ehlo))
     return fail(ctx, "check", make_error(Errc::invalid_argument, "--ehlo '" + escape_for_log(o.ehlo) + "' is not a host name"));
-  auto resolver = ctx.resolver();
-  if (!resolver) return fail(ctx, "check", resolver.error());
-  auto sts = make_sts_source(ctx, o.sts_cache);
-  if (!sts) return fail(ctx, "check", sts.error());
+  ctx.options.mta_sts.cache_file = o.sts_cache;
+  auto rt = ctx.runtime();
+  if (!rt) return fail(ctx, "check", rt.error());
 
   check::CheckOptions options;
   options.dkim_selectors = o.selectors;
@@ -62,16 +60,16 @@ void run_check_cmd(Context& ctx, CheckCliOptions& o) {
   t.probe = !o.no_probe;
   t.smtp_port = static_cast<std::uint16_t>(o.smtp_port);
   t.ehlo_name = o.ehlo.empty() ? local_host_name() : o.ehlo;
-  if (!ctx.ca_file.empty()) t.tls.ca_files.push_back(ctx.ca_file);
+  t.tls = (*rt)->tls_client_config();
   const auto step = std::chrono::milliseconds(static_cast<long>(o.smtp_timeout * 1000));
   t.timeouts.connect = step;
   t.timeouts.greeting = step;
   t.timeouts.command = step;
   t.timeouts.handshake = step;
   t.timeouts.total = 3 * step;
-  t.now = (*sts)->clock.now();
+  t.now = (*rt)->clock().now();
 
-  const auto report = run_sync(ctx.io, check::run_check(**resolver, (*sts)->source.get(), o.domain, options));
+  const auto report = run_sync(ctx.io, check::run_check((*rt)->resolver(), (*rt)->mta_sts(), o.domain, options));
   if (ctx.json || o.json) {
     print_json(check::to_json(report));
   } else {

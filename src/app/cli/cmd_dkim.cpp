@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "app/cli/command.hpp"
+#include "core/file.hpp"
 #include "app/cli/report_json.hpp"
 #include "auth/dkim/dkim.hpp"
 #include "codec/message.hpp"
@@ -100,7 +101,7 @@ void run_keygen(Context& ctx, const KeygenOptions& o) {
 void run_sign(Context& ctx, const SignOptions& o) {
   auto canon = parse_canon(o.canon);
   if (!canon) return fail(ctx, "dkim sign", canon.error());
-  auto key_bytes = read_file(o.key, kKeyFileBytes);
+  auto key_bytes = read_file_bounded(o.key, kKeyFileBytes, "key file");
   if (!key_bytes) return fail(ctx, "dkim sign", key_bytes.error());
   SignerConfig config;
   config.domain = o.domain;
@@ -135,7 +136,7 @@ Result<void> load_records(dns::FakeResolver& fake, const VerifyOptions& o) {
       return make_error(Errc::invalid_argument, "not a domain name: " + escape_for_log(name, 80));
     std::string value(spec.substr(eq + 1));
     if (from_file) {
-      auto text = read_file(value, limits::kDkimKeyRecordBytes * 2);
+      auto text = read_file_bounded(value, limits::kDkimKeyRecordBytes * 2, "key record file");
       if (!text) return text.error();
       value = std::string(trim(*text));
     }

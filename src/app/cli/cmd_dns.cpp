@@ -31,7 +31,7 @@ void run_self_test_cmd(Context& ctx, const DnsOptions& opts, dns::Resolver& reso
   std::string probe = opts.probe;
   if (probe.empty()) {
     dns::ResolverConfig config;
-    config.trust_anchor_files = ctx.trust_anchors;
+    config.trust_anchor_files = ctx.options.dns.trust_anchor_files;
     auto p = dns::self_test_probe(config);
     if (!p) return fail(ctx, "dns --self-test", p.error());
     probe = *p;
@@ -46,14 +46,16 @@ void run_self_test_cmd(Context& ctx, const DnsOptions& opts, dns::Resolver& reso
 }
 
 void run_dns(Context& ctx, const DnsOptions& opts) {
-  auto resolver = ctx.resolver();
-  if (!resolver) return fail(ctx, "dns", resolver.error());
-  if (opts.self_test) return run_self_test_cmd(ctx, opts, **resolver);
+  // Live answers with their TTLs as served: the uncached resolver.
+  auto rt = ctx.runtime();
+  if (!rt) return fail(ctx, "dns", rt.error());
+  dns::Resolver* resolver = &(*rt)->validating_resolver();
+  if (opts.self_test) return run_self_test_cmd(ctx, opts, *resolver);
   if (opts.name.empty()) return fail(ctx, "dns", make_error(Errc::invalid_argument, "NAME is required (or --self-test)"));
   const auto type = dns::parse_rr_type(opts.type);
   if (!type) return fail(ctx, "dns", make_error(Errc::invalid_argument, "unknown record type '" + opts.type + "'"));
 
-  dns::RawAnswer a = run_sync(ctx.io, (*resolver)->resolve(opts.name, *type));
+  dns::RawAnswer a = run_sync(ctx.io, resolver->resolve(opts.name, *type));
   std::vector<std::string> records;
   for (const auto& rd : a.rdata) {
     auto text = dns::rdata_to_text(*type, rd);

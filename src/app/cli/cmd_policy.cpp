@@ -14,7 +14,6 @@
 #include <memory>
 
 #include "app/cli/command.hpp"
-#include "app/cli/transport.hpp"
 #include "core/limits.hpp"
 #include "core/strings.hpp"
 #include "dns/run_sync.hpp"
@@ -30,8 +29,6 @@ struct PolicyOptions {
   bool no_mta_sts = false;
   bool json = false;
 };
-
-constexpr std::size_t kLocalPolicyFileBytes = 1024 * 1024;
 
 void print_human(const policy::DomainDecision& d) {
   std::cout << "policy for " << d.domain << ": " << policy::to_string(d.status) << "\n";
@@ -65,24 +62,12 @@ void print_human(const policy::DomainDecision& d) {
 void run_policy(Context& ctx, PolicyOptions& o) {
   if (!is_valid_domain_name(o.domain))
     return fail(ctx, "policy", make_error(Errc::invalid_argument, "'" + escape_for_log(o.domain) + "' is not a domain name"));
-  policy::LocalPolicyMap local;
-  if (!o.local_policy_file.empty()) {
-    auto text = read_file(o.local_policy_file, kLocalPolicyFileBytes);
-    if (!text) return fail(ctx, "policy", text.error());
-    auto map = policy::parse_local_policy(*text);
-    if (!map) return fail(ctx, "policy", make_error(Errc::parse, o.local_policy_file + ": " + map.error().message));
-    local = std::move(*map);
-  }
-  auto resolver = ctx.resolver();
-  if (!resolver) return fail(ctx, "policy", resolver.error());
-  std::unique_ptr<StsSetup> sts;
-  if (!o.no_mta_sts) {
-    auto s = make_sts_source(ctx, o.sts_cache);
-    if (!s) return fail(ctx, "policy", s.error());
-    sts = std::move(*s);
-  }
-  policy::PolicyEngine engine(**resolver, sts ? sts->source.get() : nullptr, local.empty() ? nullptr : &local);
-  const auto d = run_sync(ctx.io, engine.decide(o.domain));
+  ctx.options.policy.local_policy_file = o.local_policy_file;
+  ctx.options.mta_sts.cache_file = o.sts_cache;
+  ctx.options.mta_sts.enabled = !o.no_mta_sts;
+  auto rt = ctx.runtime();
+  if (!rt) return fail(ctx, "policy", rt.error());
+  const auto d = run_sync(ctx.io, (*rt)->policy_engine().decide(o.domain));
   if (ctx.json || o.json) {
     print_json(policy::to_json(d));
   } else {

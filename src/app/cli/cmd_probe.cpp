@@ -22,7 +22,6 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/command.hpp"
-#include "app/cli/transport.hpp"
 #include "check/transport.hpp"
 #include "core/strings.hpp"
 #include "dns/run_sync.hpp"
@@ -134,13 +133,11 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
   }
   const std::string name = target->literal ? (o.domain.empty() ? target->host : o.domain) : target->host;
 
-  std::unique_ptr<StsSetup> sts;
   std::optional<policy::mtasts::StsLookup> sts_lookup;
   if (!o.domain.empty()) {
-    auto s = make_sts_source(ctx, "");
-    if (!s) return fail(ctx, "probe", s.error());
-    sts = std::move(*s);
-    sts_lookup = run_sync(ctx.io, sts->source->lookup(o.domain));
+    auto rt = ctx.runtime();
+    if (!rt) return fail(ctx, "probe", rt.error());
+    sts_lookup = run_sync(ctx.io, (*rt)->mta_sts()->lookup(o.domain));
   }
 
   smtp::ProbeRequest req;
@@ -154,7 +151,7 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
     req.reference_names = {target->host};
     if (!o.domain.empty() && normalize_domain(o.domain) != target->host) req.reference_names.push_back(normalize_domain(o.domain));
   }
-  if (!ctx.ca_file.empty()) req.tls.ca_files.push_back(ctx.ca_file);
+  if (!ctx.options.tls.ca_file.empty()) req.tls.ca_files.push_back(ctx.options.tls.ca_file);
   const auto step = std::chrono::milliseconds(static_cast<long>(o.smtp_timeout * 1000));
   req.timeouts.connect = req.timeouts.greeting = req.timeouts.command = req.timeouts.handshake = step;
   req.timeouts.total = 3 * step;

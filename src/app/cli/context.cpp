@@ -4,12 +4,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "app/cli/command.hpp"
 #include "core/strings.hpp"
-#include "dns/unbound_resolver.hpp"
 
 namespace mxsec::cli {
 
@@ -18,25 +16,24 @@ std::vector<CommandAdder>& command_registry() {
   return registry;
 }
 
+Result<runtime::Runtime*> Context::runtime() {
+  if (runtime_) return runtime_.get();
+  auto dns_timeout = runtime::seconds_option(timeout_seconds, "--timeout");
+  if (!dns_timeout) return dns_timeout.error();
+  auto fetch_timeout = runtime::seconds_option(https_timeout_seconds, "--https-timeout");
+  if (!fetch_timeout) return fetch_timeout.error();
+  options.dns.timeout = *dns_timeout;
+  options.mta_sts.fetch_timeout = *fetch_timeout;
+  auto rt = runtime::Runtime::create(io, options);
+  if (!rt) return rt.error();
+  runtime_ = std::move(*rt);
+  return runtime_.get();
+}
+
 Result<dns::Resolver*> Context::resolver() {
-  if (resolver_) return resolver_.get();
-  dns::ResolverConfig config;
-  config.forwarders = resolvers;
-  config.trust_anchor_files = trust_anchors;
-  config.private_zones = private_zones;
-  for (const auto& stub : stub_zones) {
-    const auto eq = stub.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return make_error(Errc::invalid_argument, "stub zone '" + escape_for_log(stub, 80) + "': expected ZONE=ADDR[:PORT]");
-    config.stub_zones.emplace_back(stub.substr(0, eq), stub.substr(eq + 1));
-  }
-  if (timeout_seconds <= 0 || timeout_seconds > 600)
-    return make_error(Errc::invalid_argument, "--timeout must be between 0 and 600 seconds");
-  config.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));
-  auto r = dns::UnboundResolver::create(io, config);
-  if (!r) return r.error();
-  resolver_ = std::move(*r);
-  return resolver_.get();
+  auto rt = runtime();
+  if (!rt) return rt.error();
+  return &(*rt)->resolver();
 }
 
 Result<std::string> read_stdin(std::size_t max_bytes) {
@@ -52,18 +49,6 @@ Result<std::string> read_stdin(std::size_t max_bytes) {
     if (out.size() + static_cast<std::size_t>(n) > max_bytes)
       return make_error(Errc::limit, "input exceeds " + std::to_string(max_bytes) + " bytes");
     out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
-Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(Errc::io, "cannot open " + path);
-  std::string out;
-  char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    out.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (out.size() > max_bytes) return make_error(Errc::limit, path + " exceeds " + std::to_string(max_bytes) + " bytes");
   }
   return out;
 }

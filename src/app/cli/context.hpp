@@ -23,6 +23,7 @@
 
 #include "core/result.hpp"
 #include "dns/resolver.hpp"
+#include "runtime/runtime.hpp"
 
 namespace mxsec::cli {
 
@@ -31,31 +32,31 @@ inline constexpr int kExitFinding = 1;
 inline constexpr int kExitError = 2;
 
 struct Context {
-  std::vector<std::string> resolvers;
-  std::vector<std::string> trust_anchors;
-  std::vector<std::string> private_zones;
-  // "ZONE=ADDR[:PORT]": iterate to this server for ZONE (--stub-zone).
-  std::vector<std::string> stub_zones;
-  double timeout_seconds = 5.0;
-  std::string ca_file;  // --ca-file: extra WebPKI roots
-  double https_timeout_seconds = 60.0;
+  // The wiring every command shares; the global flags fill it (main.cpp),
+  // a command may set its own parts (e.g. the MTA-STS cache file) before it
+  // first calls runtime().
+  runtime::RuntimeOptions options;
+  // Flags given in seconds; converted and range-checked into `options` by
+  // runtime(). Their defaults are the options' own.
+  double timeout_seconds = runtime::to_seconds(runtime::DnsOptions{}.timeout);
+  double https_timeout_seconds = runtime::to_seconds(runtime::MtaStsOptions{}.fetch_timeout);
   bool json = false;
   int exit_code = kExitOk;
 
   asio::io_context io;
 
-  // Builds the validating resolver from the global options (once; later calls
-  // return the same one). Prints nothing; the caller reports the error.
+  // Builds the runtime from `options` (once; later calls return the same
+  // one). Prints nothing; the caller reports the error.
+  Result<runtime::Runtime*> runtime();
+  // The runtime's validating resolver.
   Result<dns::Resolver*> resolver();
 
  private:
-  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<runtime::Runtime> runtime_;
 };
 
 // Reads all of standard input, failing past `max_bytes`.
 Result<std::string> read_stdin(std::size_t max_bytes);
-// Reads a file, failing past `max_bytes`.
-Result<std::string> read_file(const std::string& path, std::size_t max_bytes);
 
 // Prints "mxsec: <what>: <message>" to stderr and sets exit code 2.
 void fail(Context& ctx, std::string_view what, const Error& error);

@@ -11,17 +11,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", "mxsec 0.1.0");
-  app.add_option("--resolver", ctx.resolvers, "Forward DNS queries to ADDR[:PORT] (repeatable); DNSSEC is still validated here")
+  app.add_option("--resolver", ctx.options.dns.forwarders, "Forward DNS queries to ADDR[:PORT] (repeatable); DNSSEC is still validated here")
       ->type_name("ADDR[:PORT]");
-  app.add_option("--trust-anchor", ctx.trust_anchors, "Extra DNSSEC trust anchor file, DS or DNSKEY lines (repeatable)")
+  app.add_option("--trust-anchor", ctx.options.dns.trust_anchor_files, "Extra DNSSEC trust anchor file, DS or DNSKEY lines (repeatable)")
       ->type_name("FILE");
-  app.add_option("--private-zone", ctx.private_zones, "Resolve this RFC 6761 special zone (e.g. test) instead of NXDOMAIN")
+  app.add_option("--private-zone", ctx.options.dns.private_zones, "Resolve this RFC 6761 special zone (e.g. test) instead of NXDOMAIN")
       ->type_name("ZONE");
-  app.add_option("--stub-zone", ctx.stub_zones, "Iterate to ADDR for ZONE instead of the normal path (repeatable)")
+  app.add_option("--stub-zone", ctx.options.dns.stub_zones, "Iterate to ADDR for ZONE instead of the normal path (repeatable)")
       ->type_name("ZONE=ADDR[:PORT]")
       ->allow_extra_args(false);  // one value per --stub-zone; positionals stay positional
   app.add_option("--timeout", ctx.timeout_seconds, "Per-query DNS timeout in seconds")->capture_default_str();
-  app.add_option("--ca-file", ctx.ca_file, "Extra trusted root certificates (PEM) for WebPKI checks (MTA-STS, verify)")
+  app.add_option("--ca-file", ctx.options.tls.ca_file, "Extra trusted root certificates (PEM) for WebPKI checks (MTA-STS, verify)")
       ->type_name("FILE");
   app.add_option("--https-timeout", ctx.https_timeout_seconds, "Total timeout in seconds for an MTA-STS policy fetch")
       ->capture_default_str();

@@ -50,6 +50,23 @@ const char* to_string(Source s) {
   return "default";
 }
 
+const char* to_string(DeferCause c) {
+  switch (c) {
+    case DeferCause::none: return "none";
+    case DeferCause::invalid_domain: return "invalid-domain";
+    case DeferCause::dnssec_bogus: return "dnssec-bogus";
+    case DeferCause::dns_failure: return "dns-failure";
+    case DeferCause::no_address: return "no-address";
+    case DeferCause::tlsa_bogus: return "tlsa-bogus";
+    case DeferCause::tlsa_lookup_failure: return "tlsa-lookup-failure";
+    case DeferCause::tlsa_limit: return "tlsa-limit";
+    case DeferCause::sts_mx_mismatch: return "sts-mx-mismatch";
+    case DeferCause::local_policy: return "local-policy";
+    case DeferCause::no_usable_mx: return "no-usable-mx";
+  }
+  return "none";
+}
+
 const char* to_string(DomainStatus s) {
   switch (s) {
     case DomainStatus::ok: return "ok";
@@ -112,8 +129,11 @@ nlohmann::json to_json(const MxDecision& d) {
     t["unusable"] = std::move(unusable);
     j["tlsa"] = std::move(t);
   }
+  if (d.defer_cause != DeferCause::none) j["defer_cause"] = to_string(d.defer_cause);
+  j["sni"] = d.sni_name();
   if (d.sts_mx_match) j["mta_sts_mx_match"] = *d.sts_mx_match;
   j["tlsrpt_policy"] = tlsrpt::to_json(d.tlsrpt);
+  if (d.tlsrpt_result) j["tlsrpt_result"] = tlsrpt::to_string(*d.tlsrpt_result);
   return j;
 }
 
@@ -122,6 +142,7 @@ nlohmann::json to_json(const DomainDecision& d) {
                       {"status", to_string(d.status)},
                       {"reason", d.reason},
                       {"mx_security", dns::to_string(d.mx_security)}};
+  if (d.defer_cause != DeferCause::none) j["defer_cause"] = to_string(d.defer_cause);
   if (d.mta_sts) {
     const auto& s = *d.mta_sts;
     nlohmann::json m = {{"state", s.state == mtasts::StsLookup::State::policy ? "policy" : "no-policy"},

@@ -70,6 +70,24 @@ Requirements requirements(Verdict v);
 enum class Source { dane, mta_sts, local, default_policy, dns };
 const char* to_string(Source s);
 
+// Why a host (or the whole domain) is deferred: the retry and bounce logic
+// and the TLS-RPT failure details branch on this, never on `reason` text.
+// Stable names (to_string) appear in `mxsec policy --json` as "defer_cause".
+enum class DeferCause {
+  none,                 // not deferred
+  invalid_domain,       // the recipient domain is not a domain name
+  dnssec_bogus,         // the MX or address RRset failed DNSSEC validation
+  dns_failure,          // the MX or address lookup failed (SERVFAIL, timeout, error)
+  no_address,           // the host has no A/AAAA records
+  tlsa_bogus,           // the TLSA RRset failed DNSSEC validation
+  tlsa_lookup_failure,  // the TLSA lookup failed (SERVFAIL, timeout, error)
+  tlsa_limit,           // the TLSA RRset is over limits::kDaneMaxTlsaRecords or malformed
+  sts_mx_mismatch,      // an enforced MTA-STS policy does not list the host
+  local_policy,         // the local policy forbids this host (dane-only without DANE)
+  no_usable_mx,         // domain level: every MX host is deferred
+};
+const char* to_string(DeferCause c);
+
 struct TlsaFacts {
   bool looked_up = false;       // false when the addresses were not secure
   std::string qname;            // "_25._tcp.<base>" that answered
@@ -92,16 +110,27 @@ struct MxDecision {
   bool implicit = false;             // RFC 5321 §5.1 implicit MX (no MX RRset)
   Verdict verdict = Verdict::defer;
   Source source = Source::default_policy;
+  DeferCause defer_cause = DeferCause::none;  // set iff verdict == defer
   std::string reason;                // one sentence, for humans and logs
   std::string canonical_name;        // after CNAME expansion ("" if none)
   std::vector<IpAddress> addresses;
   dns::Security address_security = dns::Security::indeterminate;
   TlsaFacts tlsa;
-  // RFC 7672 §3.2.2 reference identifiers for DANE-TA (and the WebPKI name
-  // first): the MX host name, its CNAME expansion, the next-hop domain.
+  // RFC 7672 §3.2.2 reference identifiers for DANE-TA. The first is the
+  // TLSA base domain (§2.2.3: the CNAME-expanded name when the TLSA records
+  // were found there, else the MX host name), which is also the SNI name
+  // (§8.1); then the other of host and expansion, then the next-hop domain.
   std::vector<std::string> reference_names;
+  // The name a DANE client sends as SNI: the TLSA base domain (RFC 7672
+  // §8.1); the MX host name when DANE does not apply.
+  std::string sni_name() const { return reference_names.empty() ? host : reference_names.front(); }
   std::optional<bool> sts_mx_match;  // set when an MTA-STS policy applied
   tlsrpt::PolicyBlock tlsrpt;
+  // The RFC 8460 §4.3 failure this decision reports before any connection
+  // is made: dnssec-invalid (bogus TLSA), tlsa-invalid (secure TLSA records,
+  // none usable), dane-required (local dane-only without DANE). nullopt
+  // when the decision itself implies no failure.
+  std::optional<tlsrpt::ResultType> tlsrpt_result;
 };
 
 enum class DomainStatus { ok, null_mx, nxdomain, defer, no_usable_mx };
@@ -110,6 +139,7 @@ const char* to_string(DomainStatus s);
 struct DomainDecision {
   std::string domain;
   DomainStatus status = DomainStatus::defer;
+  DeferCause defer_cause = DeferCause::none;  // set when status is defer or no_usable_mx
   std::string reason;
   dns::Security mx_security = dns::Security::indeterminate;
   std::optional<mtasts::StsLookup> mta_sts;  // set when MTA-STS was consulted

@@ -51,20 +51,30 @@ void set_tlsrpt(const std::string& domain, MxDecision& mx, const std::optional<m
   mx.tlsrpt = {};
   mx.tlsrpt.policy_domain = domain;
   mx.tlsrpt.mx_host = mx.host;
-  switch (mx.source) {
-    case Source::dane:
-      mx.tlsrpt.type = tlsrpt::PolicyType::tlsa;
-      mx.tlsrpt.policy_string = tlsa_strings(mx.tlsa.usable);
-      for (auto& s : tlsa_strings(mx.tlsa.unusable)) mx.tlsrpt.policy_string.push_back(std::move(s));
-      break;
-    case Source::mta_sts:
-      mx.tlsrpt.type = tlsrpt::PolicyType::sts;
-      if (sts && sts->policy) mx.tlsrpt.policy_string = mtasts::policy_strings(*sts->policy);
-      break;
-    default:
-      mx.tlsrpt.type = tlsrpt::PolicyType::no_policy_found;
-      break;
+  const bool tlsa_failure = mx.defer_cause == DeferCause::tlsa_bogus ||
+                            mx.defer_cause == DeferCause::tlsa_lookup_failure ||
+                            mx.defer_cause == DeferCause::tlsa_limit;
+  if (mx.source == Source::dane || tlsa_failure) {
+    mx.tlsrpt.type = tlsrpt::PolicyType::tlsa;
+    mx.tlsrpt.policy_string = tlsa_strings(mx.tlsa.usable);
+    for (auto& s : tlsa_strings(mx.tlsa.unusable)) mx.tlsrpt.policy_string.push_back(std::move(s));
+  } else if (mx.source == Source::mta_sts) {
+    mx.tlsrpt.type = tlsrpt::PolicyType::sts;
+    if (sts && sts->policy) mx.tlsrpt.policy_string = mtasts::policy_strings(*sts->policy);
+  } else {
+    mx.tlsrpt.type = tlsrpt::PolicyType::no_policy_found;
   }
+}
+
+void defer(MxDecision& mx, Source source, DeferCause cause, std::string reason) {
+  mx.verdict = Verdict::defer;
+  mx.source = source;
+  mx.defer_cause = cause;
+  mx.reason = std::move(reason);
+}
+
+DeferCause dns_cause(const auto& answer) {
+  return answer.bogus() ? DeferCause::dnssec_bogus : DeferCause::dns_failure;
 }
 
 void decide_local(MxDecision& mx, LocalLevel level) {
@@ -110,6 +120,7 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
   d.domain = normalize_domain(domain_in);
   if (!is_valid_domain_name(d.domain)) {
     d.status = DomainStatus::defer;
+    d.defer_cause = DeferCause::invalid_domain;
     d.reason = "not a valid domain name: " + escape_for_log(domain_in);
     co_return d;
   }
@@ -124,6 +135,7 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
     // RFC 7672 §2.2.1: a bogus or failed MX lookup must not be treated as
     // "no MX"; the domain is deferred.
     d.status = DomainStatus::defer;
+    d.defer_cause = dns_cause(mx);
     d.reason = answer_problem("MX RRset", mx);
     co_return d;
   }
@@ -182,91 +194,179 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
       std::any_of(d.mx.begin(), d.mx.end(), [](const MxDecision& m) { return m.verdict != Verdict::defer; });
   d.status = any_usable ? DomainStatus::ok : DomainStatus::no_usable_mx;
   if (!any_usable) {
+    d.defer_cause = DeferCause::no_usable_mx;
     d.reason += d.reason.empty() ? "" : "; ";
     d.reason += "no MX host can be used now: delivery defers";
   }
   co_return d;
 }
 
+namespace {
+
+// RFC 7672 §3.2.2 reference identifiers, the TLSA base domain first (it is
+// also the SNI name, §8.1): with TLSA records found at the CNAME target,
+// that target; otherwise the MX host name. Then the other of the two, then
+// the next-hop domain.
+void set_reference_names(const std::string& domain, MxDecision& mx) {
+  constexpr std::string_view kPrefix = "_25._tcp.";
+  std::string base = mx.host;
+  if (mx.tlsa.secure() && mx.tlsa.qname.starts_with(kPrefix)) base = mx.tlsa.qname.substr(kPrefix.size());
+  mx.reference_names = {base};
+  for (const std::string& name : {mx.host, mx.canonical_name, domain})
+    if (!name.empty() && std::find(mx.reference_names.begin(), mx.reference_names.end(), name) == mx.reference_names.end())
+      mx.reference_names.push_back(name);
+}
+
+bool sts_enforced(const std::optional<mtasts::StsLookup>& sts) {
+  return sts && sts->state == mtasts::StsLookup::State::policy && sts->policy &&
+         sts->policy->mode == mtasts::Mode::enforce;
+}
+
+bool sts_applies(const std::optional<mtasts::StsLookup>& sts) {
+  return sts && sts->state == mtasts::StsLookup::State::policy && sts->policy &&
+         sts->policy->mode != mtasts::Mode::none;
+}
+
+}  // namespace
+
+asio::awaitable<void> PolicyEngine::look_up_sts(DomainState& state) {
+  if (sts_ != nullptr && !state.sts_done) {
+    state.sts = co_await sts_->lookup(state.domain);
+    state.sts_done = true;
+  }
+}
+
 asio::awaitable<void> PolicyEngine::decide_host(DomainState& state, MxDecision& mx) {
-  mx.reference_names = {mx.host};
-  co_await resolve_addresses(mx);
-  if (mx.verdict == Verdict::defer && !mx.reason.empty()) {
+  const Addresses addresses = co_await resolve_addresses(mx);
+  set_reference_names(state.domain, mx);
+  if (!addresses.usable) {
     set_tlsrpt(state.domain, mx, state.sts);
     co_return;
   }
-  if (!mx.canonical_name.empty() && mx.canonical_name != mx.host) mx.reference_names.push_back(mx.canonical_name);
-  if (state.domain != mx.host && state.domain != mx.canonical_name) mx.reference_names.push_back(state.domain);
+  co_await decide_addressed_host(state, mx);
+  if (!addresses.note.empty()) mx.reason += "; " + addresses.note;
+  set_tlsrpt(state.domain, mx, state.sts);
+}
 
+asio::awaitable<void> PolicyEngine::decide_addressed_host(DomainState& state, MxDecision& mx) {
   if (state.local && *state.local != LocalLevel::dane_only) {
     decide_local(mx, *state.local);
-    set_tlsrpt(state.domain, mx, state.sts);
     co_return;
   }
 
   // RFC 7672 §2.2.2: TLSA records are looked up only when the address
   // records of the host are secure.
-  if (mx.address_security == dns::Security::secure) {
-    co_await lookup_tlsa(mx);
-    // With an insecure MX RRset the TLSA records still apply (as Postfix's
-    // default smtp_tls_dane_insecure_mx_policy = dane does): they protect the
-    // connection to this host, though the host name itself could be forged.
-    if (mx.source == Source::dane && state.mx_security != dns::Security::secure && !mx.implicit)
-      mx.reason += " (MX RRset not DNSSEC-secure: the MX host name itself is not authenticated)";
-    if (mx.source == Source::dane || mx.source == Source::dns) {
-      set_tlsrpt(state.domain, mx, state.sts);
-      co_return;
-    }
+  TlsaOutcome tlsa = TlsaOutcome::absent;
+  if (mx.address_security == dns::Security::secure) tlsa = co_await lookup_tlsa(mx);
+  set_reference_names(state.domain, mx);
+  switch (tlsa) {
+    case TlsaOutcome::failed:
+      break;
+    case TlsaOutcome::usable:
+      co_await check_dane_host_name(state, mx);
+      break;
+    case TlsaOutcome::none_usable:
+      // RFC 7672 §2.2 makes TLS mandatory for such a host but does not
+      // forbid authenticating it: an enforced MTA-STS policy still decides
+      // (WebPKI plus mx match), exactly as for a host without TLSA records.
+      // Without one, TLS stays mandatory and unauthenticated. (A testing
+      // policy would drop the TLS requirement, so it does not take over.)
+      mx.tlsrpt_result = tlsrpt::ResultType::tlsa_invalid;
+      co_await look_up_sts(state);
+      if (sts_enforced(state.sts)) co_await apply_mta_sts(state, mx);
+      break;
+    case TlsaOutcome::absent:
+      if (state.local == LocalLevel::dane_only) {
+        defer(mx, Source::local, DeferCause::local_policy,
+              mx.address_security == dns::Security::secure
+                  ? "local policy 'dane-only': no secure TLSA records for this host"
+                  : "local policy 'dane-only': the host's addresses are not DNSSEC-secure");
+        // RFC 8460 §4.3.2.1 "dane-required": DANE is required for the
+        // destination but no DNSSEC-validated TLSA records were present.
+        mx.tlsrpt_result = tlsrpt::ResultType::dane_required;
+      } else {
+        co_await apply_mta_sts(state, mx);
+      }
+      break;
   }
-  if (state.local == LocalLevel::dane_only) {
-    mx.verdict = Verdict::defer;
-    mx.source = Source::local;
-    mx.reason = mx.address_security == dns::Security::secure
-                    ? "local policy 'dane-only': no secure TLSA records for this host"
-                    : "local policy 'dane-only': the host's addresses are not DNSSEC-secure";
-    set_tlsrpt(state.domain, mx, state.sts);
-    co_return;
-  }
-  co_await apply_mta_sts(state, mx);
-  set_tlsrpt(state.domain, mx, state.sts);
 }
 
-asio::awaitable<void> PolicyEngine::resolve_addresses(MxDecision& mx) {
-  std::optional<dns::Security> security;
-  auto take = [&](const dns::AddressAnswer& a, std::string_view what) -> bool {
-    if (a.failed()) {
-      // Fail closed: a bogus or failed address lookup never downgrades.
-      mx.verdict = Verdict::defer;
-      mx.source = Source::dns;
-      mx.reason = answer_problem(what, a);
-      mx.address_security = a.security;  // bogus, or indeterminate for SERVFAIL/timeouts
-      return false;
+asio::awaitable<void> PolicyEngine::check_dane_host_name(DomainState& state, MxDecision& mx) {
+  if (state.mx_security == dns::Security::secure || mx.implicit) co_return;
+  // With an insecure MX RRset the TLSA records still protect the connection
+  // to this host (as Postfix's default smtp_tls_dane_insecure_mx_policy =
+  // dane does), but RFC 7672 §2.2.1 leaves the host name itself
+  // unauthenticated: an attacker who forges the MX RRset can name a host in
+  // a signed zone of their own, with TLSA records of their own. RFC 8461
+  // §4.1 ("senders MUST check that the MX host ... matches the policy")
+  // still binds such a host, so an enforced MTA-STS policy's mx patterns
+  // apply; DANE keeps deciding the certificate check for a listed host.
+  mx.reason += " (MX RRset not DNSSEC-secure: the MX host name itself is not authenticated)";
+  co_await look_up_sts(state);
+  const auto& sts = state.sts;
+  if (!sts_applies(sts)) co_return;
+  const bool match = mtasts::policy_matches_mx(*sts->policy, mx.host);
+  mx.sts_mx_match = match;
+  if (!match && sts->policy->mode == mtasts::Mode::enforce)
+    defer(mx, Source::mta_sts, DeferCause::sts_mx_mismatch,
+          "MTA-STS enforce: " + mx.host +
+              " matches no mx pattern of the policy, so it is not used; its TLSA records cannot vouch for a host "
+              "name taken from an MX RRset that is not DNSSEC-secure (RFC 7672 §2.2.1, RFC 8461 §4.1)");
+}
+
+asio::awaitable<PolicyEngine::Addresses> PolicyEngine::resolve_addresses(MxDecision& mx) {
+  std::optional<dns::AddressAnswer> a, aaaa;
+  if (options_.ipv4) a = co_await resolver_.a(mx.host);
+  if (options_.ipv6) aaaa = co_await resolver_.aaaa(mx.host);
+  const dns::AddressAnswer* failed = nullptr;
+  const dns::AddressAnswer* answered = nullptr;
+  for (const auto* ans : {a ? &*a : nullptr, aaaa ? &*aaaa : nullptr}) {
+    if (ans == nullptr) continue;
+    if (ans->failed() && !failed) failed = ans;
+    if (!ans->failed() && !answered) answered = ans;
+  }
+  auto what = [&](const dns::AddressAnswer* ans) { return ans == (a ? &*a : nullptr) ? "A RRset" : "AAAA RRset"; };
+  if (failed) {
+    // Fail closed: a bogus answer, or a failure in a signed zone (the other
+    // family answered secure), never downgrades. In an unsigned zone one
+    // failed family does not hide the addresses the other one gave: there
+    // is no DANE to lose and nothing to authenticate.
+    const bool bogus = (a && a->bogus()) || (aaaa && aaaa->bogus());
+    const bool usable_other = !bogus && answered && answered->security != dns::Security::secure &&
+                              answered->status == dns::Status::ok && !answered->records.empty();
+    if (!usable_other) {
+      const dns::AddressAnswer& culprit = bogus ? (a && a->bogus() ? *a : *aaaa) : *failed;
+      defer(mx, Source::dns, dns_cause(culprit), answer_problem(what(&culprit), culprit));
+      mx.address_security = culprit.security;  // bogus, or indeterminate for SERVFAIL/timeouts
+      co_return Addresses{false, {}};
     }
-    security = security ? combine(*security, a.security) : a.security;
-    if (mx.canonical_name.empty() && !a.canonical_name.empty()) mx.canonical_name = normalize_domain(a.canonical_name);
-    for (const auto& ip : a.records) {
+  }
+  std::optional<dns::Security> security;
+  for (const auto* ans : {a ? &*a : nullptr, aaaa ? &*aaaa : nullptr}) {
+    if (ans == nullptr || ans->failed()) continue;
+    security = security ? combine(*security, ans->security) : ans->security;
+    if (mx.canonical_name.empty() && !ans->canonical_name.empty())
+      mx.canonical_name = normalize_domain(ans->canonical_name);
+    for (const auto& ip : ans->records) {
       if (static_cast<int>(mx.addresses.size()) >= options_.max_addresses_per_host) break;
       mx.addresses.push_back(ip);
     }
-    return true;
-  };
-  if (options_.ipv4) {
-    auto a = co_await resolver_.a(mx.host);
-    if (!take(a, "A RRset")) co_return;
-  }
-  if (options_.ipv6) {
-    auto aaaa = co_await resolver_.aaaa(mx.host);
-    if (!take(aaaa, "AAAA RRset")) co_return;
   }
   mx.address_security = security.value_or(dns::Security::indeterminate);
   if (mx.addresses.empty()) {
-    mx.verdict = Verdict::defer;
-    mx.source = Source::dns;
-    mx.reason = "the host has no A/AAAA records";
+    defer(mx, Source::dns, DeferCause::no_address, "the host has no A/AAAA records");
+    co_return Addresses{false, {}};
   }
+  if (failed) {
+    // Only reachable for an unsigned zone (see above): say what is missing.
+    mx.address_security = dns::Security::insecure;
+    co_return Addresses{true, answer_problem(what(failed), *failed) + "; the host is used with the addresses of "
+                                                                         "the other family (unsigned zone)"};
+  }
+  co_return Addresses{true, {}};
 }
 
-asio::awaitable<void> PolicyEngine::lookup_tlsa(MxDecision& mx) {
+asio::awaitable<PolicyEngine::TlsaOutcome> PolicyEngine::lookup_tlsa(MxDecision& mx) {
   // RFC 7672 §2.2.3: with a secure CNAME expansion, TLSA records are first
   // sought at the expanded name, then at the original MX host name.
   std::vector<std::string> bases;
@@ -283,11 +383,12 @@ asio::awaitable<void> PolicyEngine::lookup_tlsa(MxDecision& mx) {
     if (t.failed()) {
       // RFC 7672 §2.2: a TLSA lookup that fails or is bogus must not be
       // taken as "no TLSA": the host is not used (no fallback to MTA-STS or
-      // clear text).
-      mx.verdict = Verdict::defer;
-      mx.source = Source::dns;
-      mx.reason = answer_problem("TLSA RRset " + qname, t);
-      co_return;
+      // clear text). RFC 8460 §4.3.2.1 reports it as "dnssec-invalid" ("no
+      // valid records were returned from the recursive resolver").
+      defer(mx, Source::dns, t.bogus() ? DeferCause::tlsa_bogus : DeferCause::tlsa_lookup_failure,
+            answer_problem("TLSA RRset " + qname, t));
+      mx.tlsrpt_result = tlsrpt::ResultType::dnssec_invalid;
+      co_return TlsaOutcome::failed;
     }
     if (t.status != dns::Status::ok) continue;  // nodata / nxdomain: try the next base
     if (t.security != dns::Security::secure) {
@@ -297,18 +398,17 @@ asio::awaitable<void> PolicyEngine::lookup_tlsa(MxDecision& mx) {
       continue;
     }
     if (t.records.size() > options_.max_tlsa_records) {
-      mx.verdict = Verdict::defer;
-      mx.source = Source::dns;
-      mx.reason = "TLSA RRset " + qname + " has " + std::to_string(t.records.size()) + " records, over the limit of " +
-                  std::to_string(options_.max_tlsa_records);
-      co_return;
+      defer(mx, Source::dns, DeferCause::tlsa_limit,
+            "TLSA RRset " + qname + " has " + std::to_string(t.records.size()) + " records, over the limit of " +
+                std::to_string(options_.max_tlsa_records));
+      mx.tlsrpt_result = tlsrpt::ResultType::tlsa_invalid;
+      co_return TlsaOutcome::failed;
     }
     auto set = tls::dane::analyse(t.records);
     if (!set) {
-      mx.verdict = Verdict::defer;
-      mx.source = Source::dns;
-      mx.reason = "TLSA RRset " + qname + ": " + set.error().message;
-      co_return;
+      defer(mx, Source::dns, DeferCause::tlsa_limit, "TLSA RRset " + qname + ": " + set.error().message);
+      mx.tlsrpt_result = tlsrpt::ResultType::tlsa_invalid;
+      co_return TlsaOutcome::failed;
     }
     mx.tlsa.usable = std::move(set->usable);
     mx.tlsa.unusable.clear();
@@ -322,53 +422,51 @@ asio::awaitable<void> PolicyEngine::lookup_tlsa(MxDecision& mx) {
     if (!mx.tlsa.usable.empty()) {
       mx.verdict = Verdict::dane;
       mx.reason = std::to_string(mx.tlsa.usable.size()) + " usable TLSA record(s) at " + qname;
-    } else {
-      // RFC 7672 §2.2: "If TLSA records were found, but none are usable ...
-      // the SMTP client MUST use TLS" without authentication.
-      mx.verdict = Verdict::dane_unusable_tls_required;
-      mx.reason = "secure TLSA records at " + qname + " but none usable: TLS mandatory, unauthenticated";
+      co_return TlsaOutcome::usable;
     }
-    co_return;
+    // RFC 7672 §2.2: "If TLSA records were found, but none are usable ...
+    // the SMTP client MUST use TLS" without authentication.
+    mx.verdict = Verdict::dane_unusable_tls_required;
+    mx.reason = "secure TLSA records at " + qname + " but none usable: TLS mandatory, unauthenticated";
+    co_return TlsaOutcome::none_usable;
   }
   // Securely absent (or not signed): no DANE for this host.
+  co_return TlsaOutcome::absent;
 }
 
 asio::awaitable<void> PolicyEngine::apply_mta_sts(DomainState& state, MxDecision& mx) {
-  if (sts_ != nullptr && !state.sts_done) {
-    state.sts = co_await sts_->lookup(state.domain);
-    state.sts_done = true;
-  }
-  const mtasts::StsLookup* sts = state.sts ? &*state.sts : nullptr;
-  if (sts == nullptr || sts->state != mtasts::StsLookup::State::policy || !sts->policy ||
-      sts->policy->mode == mtasts::Mode::none) {
+  co_await look_up_sts(state);
+  const auto& sts = state.sts;
+  if (!sts_applies(sts)) {
     mx.verdict = Verdict::opportunistic;
     mx.source = Source::default_policy;
     mx.reason = mx.tlsa.looked_up ? "no TLSA records and no MTA-STS policy: opportunistic TLS"
                                   : "no DANE (addresses not DNSSEC-secure) and no MTA-STS policy: opportunistic TLS";
-    if (sts != nullptr && sts->policy && sts->policy->mode == mtasts::Mode::none)
+    if (sts && sts->policy && sts->policy->mode == mtasts::Mode::none)
       mx.reason = "MTA-STS policy mode none: opportunistic TLS";
     co_return;
   }
   const auto& policy = *sts->policy;
   const bool match = mtasts::policy_matches_mx(policy, mx.host);
+  const bool tlsa_unusable = mx.verdict == Verdict::dane_unusable_tls_required;
   mx.sts_mx_match = match;
   mx.source = Source::mta_sts;
   if (policy.mode == mtasts::Mode::enforce) {
     if (match) {
       mx.verdict = Verdict::mta_sts;
       mx.reason = "MTA-STS enforce: TLS with a WebPKI-valid certificate for " + mx.host;
+      if (tlsa_unusable) mx.reason += " (its secure TLSA records are all unusable for SMTP)";
     } else {
       // RFC 8461 §4.1/§5: in enforce mode an MX host that matches no "mx"
       // pattern of the policy MUST NOT be used.
-      mx.verdict = Verdict::defer;
-      mx.reason = "MTA-STS enforce: " + mx.host + " matches no mx pattern of the policy, so it is not used";
+      defer(mx, Source::mta_sts, DeferCause::sts_mx_mismatch,
+            "MTA-STS enforce: " + mx.host + " matches no mx pattern of the policy, so it is not used");
     }
   } else {
     mx.verdict = Verdict::mta_sts_testing;
     mx.reason = match ? "MTA-STS testing: failures are reported, delivery proceeds"
                       : "MTA-STS testing: " + mx.host + " matches no mx pattern (reported, delivery proceeds)";
   }
-  co_return;
 }
 
 }  // namespace mxsec::policy

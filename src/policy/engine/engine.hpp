@@ -11,16 +11,28 @@
 // - Order of precedence for each host:
 //     1. a local policy for the domain (LocalPolicyMap), if configured;
 //     2. DANE, when the host's address records are secure and its TLSA
-//        RRset is secure and non-empty (RFC 8461 §2: "senders who implement
-//        DANE ... MUST treat DANE as taking precedence");
-//     3. MTA-STS (enforce / testing) for hosts without usable DANE;
+//        RRset is secure with a usable record (RFC 8461 §2: "senders who
+//        implement DANE ... MUST treat DANE as taking precedence"). When the
+//        MX RRset is not secure, the host name is not authenticated (RFC
+//        7672 §2.2.1), so an enforced MTA-STS policy's mx patterns still
+//        apply: a host outside them is deferred whatever its TLSA says;
+//     3. MTA-STS enforce for hosts without usable DANE, including hosts
+//        whose secure TLSA records are all unusable (otherwise those get
+//        dane-unusable-tls-required); MTA-STS testing for hosts without
+//        TLSA records;
 //     4. opportunistic TLS.
+// - Address lookups: a bogus answer, or a failed lookup in a signed zone,
+//   defers the host; in an unsigned zone a failed A or AAAA lookup is
+//   tolerated when the other family answered with addresses.
+// - Every deferred host and domain carries a DeferCause; code branches on
+//   it, `reason` is for people.
 // - The MTA-STS policy is consulted at most once per decide() call and only
-//   when some host is not covered by DANE or a local policy.
+//   when some host needs it.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "core/limits.hpp"
@@ -50,10 +62,20 @@ class PolicyEngine {
 
  private:
   struct DomainState;
+  struct Addresses {
+    bool usable = false;  // false: the host is deferred (mx says why)
+    std::string note;     // a failed address family that was tolerated
+  };
+  enum class TlsaOutcome { absent, usable, none_usable, failed };
+
   asio::awaitable<void> decide_host(DomainState& state, MxDecision& mx);
-  asio::awaitable<void> resolve_addresses(MxDecision& mx);
-  asio::awaitable<void> lookup_tlsa(MxDecision& mx);
+  asio::awaitable<void> decide_addressed_host(DomainState& state, MxDecision& mx);
+  asio::awaitable<Addresses> resolve_addresses(MxDecision& mx);
+  asio::awaitable<TlsaOutcome> lookup_tlsa(MxDecision& mx);
+  asio::awaitable<void> check_dane_host_name(DomainState& state, MxDecision& mx);
   asio::awaitable<void> apply_mta_sts(DomainState& state, MxDecision& mx);
+  // The domain's MTA-STS lookup, made at most once per decide().
+  asio::awaitable<void> look_up_sts(DomainState& state);
 
   dns::Resolver& resolver_;
   mtasts::PolicySource* sts_;

@@ -128,13 +128,16 @@ FetchFailure classify(CURLcode rc) {
       return FetchFailure::connect;
     case CURLE_OPERATION_TIMEDOUT:
       return FetchFailure::timeout;
+    // The server's certificate did not verify for "mta-sts.<domain>":
+    // RFC 8460 §4.3.2.2 "sts-webpki-invalid".
     case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return FetchFailure::certificate;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_USE_SSL_FAILED:
@@ -170,6 +173,7 @@ const char* to_string(FetchFailure f) {
     case FetchFailure::dns: return "dns";
     case FetchFailure::connect: return "connect";
     case FetchFailure::tls: return "tls";
+    case FetchFailure::certificate: return "certificate";
     case FetchFailure::http_status: return "http-status";
     case FetchFailure::redirect: return "redirect";
     case FetchFailure::content_type: return "content-type";
@@ -295,7 +299,7 @@ FetchResult CurlPolicyFetcher::fetch_blocking(const std::string& host, const std
     const FetchFailure kind = classify(rc);
     std::string why = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     if (kind == FetchFailure::too_large) why = "body exceeds " + std::to_string(config_.max_body_bytes) + " bytes";
-    else if (kind == FetchFailure::tls && rc == CURLE_PEER_FAILED_VERIFICATION)
+    else if (kind == FetchFailure::certificate)
       why = "certificate verify failed: " + why;
     r = fail(kind, what + escape_for_log(why, 300));
   }

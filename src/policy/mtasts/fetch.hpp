@@ -48,7 +48,8 @@ namespace mxsec::policy::mtasts {
 enum class FetchFailure {
   dns,           // mta-sts.<domain> did not resolve (failed, bogus or no address)
   connect,       // no TCP connection to any address
-  tls,           // handshake failed or the certificate did not verify
+  tls,           // the TLS handshake failed (protocol, cipher, local set-up)
+  certificate,   // the certificate did not verify for mta-sts.<domain> (WebPKI)
   http_status,   // a status other than 200 (and not a 3xx)
   redirect,      // a 3xx: not followed (§3.3)
   content_type,  // not text/plain (§3.2)

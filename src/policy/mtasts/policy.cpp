@@ -144,11 +144,13 @@ Result<Policy> parse_policy(std::string_view body) {
       // sts-policy-max-age-value = 1*10DIGIT; "maximum value of 31557600".
       if (value.size() > 10 || !std::all_of(value.begin(), value.end(), is_digit))
         return make_error(Errc::parse, where + "max_age must be 1 to 10 digits: " + quote(value));
-      const auto age = parse_uint(value, limits::kStsMaxAgeSeconds);
-      if (!age)
-        return make_error(Errc::parse, where + "max_age " + quote(value) + " exceeds " +
-                                           std::to_string(limits::kStsMaxAgeSeconds));
-      policy.max_age = static_cast<std::uint32_t>(*age);
+      const auto age = parse_uint(value, 9999999999ULL);
+      if (!age) return make_error(Errc::parse, where + "max_age is not a number: " + quote(value));
+      // A larger value is clamped, not refused: dropping the whole policy
+      // would make the sender proceed as though the domain had none, which
+      // fails open. `check` reports the clamp.
+      policy.max_age_clamped = *age > limits::kStsMaxAgeSeconds;
+      policy.max_age = static_cast<std::uint32_t>(std::min<std::uint64_t>(*age, limits::kStsMaxAgeSeconds));
       have_max_age = true;
     } else if (name == "mx") {
       if (policy.mx.size() >= static_cast<std::size_t>(limits::kStsMaxMxPatterns))

@@ -5,11 +5,13 @@
 // - parse_policy() reads the body fetched from
 //   https://mta-sts.<domain>/.well-known/mta-sts.txt. It is strict where the
 //   RFC is (version STSv1, a known mode, max_age a number no larger than
-//   31557600, at least one mx for enforce/testing) and tolerant where the RFC
+//   of at most 10 digits, at least one mx for enforce/testing) and tolerant where the RFC
 //   says so (CRLF or LF line ends, unknown keys ignored, whitespace around
 //   values). Any violation or a body over limits::kStsPolicyBytes or with
 //   more than limits::kStsMaxMxPatterns mx lines is Errc::parse / Errc::limit:
 //   the caller treats the policy as invalid (TLS-RPT sts-policy-invalid).
+// - A max_age above 31557600 is clamped to it (max_age_clamped): refusing
+//   the policy would fail open.
 // - mx patterns are stored lower case without a trailing dot.
 // - mx_pattern_matches() implements §4.1: a pattern "*.example.com" matches
 //   exactly one extra left-most label; otherwise names compare equal, case
@@ -31,7 +33,10 @@ const char* to_string(Mode m);
 struct Policy {
   Mode mode = Mode::none;
   std::vector<std::string> mx;  // patterns, lower case, no trailing dot
-  std::uint32_t max_age = 0;    // seconds
+  std::uint32_t max_age = 0;    // seconds, at most limits::kStsMaxAgeSeconds
+  // The published max_age was above limits::kStsMaxAgeSeconds (RFC 8461
+  // §3.2's maximum) and was clamped to it rather than refused.
+  bool max_age_clamped = false;
   friend bool operator==(const Policy&, const Policy&) = default;
 };
 

@@ -184,8 +184,13 @@ asio::awaitable<StsLookup> CachingPolicySource::lookup(std::string policy_domain
   const FetchResult fetched = co_await fetcher_.fetch(domain);
   if (!fetched.ok()) {
     std::string detail = "policy fetch failed (" + std::string(to_string(*fetched.failure)) + "): " + fetched.detail;
-    remember_failure(domain, FailedFetch{id, now, ResultType::sts_policy_fetch_error, detail});
-    co_return fall_back(ResultType::sts_policy_fetch_error, std::move(detail), record);
+    // RFC 8460 §4.3.2.2: a policy host whose certificate does not validate
+    // is "sts-webpki-invalid"; every other failure to retrieve the policy is
+    // "sts-policy-fetch-error".
+    const ResultType type = *fetched.failure == FetchFailure::certificate ? ResultType::sts_webpki_invalid
+                                                                          : ResultType::sts_policy_fetch_error;
+    remember_failure(domain, FailedFetch{id, now, type, detail});
+    co_return fall_back(type, std::move(detail), record);
   }
   auto parsed = parse_policy(fetched.body);
   if (!parsed) {

@@ -215,8 +215,8 @@ const ServerCase kServerCases[] = {
     {"redirect_not_followed", "redirect", "good", FetchFailure::redirect, 301},
     {"huge_with_length", "huge", "good", FetchFailure::too_large, 200},
     {"huge_chunked", "huge-chunked", "good", FetchFailure::too_large, 200},
-    {"certificate_from_other_ca", "good", "foreign", FetchFailure::tls, 0},
-    {"certificate_for_other_name", "good", "wrongname", FetchFailure::tls, 0},
+    {"certificate_from_other_ca", "good", "foreign", FetchFailure::certificate, 0},
+    {"certificate_for_other_name", "good", "wrongname", FetchFailure::certificate, 0},
 };
 
 class ServerCaseTest : public FetchTest, public ::testing::WithParamInterface<std::size_t> {};
@@ -249,7 +249,7 @@ TEST_P(ServerCaseTest, Outcome) {
   if (c.want == FetchFailure::too_large) {
     EXPECT_NE(r.detail.find("body exceeds 65536 bytes"), std::string::npos) << r.detail;
   }
-  if (c.want == FetchFailure::tls) {
+  if (c.want == FetchFailure::certificate) {
     EXPECT_NE(r.detail.find("certificate"), std::string::npos) << r.detail;
   }
 }

@@ -197,16 +197,30 @@ TEST_F(SourceTest, RefreshTimeStaysInTheWindow) {
   }
 }
 
+// RFC 8460 §4.3.2.2: a policy host whose certificate does not validate is
+// reported as "sts-webpki-invalid"; other fetch failures (here a TLS
+// handshake failure) as "sts-policy-fetch-error".
+TEST_F(SourceTest, PolicyHostCertificateFailureIsStsWebpkiInvalid) {
+  publish("v=STSv1; id=1;");
+  fetcher_.fail(FetchFailure::tls, "TLS handshake failed: no shared cipher");
+  StsLookup r = lookup();
+  EXPECT_EQ(r.failure, ResultType::sts_policy_fetch_error);
+  clock_.set(kT0 + 1000);
+  fetcher_.fail(FetchFailure::certificate, "certificate verify failed");
+  r = lookup_again();
+  EXPECT_EQ(r.failure, ResultType::sts_webpki_invalid);
+}
+
 TEST_F(SourceTest, FailedRefreshKeepsTheCachedPolicyAndReports) {
   cache_enforce();
   clock_.set(kT0 + 80000);  // past refresh_at, before expiry
-  fetcher_.fail(FetchFailure::tls, "HTTPS GET ...: certificate verify failed: unable to get local issuer certificate");
+  fetcher_.fail(FetchFailure::certificate, "HTTPS GET ...: certificate verify failed: unable to get local issuer certificate");
   StsLookup r = lookup();
   EXPECT_EQ(r.state, State::policy);
   EXPECT_TRUE(r.from_cache);
   ASSERT_TRUE(r.policy);
   EXPECT_EQ(r.policy->mode, Mode::enforce);
-  EXPECT_EQ(r.failure, ResultType::sts_policy_fetch_error);
+  EXPECT_EQ(r.failure, ResultType::sts_webpki_invalid);
   EXPECT_NE(r.detail.find("certificate verify failed"), std::string::npos) << r.detail;
   EXPECT_NE(r.detail.find("cached policy"), std::string::npos) << r.detail;
   EXPECT_EQ(fetcher_.calls, 2);
@@ -216,7 +230,7 @@ TEST_F(SourceTest, FailedRefreshKeepsTheCachedPolicyAndReports) {
   r = lookup_again();
   EXPECT_EQ(fetcher_.calls, 2);
   EXPECT_TRUE(r.from_cache);
-  EXPECT_EQ(r.failure, ResultType::sts_policy_fetch_error);
+  EXPECT_EQ(r.failure, ResultType::sts_webpki_invalid);
   EXPECT_NE(r.detail.find("not retried before"), std::string::npos) << r.detail;
 
   clock_.set(kT0 + 80000 + 300);

@@ -107,7 +107,10 @@ TEST_F(EngineTest, DaneTaIsUsablePkixUsagesAreNot) {
   EXPECT_EQ(b.mx[0].tlsa.unusable_reasons.size(), 3u);
   EXPECT_TRUE(requirements(b.mx[0].verdict).tls_required);
   EXPECT_EQ(requirements(b.mx[0].verdict).authentication, Authentication::none);
-  EXPECT_EQ(sts.calls, 0);
+  // a.test's usable record decided without MTA-STS; b.test's all-unusable
+  // records ask whether an enforced policy takes over (it has none here).
+  EXPECT_EQ(sts.calls, 1);
+  EXPECT_EQ(sts.last_domain, "b.test");
 }
 
 TEST_F(EngineTest, TlsaFailureDefersAndNeverFallsBack) {
@@ -339,8 +342,10 @@ TEST_F(EngineTest, CnameExpansionTlsaAndReferenceNames) {
   EXPECT_EQ(m.canonical_name, "real.hosting.test");
   EXPECT_EQ(m.verdict, Verdict::dane);
   EXPECT_EQ(m.tlsa.qname, "_25._tcp.real.hosting.test");
+  // RFC 7672 §2.2.3/§3.2.2: the TLSA base domain (the CNAME target where the
+  // records were found) comes first; it is also the SNI name (§8.1).
   EXPECT_EQ(m.reference_names,
-            (std::vector<std::string>{"mx.example.test", "real.hosting.test", "example.test"}));
+            (std::vector<std::string>{"real.hosting.test", "mx.example.test", "example.test"}));
   EXPECT_EQ(dns.query_count("_25._tcp.mx.example.test", RrType::tlsa), 0u);
 }
 
@@ -443,6 +448,209 @@ TEST_F(EngineTest, InsecureMxRRsetKeepsDaneForSecureHosts) {
   ASSERT_EQ(d.mx.size(), 1u);
   EXPECT_EQ(d.mx[0].verdict, Verdict::dane);
   EXPECT_NE(d.mx[0].reason.find("not authenticated"), std::string::npos) << d.mx[0].reason;
+}
+
+}  // namespace
+}  // namespace mxsec::policy
+
+// ---- Corrections from review: each test is named after its rule. ----------
+
+namespace mxsec::policy {
+namespace {
+
+// RFC 7672 §2.2.1 + RFC 8461 §4.1. The attacker forges the unsigned MX
+// RRset of victim.test to name a host in their own signed zone, where they
+// publish addresses and a TLSA record that matches their own certificate.
+// victim.test's enforced MTA-STS policy lists only mail.victim.test: the
+// attacker's host matches no mx pattern and must not be used, whatever its
+// TLSA records say.
+TEST_F(EngineTest, InsecureMxDaneHostOutsideEnforcedStsPolicyIsNotUsed) {
+  zone(std::string("$SECURITY insecure\n"
+                   "victim.test MX 10 mx.attacker.test\n"
+                   "$SECURITY secure\n"
+                   "mx.attacker.test A 192.0.2.66\n"
+                   "_25._tcp.mx.attacker.test TLSA 3 1 1 ") + kHash + "\n");
+  sts.set_policy(mtasts::Mode::enforce, {"mail.victim.test"});
+  auto d = decide("victim.test");
+  ASSERT_EQ(d.mx.size(), 1u);
+  const auto& m = d.mx[0];
+  EXPECT_EQ(m.verdict, Verdict::defer);
+  EXPECT_EQ(m.defer_cause, DeferCause::sts_mx_mismatch);
+  EXPECT_EQ(m.source, Source::mta_sts);
+  EXPECT_EQ(m.sts_mx_match, false);
+  EXPECT_EQ(m.tlsrpt.type, tlsrpt::PolicyType::sts);
+  EXPECT_EQ(sts.calls, 1) << "the MTA-STS source must be asked for a DANE host under an insecure MX RRset";
+  EXPECT_EQ(d.status, DomainStatus::no_usable_mx);
+  EXPECT_EQ(d.defer_cause, DeferCause::no_usable_mx);
+  EXPECT_FALSE(requirements(m.verdict).deliver);
+}
+
+// The same, for a host the policy lists: DANE still decides the
+// certificate check; testing mode only reports a mismatch.
+TEST_F(EngineTest, InsecureMxDaneHostInsideStsPolicyKeepsDane) {
+  zone(std::string("$SECURITY insecure\n"
+                   "victim.test MX 10 mail.victim.test\n"
+                   "$SECURITY secure\n"
+                   "mail.victim.test A 192.0.2.1\n"
+                   "_25._tcp.mail.victim.test TLSA 3 1 1 ") + kHash + "\n");
+  sts.set_policy(mtasts::Mode::enforce, {"mail.victim.test"});
+  auto d = decide("victim.test");
+  ASSERT_EQ(d.mx.size(), 1u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(d.mx[0].sts_mx_match, true);
+  EXPECT_EQ(d.mx[0].tlsrpt.type, tlsrpt::PolicyType::tlsa);
+
+  sts.set_policy(mtasts::Mode::testing, {"other.victim.test"});
+  auto t = decide("victim.test");
+  EXPECT_EQ(t.mx[0].verdict, Verdict::dane) << "testing mode reports a mismatch, it does not defer";
+  EXPECT_EQ(t.mx[0].sts_mx_match, false);
+
+  // With a secure MX RRset, DANE alone decides and MTA-STS is not asked.
+  dns::FakeResolver signed_zone;
+  signed_zone.set_default_security(Security::secure);
+  ASSERT_TRUE(signed_zone.load_zone_text(std::string("$SECURITY secure\n"
+                                                     "victim.test MX 10 mx.elsewhere.test\n"
+                                                     "mx.elsewhere.test A 192.0.2.1\n"
+                                                     "_25._tcp.mx.elsewhere.test TLSA 3 1 1 ") + kHash + "\n"));
+  sts.set_policy(mtasts::Mode::enforce, {"mail.victim.test"});
+  sts.calls = 0;
+  PolicyEngine engine(signed_zone, &sts, nullptr);
+  auto s = run_sync(io, engine.decide("victim.test"));
+  EXPECT_EQ(s.mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(sts.calls, 0);
+}
+
+// RFC 7672 §2.2 makes TLS mandatory for a host whose secure TLSA records are
+// all unusable, but does not forbid authentication: an enforced MTA-STS
+// policy decides such a host (WebPKI plus mx match) as it would a host with
+// no TLSA records at all.
+TEST_F(EngineTest, AllUnusableTlsaFallsThroughToEnforcedMtaSts) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx1.example.test\n"
+                   "example.test MX 20 mx2.example.test\n"
+                   "mx1.example.test A 192.0.2.1\n"
+                   "mx2.example.test A 192.0.2.2\n"
+                   "_25._tcp.mx1.example.test TLSA 1 1 1 ") + kHash + "\n"
+                   "_25._tcp.mx2.example.test TLSA 1 1 1 " + kHash + "\n");
+  sts.set_policy(mtasts::Mode::enforce, {"mx1.example.test"});
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::mta_sts);
+  EXPECT_EQ(requirements(d.mx[0].verdict).authentication, Authentication::webpki);
+  EXPECT_EQ(d.mx[0].sts_mx_match, true);
+  EXPECT_EQ(d.mx[0].tlsrpt_result, tlsrpt::ResultType::tlsa_invalid);
+  EXPECT_EQ(d.mx[1].verdict, Verdict::defer) << "outside the enforced policy's mx patterns";
+  EXPECT_EQ(d.mx[1].defer_cause, DeferCause::sts_mx_mismatch);
+
+  // No policy, or a testing policy (which would drop the TLS requirement):
+  // TLS stays mandatory and unauthenticated.
+  for (auto mode : {std::optional<mtasts::Mode>{}, std::optional<mtasts::Mode>{mtasts::Mode::testing}}) {
+    sts.result = {};
+    if (mode) sts.set_policy(*mode, {"mx1.example.test"});
+    auto n = decide("example.test");
+    EXPECT_EQ(n.mx[0].verdict, Verdict::dane_unusable_tls_required);
+    EXPECT_TRUE(requirements(n.mx[0].verdict).tls_required);
+    EXPECT_EQ(n.mx[0].tlsrpt_result, tlsrpt::ResultType::tlsa_invalid);
+    EXPECT_EQ(n.mx[1].verdict, Verdict::dane_unusable_tls_required);
+  }
+}
+
+// In an unsigned zone a SERVFAIL for one address family must not hide the
+// addresses the other family gave. Bogus answers, and failures in a signed
+// zone, still defer.
+TEST_F(EngineTest, FailedAddressFamilyInUnsignedZoneUsesTheOther) {
+  zone("$SECURITY insecure\n"
+       "example.test MX 10 mx1.example.test\n"
+       "example.test MX 20 mx2.example.test\n"
+       "example.test MX 30 mx3.example.test\n"
+       "mx1.example.test A 192.0.2.1\n"
+       "mx1.example.test AAAA !servfail\n"
+       "mx2.example.test A !timeout\n"
+       "mx2.example.test AAAA 2001:db8::2\n"
+       "mx3.example.test A 192.0.2.3\n"
+       "mx3.example.test AAAA !bogus\n");
+  auto d = decide("example.test");
+  ASSERT_EQ(d.mx.size(), 3u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::opportunistic);
+  EXPECT_EQ(d.mx[0].addresses.size(), 1u);
+  EXPECT_EQ(d.mx[0].address_security, Security::insecure);
+  EXPECT_NE(d.mx[0].reason.find("AAAA"), std::string::npos) << d.mx[0].reason;
+  EXPECT_EQ(d.mx[1].verdict, Verdict::opportunistic);
+  EXPECT_EQ(d.mx[1].addresses.size(), 1u);
+  EXPECT_EQ(d.mx[2].verdict, Verdict::defer) << "a bogus answer defers";
+  EXPECT_EQ(d.mx[2].defer_cause, DeferCause::dnssec_bogus);
+  EXPECT_EQ(d.status, DomainStatus::ok);
+
+  // Signed zone: the failure could hide a DNSSEC problem; defer.
+  dns::FakeResolver signed_zone;
+  ASSERT_TRUE(signed_zone.load_zone_text("$SECURITY secure\n"
+                                         "s.test MX 10 mx.s.test\n"
+                                         "mx.s.test A 192.0.2.1\n"
+                                         "mx.s.test AAAA !servfail\n"));
+  PolicyEngine engine(signed_zone, &sts, nullptr);
+  auto s = run_sync(io, engine.decide("s.test"));
+  EXPECT_EQ(s.mx[0].verdict, Verdict::defer);
+  EXPECT_EQ(s.mx[0].defer_cause, DeferCause::dns_failure);
+
+  // Both families failed: defer.
+  dns::FakeResolver both;
+  ASSERT_TRUE(both.load_zone_text("b.test MX 10 mx.b.test\n"
+                                  "mx.b.test A !servfail\n"
+                                  "mx.b.test AAAA !servfail\n"));
+  PolicyEngine engine2(both, &sts, nullptr);
+  auto b = run_sync(io, engine2.decide("b.test"));
+  EXPECT_EQ(b.mx[0].verdict, Verdict::defer);
+  EXPECT_EQ(b.mx[0].defer_cause, DeferCause::dns_failure);
+}
+
+// RFC 7672 §8.1 and §2.2.3: SNI carries the TLSA base domain, which is the
+// CNAME-expanded host name when the TLSA records were found there; it comes
+// first among the reference identifiers (tls::dane::enable_dane takes the
+// first as base domain and SNI).
+TEST_F(EngineTest, SniIsTheTlsaBaseDomain) {
+  zone(std::string("$SECURITY secure\n"
+                   "example.test MX 10 mx.example.test\n"
+                   "mx.example.test CNAME real.hosting.test\n"
+                   "real.hosting.test A 192.0.2.7\n"
+                   "_25._tcp.real.hosting.test TLSA 3 1 1 ") + kHash + "\n"
+                   "other.test MX 10 mx.other.test\n"
+                   "mx.other.test CNAME real2.hosting.test\n"
+                   "real2.hosting.test A 192.0.2.8\n"
+                   "_25._tcp.mx.other.test TLSA 3 1 1 " + kHash + "\n");
+  auto d = decide("example.test");
+  EXPECT_EQ(d.mx[0].sni_name(), "real.hosting.test");
+  auto o = decide("other.test");
+  EXPECT_EQ(o.mx[0].tlsa.qname, "_25._tcp.mx.other.test");
+  EXPECT_EQ(o.mx[0].sni_name(), "mx.other.test");
+  EXPECT_EQ(o.mx[0].reference_names,
+            (std::vector<std::string>{"mx.other.test", "real2.hosting.test", "other.test"}));
+}
+
+// RFC 8460 §4.3.2.1: a bogus or failed TLSA lookup is reported under the
+// "tlsa" policy type as "dnssec-invalid", not as "no-policy-found"; a local
+// dane-only policy without TLSA records as "dane-required".
+TEST_F(EngineTest, TlsaFailuresAndDaneOnlyReportTheirTlsRptResultTypes) {
+  zone("$SECURITY secure\n"
+       "x.test MX 10 mx.x.test\n"
+       "mx.x.test A 192.0.2.1\n"
+       "_25._tcp.mx.x.test TLSA !bogus\n"
+       "y.test MX 10 mx.y.test\n"
+       "mx.y.test A 192.0.2.2\n");
+  auto x = decide("x.test");
+  EXPECT_EQ(x.mx[0].defer_cause, DeferCause::tlsa_bogus);
+  EXPECT_EQ(x.mx[0].tlsrpt.type, tlsrpt::PolicyType::tlsa);
+  EXPECT_EQ(x.mx[0].tlsrpt_result, tlsrpt::ResultType::dnssec_invalid);
+
+  auto local = parse_local_policy("y.test dane-only\n");
+  ASSERT_TRUE(local) << local.error().message;
+  auto y = decide("y.test", &*local);
+  EXPECT_EQ(y.mx[0].verdict, Verdict::defer);
+  EXPECT_EQ(y.mx[0].defer_cause, DeferCause::local_policy);
+  EXPECT_EQ(y.mx[0].tlsrpt_result, tlsrpt::ResultType::dane_required);
+
+  // A decision that implies no failure carries none.
+  auto ok = decide("y.test");
+  EXPECT_FALSE(ok.mx[0].tlsrpt_result.has_value());
 }
 
 }  // namespace
