@@ -1,5 +1,9 @@
 #include "policy/mtasts/source.hpp"
 
+#include <asio/use_awaitable.hpp>
+
+#include <asio/co_spawn.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -108,6 +112,19 @@ void CachingPolicySource::forget_failure(const std::string& domain) {
   failures_.erase(domain);
 }
 
+CachingPolicySource::~CachingPolicySource() { store_pool_.join(); }
+
+template <class F>
+asio::awaitable<std::invoke_result_t<F&>> CachingPolicySource::off_loop(F work) {
+  // The store may block (SQLite reads, writes and fsyncs): it runs on
+  // store_pool_, and co_spawn resumes this coroutine on its own executor.
+  // (std::optional because co_spawn's completion needs a default value.)
+  using R = std::invoke_result_t<F&>;
+  auto task = [](F fn) -> asio::awaitable<std::optional<R>> { co_return fn(); };
+  std::optional<R> done = co_await asio::co_spawn(store_pool_, task(std::move(work)), asio::use_awaitable);
+  co_return std::move(*done);
+}
+
 asio::awaitable<StsLookup> CachingPolicySource::lookup(std::string policy_domain) {
   const std::string domain = normalize_domain(policy_domain);
   const std::int64_t now = clock_.now();
@@ -116,7 +133,7 @@ asio::awaitable<StsLookup> CachingPolicySource::lookup(std::string policy_domain
   // the fallback §3.3 requires.
   std::optional<CacheEntry> cached;
   std::string cache_problem;
-  if (auto loaded = store_.load(domain); !loaded) {
+  if (auto loaded = co_await off_loop([this, &domain] { return store_.load(domain); }); !loaded) {
     cache_problem = "cache unreadable (" + loaded.error().message + ")";
   } else if (*loaded && (*loaded)->expires_at > now) {
     cached = std::move(**loaded);
@@ -211,7 +228,7 @@ asio::awaitable<StsLookup> CachingPolicySource::lookup(std::string policy_domain
   r.record = record;
   // A fetched policy replaces the cached one at once, mode none included
   // (§8.3). If it cannot be stored it still applies to this delivery.
-  if (auto stored = store_.store(entry); !stored) r.detail = "policy not cached: " + stored.error().message;
+  if (auto stored = co_await off_loop([this, &entry] { return store_.store(entry); }); !stored) r.detail = "policy not cached: " + stored.error().message;
   co_return r;
 }
 

@@ -17,12 +17,14 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "core/clock.hpp"
 #include "dns/resolver.hpp"
@@ -78,6 +80,9 @@ class PolicySource {
 //   after a failed fetch for (domain, id), no new fetch for the same pair is
 //   made for SourceOptions::retry_after; the lookup reports the earlier
 //   failure instead. This memory is per process and bounded.
+// - The PolicyStore (an SQLite file may block on disk) is read and written
+//   on a private worker thread, never on the thread that serves I/O; the
+//   lookup resumes on its own executor.
 struct SourceOptions {
   // Returns a number in [0, 1). Default: a std::mt19937_64 seeded from
   // std::random_device. Tests inject a fixed value.
@@ -92,6 +97,10 @@ class CachingPolicySource final : public PolicySource {
  public:
   CachingPolicySource(dns::Resolver& resolver, PolicyFetcher& fetcher, PolicyStore& store, const Clock& clock,
                       SourceOptions options = {});
+
+  ~CachingPolicySource() override;
+  CachingPolicySource(const CachingPolicySource&) = delete;
+  CachingPolicySource& operator=(const CachingPolicySource&) = delete;
 
   asio::awaitable<StsLookup> lookup(std::string policy_domain) override;
 
@@ -116,6 +125,10 @@ class CachingPolicySource final : public PolicySource {
   SourceOptions options_;
   std::mutex mu_;  // guards failures_ (lookups may run on several threads)
   std::map<std::string, FailedFetch> failures_;
+  // Store reads and writes run here, never on the thread serving I/O.
+  asio::thread_pool store_pool_{1};
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F&>> off_loop(F work);
 };
 
 }  // namespace mxsec::policy::mtasts

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include <mutex>
+
 #include <asio/io_context.hpp>
 #include <filesystem>
 #include <string>
@@ -92,6 +96,44 @@ class SourceTest : public ::testing::Test {
   SourceOptions options_;
   std::unique_ptr<CachingPolicySource> source_;
 };
+
+// A store that records the thread each call runs on.
+class ThreadRecordingStore final : public PolicyStore {
+ public:
+  Result<std::optional<CacheEntry>> load(std::string_view d) override {
+    record();
+    return inner.load(d);
+  }
+  Result<void> store(const CacheEntry& e) override {
+    record();
+    return inner.store(e);
+  }
+  Result<void> erase(std::string_view d) override {
+    record();
+    return inner.erase(d);
+  }
+  void record() {
+    std::lock_guard lock(mu);
+    threads.push_back(std::this_thread::get_id());
+  }
+  MemoryPolicyStore inner;
+  std::mutex mu;
+  std::vector<std::thread::id> threads;
+};
+
+// The store may block on disk (SQLite): its reads and writes must never run
+// on the thread that serves I/O.
+TEST_F(SourceTest, StoreRunsOffTheIoThread) {
+  publish("v=STSv1; id=1;");
+  fetcher_.serve(policy_body("enforce", 86400));
+  ThreadRecordingStore store;
+  const StsLookup r = lookup(&store);  // runs the io_context on this thread
+  EXPECT_EQ(r.state, State::policy);
+  ASSERT_EQ(store.threads.size(), 2u) << "one load, one store";
+  for (const auto& id : store.threads) EXPECT_NE(id, std::this_thread::get_id());
+  ASSERT_TRUE(store.inner.load("example.test"));
+  EXPECT_TRUE(*store.inner.load("example.test"));
+}
 
 TEST_F(SourceTest, FreshFetch) {
   publish("v=STSv1; id=20240101;");
