@@ -201,6 +201,22 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
   co_return d;
 }
 
+asio::awaitable<MxDecision> PolicyEngine::decide_named_host(std::string domain_in, std::string host_in) {
+  MxDecision m;
+  m.host = normalize_domain(host_in);
+  DomainState state;
+  state.domain = domain_in.empty() ? m.host : normalize_domain(domain_in);
+  if (!is_valid_domain_name(m.host) || !is_valid_domain_name(state.domain)) {
+    defer(m, Source::dns, DeferCause::invalid_domain,
+          "not a valid host or domain name: " + escape_for_log(host_in) + " / " + escape_for_log(domain_in));
+    co_return m;
+  }
+  state.mx_security = dns::Security::secure;  // named by the operator, not by an MX answer
+  if (local_ != nullptr) state.local = local_->find(state.domain);
+  co_await decide_host(state, m);
+  co_return m;
+}
+
 namespace {
 
 // RFC 7672 §3.2.2 reference identifiers, the TLSA base domain first (it is

@@ -60,6 +60,13 @@ class PolicyEngine {
 
   asio::awaitable<DomainDecision> decide(std::string domain);
 
+  // The decision for one host named by the operator rather than by DNS
+  // (`mxsec probe HOST --domain D`): the same path as an MX host of
+  // `domain` found in a secure MX RRset, since the name is not taken from
+  // an answer an attacker could forge. When `domain` is empty the host is
+  // its own next-hop domain. An invalid name is deferred (invalid_domain).
+  asio::awaitable<MxDecision> decide_named_host(std::string domain, std::string host);
+
  private:
   struct DomainState;
   struct Addresses {
