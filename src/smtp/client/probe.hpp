@@ -12,10 +12,12 @@
 //       (tls/dane/verify.hpp), judged by SSL_get_verify_result();
 //     * WebPKI for `mx_host` (MTA-STS, RFC 8461 §4.1): tls::check_webpki()
 //       over the chain the server sent, against the context's trust store.
-// - Every read, write, connect and handshake has its own deadline (the
-//   `timeouts`), and the whole session ends by `timeouts.total`
-//   (limits::kProbeTimeout). On a deadline the socket is closed and the
-//   result says which stage timed out (Errc::timeout).
+// - The dialogue runs over an smtp::Connection (smtp/session): every read,
+//   write, connect and handshake has its own deadline (the `timeouts`), and
+//   the whole session ends by `timeouts.total` (limits::kProbeTimeout). On a
+//   deadline the socket is closed and the result says which stage timed out
+//   (Errc::timeout). Cancelling the probe (Asio per-operation cancellation)
+//   ends the current stage with Errc::cancelled.
 // - Replies go through smtp::ReplyParser with `reply_limits`: an overlong
 //   line, too many lines or bytes that are not SMTP end the session with a
 //   clear error in `failure`, never a crash or an unbounded buffer.
