@@ -24,6 +24,7 @@ const char* to_string(ProbeStage s) {
 namespace {
 
 using tcp = asio::ip::tcp;
+using policy::tlsrpt::ResultType;
 
 asio::ip::address to_asio(const IpAddress& a) {
   if (a.is_v4()) {
@@ -117,14 +118,14 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
   r.ehlo = parse_ehlo(*r.ehlo_reply);
   if (!r.ehlo->ok) {
     fail(ProbeStage::ehlo, make_error(Errc::unsupported, "EHLO refused: " + r.ehlo_reply->to_log_string()));
-    r.tlsrpt_failure = "starttls-not-supported";
+    r.tlsrpt_failure = ResultType::starttls_not_supported;
     co_await quit();
     co_return finish();
   }
   r.starttls_offered = r.ehlo->starttls();
   if (!r.starttls_offered) {
     fail(ProbeStage::ehlo, make_error(Errc::unsupported, "the server does not offer STARTTLS"));
-    r.tlsrpt_failure = "starttls-not-supported";
+    r.tlsrpt_failure = ResultType::starttls_not_supported;
     co_await quit();
     co_return finish();
   }
@@ -139,7 +140,7 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
   if (r.starttls_reply->code != 220) {
     fail(ProbeStage::starttls,
          make_error(Errc::unsupported, "STARTTLS refused: " + r.starttls_reply->to_log_string()));
-    r.tlsrpt_failure = "starttls-not-supported";
+    r.tlsrpt_failure = ResultType::starttls_not_supported;
     co_await quit();
     co_return finish();
   }
@@ -162,7 +163,7 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
     auto armed = tls::dane::enable_dane(ssl, *req.tlsa, names);
     if (!armed) {
       fail(ProbeStage::handshake, armed.error());
-      r.tlsrpt_failure = "validation-failure";
+      r.tlsrpt_failure = ResultType::validation_failure;
       co_return finish();
     }
     dane_armed = true;
@@ -175,7 +176,7 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
   auto handshake = co_await conn.handshake();
   if (!handshake) {
     fail(ProbeStage::handshake, handshake.error());
-    r.tlsrpt_failure = "validation-failure";
+    r.tlsrpt_failure = ResultType::validation_failure;
     co_return finish();
   }
   r.tls_established = true;
@@ -190,15 +191,15 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
                                req.mx_host, req.verify_time);
   if (dane_armed) {
     r.dane = tls::dane::dane_outcome(ssl);
-    if (r.dane.status != tls::dane::DaneStatus::matched) r.tlsrpt_failure = "validation-failure";
+    if (r.dane.status != tls::dane::DaneStatus::matched) r.tlsrpt_failure = ResultType::validation_failure;
   } else if (dane_requested) {
     // RFC 7672 §2.2: TLSA records exist but none is usable: TLS without
     // authentication; RFC 8460 §4.3.2.1 reports that as "tlsa-invalid".
     r.dane.status = tls::dane::DaneStatus::no_match;
     r.dane.verify_error_text = "no usable TLSA records";
-    r.tlsrpt_failure = "tlsa-invalid";
-  } else if (const char* type = tls::tlsrpt_result_type(r.webpki->verdict)) {
-    r.tlsrpt_failure = type;
+    r.tlsrpt_failure = ResultType::tlsa_invalid;
+  } else {
+    r.tlsrpt_failure = tls::tlsrpt_result_type(r.webpki->verdict);
   }
 
   // --- EHLO again over TLS (RFC 3207 §4.2: the server forgets what it knew) --------------

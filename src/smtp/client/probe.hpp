@@ -29,6 +29,7 @@
 //   otherwise WebPKI (MTA-STS). nullopt when TLS succeeded and authenticated,
 //   and when the session failed before STARTTLS could be judged (connection
 //   refused, timeout or junk before EHLO completed: not a TLS negotiation).
+//   Values are policy::tlsrpt::ResultType; to_string() gives the RFC text:
 //     "starttls-not-supported"    - EHLO refused, STARTTLS not offered, or
 //                                   the STARTTLS command refused (§4.3.1);
 //     "certificate-host-mismatch" / "certificate-expired" /
@@ -55,6 +56,7 @@
 #include "core/limits.hpp"
 #include "core/result.hpp"
 #include "dns/types.hpp"
+#include "policy/tlsrpt/result.hpp"
 #include "smtp/proto/ehlo.hpp"
 #include "smtp/proto/reply.hpp"
 #include "tls/certificate.hpp"
@@ -112,7 +114,7 @@ struct ProbeResult {
   std::optional<Reply> quit_reply;
   std::size_t bytes_read = 0;                    // all octets received
   std::optional<ProbeFailure> failure;           // what ended the session early
-  std::optional<std::string> tlsrpt_failure;     // RFC 8460 §4.3 result type
+  std::optional<policy::tlsrpt::ResultType> tlsrpt_failure;  // RFC 8460 §4.3 result type
 };
 
 asio::awaitable<ProbeResult> probe(ProbeRequest request);
