@@ -150,7 +150,7 @@ class Connection {
   SSL* ssl() const;  // nullptr before start_tls(); owned by the connection
 
   // --- state ------------------------------------------------------------------
-  SessionTimeouts& timeouts();  // may be changed between steps
+  SessionTimeouts& timeouts();  // may be changed between steps; `session` counts from creation
   std::size_t buffered() const;  // received octets not consumed yet
   SessionCounters counters() const;
   std::optional<Step> timed_out() const;

@@ -55,7 +55,10 @@ struct Pair {
 
 Pair make_pair(asio::io_context& io, SessionConfig cc = config(), SessionConfig sc = config(),
                MemoryFaults client_faults = {}, MemoryFaults server_faults = {}) {
-  auto [c, s] = make_memory_pair(io.get_executor());
+  // clang 14 cannot capture structured bindings in lambdas: plain references.
+  auto ends_c = make_memory_pair(io.get_executor());
+  auto& c = ends_c.client;
+  auto& s = ends_c.server;
   c.faults() = client_faults;
   s.faults() = server_faults;
   return Pair{Connection::over_memory(std::move(c), cc), Connection::over_memory(std::move(s), sc)};
@@ -74,7 +77,9 @@ std::vector<std::string> read_all_lines(const std::string& input, std::size_t sp
   asio::io_context io;
   SessionConfig sc = config();
   sc.max_line_bytes = max_line;
-  auto [client, server] = make_pair(io, config(), sc, {}, reader_faults);
+  auto ends = make_pair(io, config(), sc, {}, reader_faults);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::vector<std::string> out;
   run(io, {[&]() -> awaitable<void> {
              auto first = co_await client.send(input.substr(0, split));
@@ -118,7 +123,9 @@ TEST(Connection, ReadLineParsegrind) {
 
 TEST(Connection, OverlongLineIsBoundedAndRecovers) {
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   const std::string huge(100000, 'x');
   std::optional<Result<Line>> first;
   run(io, {[&]() -> awaitable<void> {
@@ -134,7 +141,9 @@ TEST(Connection, OverlongLineIsBoundedAndRecovers) {
   EXPECT_EQ(first->error().code, Errc::limit);
 
   asio::io_context io2;
-  auto [c2, s2] = make_pair(io2);
+  auto ends_c2 = make_pair(io2);
+  auto& c2 = ends_c2.client;
+  auto& s2 = ends_c2.server;
   std::vector<std::string> lines;
   run(io2, {[&]() -> awaitable<void> {
               auto sent = co_await c2.send(std::string(5000, 'x') + "\r\nQUIT\r\n");
@@ -152,7 +161,9 @@ TEST(Connection, OverlongLineIsBoundedAndRecovers) {
 
 TEST(Connection, BareLfIsReported) {
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::vector<Line> lines;
   run(io, {[&]() -> awaitable<void> { (void)co_await client.send("MAIL FROM:<a@b>\nRCPT TO:<c@d>\r\n"); },
            [&]() -> awaitable<void> {
@@ -172,7 +183,9 @@ TEST(Connection, ReadsRepliesThroughReplyParser) {
   asio::io_context io;
   SessionConfig cc = config();
   cc.reply_limits.max_line_bytes = 64;
-  auto [client, server] = make_pair(io, cc, config(), MemoryFaults{1, 0, Ms(0), {}, {}});
+  auto ends = make_pair(io, cc, config(), MemoryFaults{1, 0, Ms(0), {}, {}});
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::optional<Result<Reply>> ok, bad;
   run(io, {[&]() -> awaitable<void> {
              (void)co_await server.send("250-mx.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n220 " +
@@ -193,7 +206,8 @@ TEST(Connection, ReadsRepliesThroughReplyParser) {
 
 TEST(Connection, SilentPeerTimesOut) {
   asio::io_context io;
-  auto [client, server] = make_pair(io, config(), config(Ms(50)));
+  auto ends = make_pair(io, config(), config(Ms(50)));
+  auto& server = ends.server;
   std::optional<Result<Line>> got;
   run(io, {[&]() -> awaitable<void> { got = co_await server.read_line(); }});
   ASSERT_TRUE(got && !*got);
@@ -207,7 +221,8 @@ TEST(Connection, SessionDeadlineCapsEveryStep) {
   asio::io_context io;
   SessionConfig sc = config();  // 5 s per step
   sc.timeouts.session = Ms(50);
-  auto [client, server] = make_pair(io, config(), sc);
+  auto ends = make_pair(io, config(), sc);
+  auto& server = ends.server;
   std::optional<Result<Reply>> got;
   run(io, {[&]() -> awaitable<void> { got = co_await server.read_reply(); }});
   ASSERT_TRUE(got && !*got);
@@ -219,7 +234,8 @@ TEST(Connection, SlowWriteTimesOut) {
   asio::io_context io;
   MemoryFaults slow;
   slow.delay = std::chrono::hours(1);
-  auto [client, server] = make_pair(io, config(Ms(50)), config(), slow);
+  auto ends = make_pair(io, config(Ms(50)), config(), slow);
+  auto& client = ends.client;
   std::optional<Result<void>> got;
   run(io, {[&]() -> awaitable<void> { got = co_await client.send("QUIT\r\n"); }});
   ASSERT_TRUE(got && !*got);
@@ -232,7 +248,9 @@ TEST(Connection, SlowWriteTimesOut) {
 
 TEST(Connection, BufferedWritesGoOutInOneFlush) {
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::vector<int> codes;
   run(io, {[&]() -> awaitable<void> {
              server.queue("250 2.1.0 sender ok\r\n");
@@ -257,7 +275,9 @@ TEST(Connection, BufferedWritesGoOutInOneFlush) {
 
 TEST(Connection, PipelinedCommandsOneWriteRepliesInOrder) {
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::optional<Result<std::vector<Reply>>> replies;
   std::vector<std::string> seen;
   std::size_t buffered_after_first = 0;
@@ -289,7 +309,8 @@ TEST(Connection, PipelinedCommandsOneWriteRepliesInOrder) {
 
 TEST(Connection, CommandLinesCannotSmuggleCommands) {
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
   std::optional<Result<Reply>> got;
   run(io, {[&]() -> awaitable<void> { got = co_await client.command("NOOP\r\nRSET"); }});
   ASSERT_TRUE(got && !*got);
@@ -308,7 +329,9 @@ struct Tls {
 TEST(Connection, StarttlsClientDiscardsInjectedReply) {
   Tls t;
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::optional<Result<TlsUpgrade>> up;
   std::optional<Result<Reply>> ehlo;
   std::vector<std::string> server_seen;
@@ -343,7 +366,9 @@ TEST(Connection, StarttlsClientDiscardsInjectedReply) {
 TEST(Connection, StarttlsServerDiscardsPipelinedCommand) {
   Tls t;
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::optional<Result<TlsUpgrade>> up;
   std::vector<std::string> server_seen;
   std::optional<Result<Reply>> after;
@@ -377,7 +402,8 @@ TEST(Connection, StarttlsServerDiscardsPipelinedCommand) {
 TEST(Connection, HandshakeTimesOutOnSilentPeer) {
   Tls t;
   asio::io_context io;
-  auto [client, server] = make_pair(io, config(Ms(50)));
+  auto ends = make_pair(io, config(Ms(50)));
+  auto& client = ends.client;
   std::optional<Result<TlsUpgrade>> up;
   run(io, {[&]() -> awaitable<void> { up = co_await client.upgrade_tls(t.client.get(), TlsRole::client); }});
   ASSERT_TRUE(up && !*up);
@@ -388,7 +414,9 @@ TEST(Connection, HandshakeTimesOutOnSilentPeer) {
 TEST(Connection, HandshakeFailsOnPlaintextPeer) {
   Tls t;
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::optional<Result<TlsUpgrade>> up;
   run(io, {[&]() -> awaitable<void> { up = co_await client.upgrade_tls(t.client.get(), TlsRole::client); },
            [&]() -> awaitable<void> {
@@ -401,13 +429,15 @@ TEST(Connection, HandshakeFailsOnPlaintextPeer) {
 TEST(Connection, StartTlsMisuse) {
   Tls t;
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
   client.queue("QUIT\r\n");
   auto queued = client.start_tls(t.client.get(), TlsRole::client);
   ASSERT_FALSE(queued);
   EXPECT_EQ(queued.error().code, Errc::invalid_argument);
   asio::io_context io2;
-  auto [c2, s2] = make_pair(io2);
+  auto ends_c2 = make_pair(io2);
+  auto& c2 = ends_c2.client;
   EXPECT_TRUE(c2.start_tls(t.client.get(), TlsRole::client));
   auto twice = c2.start_tls(t.client.get(), TlsRole::client);
   ASSERT_FALSE(twice);
@@ -418,7 +448,8 @@ TEST(Connection, StartTlsMisuse) {
 
 TEST(Connection, CancelPendingReadEndsPromptly) {
   asio::io_context io;
-  auto [client, server] = make_pair(io);  // 5 s deadlines: only the cancel can end the read
+  auto ends = make_pair(io);  // 5 s deadlines: only the cancel can end the read
+  auto& server = ends.server;
   asio::cancellation_signal cancel;
   std::optional<Result<Line>> got;
   bool done = false;
@@ -439,7 +470,9 @@ TEST(Connection, CancelPendingReadEndsPromptly) {
 TEST(Connection, AwaitableOperatorCancelsReadAndKeepsConnection) {
   using namespace asio::experimental::awaitable_operators;
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::size_t winner = 99;
   std::optional<Result<Line>> later;
   run(io, {[&]() -> awaitable<void> {
@@ -458,7 +491,9 @@ TEST(Connection, AwaitableOperatorCancelsReadAndKeepsConnection) {
 
 TEST(Connection, EofPropagates) {
   asio::io_context io;
-  auto [client, server] = make_pair(io);
+  auto ends = make_pair(io);
+  auto& client = ends.client;
+  auto& server = ends.server;
   std::optional<Result<Line>> got;
   run(io, {[&]() -> awaitable<void> {
              (void)co_await client.send("QUI");
@@ -476,7 +511,8 @@ TEST(Connection, ErrorsPropagate) {
   MemoryFaults reset;
   reset.read_error = asio::error::connection_reset;
   reset.write_error = asio::error::connection_reset;
-  auto [client, server] = make_pair(io, config(), config(), reset);
+  auto ends = make_pair(io, config(), config(), reset);
+  auto& client = ends.client;
   std::optional<Result<Reply>> read;
   std::optional<Result<void>> write;
   run(io, {[&]() -> awaitable<void> {

@@ -41,7 +41,10 @@ void run(asio::io_context& io, std::vector<std::function<awaitable<void>()>> tas
 
 TEST(MemoryStream, RoundTripAndCounters) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  // clang 14 cannot capture structured bindings in lambdas: plain references.
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
+  auto& b = ends.server;
   std::string got;
   run(io, {[&]() -> awaitable<void> {
              co_await asio::async_write(a, asio::buffer(std::string("hello\r\n")), use_awaitable);
@@ -57,7 +60,8 @@ TEST(MemoryStream, RoundTripAndCounters) {
 
 TEST(MemoryStream, NeverCompletesInline) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
   bool completed = false;
   a.async_write_some(asio::buffer("x", 1), [&](std::error_code, std::size_t) { completed = true; });
   EXPECT_FALSE(completed);
@@ -67,7 +71,9 @@ TEST(MemoryStream, NeverCompletesInline) {
 
 TEST(MemoryStream, ShortReadsAndWrites) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
+  auto& b = ends.server;
   a.faults().max_write = 3;
   b.faults().max_read = 2;
   const std::string msg = "EHLO client.example\r\n";
@@ -92,7 +98,9 @@ TEST(MemoryStream, ShortReadsAndWrites) {
 
 TEST(MemoryStream, EofAfterBufferedBytes) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
+  auto& b = ends.server;
   std::error_code last;
   std::string got;
   run(io, {[&]() -> awaitable<void> {
@@ -113,7 +121,9 @@ TEST(MemoryStream, EofAfterBufferedBytes) {
 
 TEST(MemoryStream, CloseAbortsOwnReadAndPeerSeesEofAndBrokenPipe) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
+  auto& b = ends.server;
   std::error_code own_read, peer_read, peer_write;
   run(io, {[&]() -> awaitable<void> {
              char buf[8];
@@ -134,7 +144,9 @@ TEST(MemoryStream, CloseAbortsOwnReadAndPeerSeesEofAndBrokenPipe) {
 
 TEST(MemoryStream, InjectedErrorsAreOneShot) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
+  auto& b = ends.server;
   a.faults().write_error = asio::error::connection_reset;
   b.faults().read_error = asio::error::connection_aborted;
   std::error_code w1, w2, r1;
@@ -152,7 +164,8 @@ TEST(MemoryStream, InjectedErrorsAreOneShot) {
 
 TEST(MemoryStream, CancelPendingRead) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& b = ends.server;
   asio::cancellation_signal cancel;
   std::error_code ec;
   bool done = false;
@@ -171,7 +184,8 @@ TEST(MemoryStream, CancelPendingRead) {
 
 TEST(MemoryStream, DelayCanBeCancelled) {
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
   a.faults().delay = std::chrono::hours(1);
   asio::cancellation_signal cancel;
   std::error_code ec;
@@ -189,7 +203,9 @@ TEST(MemoryStream, CarriesTls) {
   asio::ssl::context server_ctx(test::make_server_context(leaf).release());
   asio::ssl::context client_ctx(asio::ssl::context::tls_client);
   asio::io_context io;
-  auto [a, b] = make_memory_pair(io.get_executor());
+  auto ends = make_memory_pair(io.get_executor());
+  auto& a = ends.client;
+  auto& b = ends.server;
   a.faults().max_read = 7;  // TLS records arrive in pieces
   b.faults().max_write = 5;
   asio::ssl::stream<MemoryStream&> client(a, client_ctx);
