@@ -367,7 +367,8 @@ nlohmann::json probe_json(const smtp::ProbeResult& p, std::int64_t now) {
   }
   j["dane"] = std::move(dane);
   if (p.failure) j["error"] = {{"stage", smtp::to_string(p.failure->stage)}, {"message", p.failure->error.message}};
-  j["tlsrpt_result"] = p.tlsrpt_failure ? nlohmann::json(*p.tlsrpt_failure) : nlohmann::json(nullptr);
+  j["tlsrpt_result"] =
+      p.tlsrpt_failure ? nlohmann::json(policy::tlsrpt::to_string(*p.tlsrpt_failure)) : nlohmann::json(nullptr);
   return j;
 }
 

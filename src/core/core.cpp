@@ -16,6 +16,7 @@ const char* errc_name(Errc code) {
     case Errc::crypto: return "crypto";
     case Errc::not_found: return "not-found";
     case Errc::timeout: return "timeout";
+    case Errc::cancelled: return "cancelled";
     case Errc::unsupported: return "unsupported";
     case Errc::internal: return "internal";
   }

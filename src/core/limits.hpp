@@ -61,6 +61,19 @@ inline constexpr std::chrono::milliseconds kSmtpGreetingTimeout{300000};  // §4
 inline constexpr std::chrono::milliseconds kSmtpCommandTimeout{300000};   // §4.5.3.2.2 (MAIL), EHLO alike
 inline constexpr std::chrono::milliseconds kProbeTimeout{30000};          // whole `mxsec probe` session
 
+// --- SMTP session layer (smtp/session) -----------------------------------------
+// A line we read as a server (command or DATA text), excluding its line end.
+// RFC 5321 §4.5.3.1.4 sets 512 octets for a command line and §4.5.3.1.6 1000
+// for a text line, but "the maximum total length of a command line"
+// grows with extensions (SMTPUTF8, long AUTH responses: RFC 4954 §4), so
+// accept up to this many and fail the line (Errc::limit) past it.
+inline constexpr std::size_t kSmtpLineBytes = 2048;
+// Whole SMTP session, connect to close, whatever each step's own deadline.
+inline constexpr std::chrono::milliseconds kSmtpSessionTimeout{1800000};  // 30 minutes
+// Octets one read asks the transport for; also bounds what one read can add
+// to the receive buffer beyond the line or reply limit.
+inline constexpr std::size_t kSmtpReadChunkBytes = 4096;
+
 // --- TLS ----------------------------------------------------------------------
 inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout{60000};
 inline constexpr int kTlsMaxChainCertificates = 16;             // certificates accepted from a peer

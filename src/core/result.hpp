@@ -27,6 +27,7 @@ enum class Errc {
   crypto,            // OpenSSL reported an error
   not_found,         // a requested object does not exist
   timeout,           // an operation ran out of time
+  cancelled,         // the caller cancelled the operation (Asio per-operation cancellation)
   unsupported,       // valid input we do not implement
   internal,          // a bug
 };

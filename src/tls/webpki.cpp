@@ -18,16 +18,17 @@ const char* to_string(WebPkiVerdict v) {
   return "other";
 }
 
-const char* tlsrpt_result_type(WebPkiVerdict v) {
+std::optional<policy::tlsrpt::ResultType> tlsrpt_result_type(WebPkiVerdict v) {
+  using policy::tlsrpt::ResultType;
   switch (v) {
-    case WebPkiVerdict::ok: return nullptr;
-    case WebPkiVerdict::host_mismatch: return "certificate-host-mismatch";
-    case WebPkiVerdict::expired: return "certificate-expired";
-    case WebPkiVerdict::untrusted: return "certificate-not-trusted";
+    case WebPkiVerdict::ok: return std::nullopt;
+    case WebPkiVerdict::host_mismatch: return ResultType::certificate_host_mismatch;
+    case WebPkiVerdict::expired: return ResultType::certificate_expired;
+    case WebPkiVerdict::untrusted: return ResultType::certificate_not_trusted;
     case WebPkiVerdict::not_yet_valid:
-    case WebPkiVerdict::other: return "validation-failure";
+    case WebPkiVerdict::other: return ResultType::validation_failure;
   }
-  return "validation-failure";
+  return ResultType::validation_failure;
 }
 
 WebPkiVerdict classify_verify_error(int e) {

@@ -36,14 +36,15 @@
 #include <string>
 #include <string_view>
 
+#include "policy/tlsrpt/result.hpp"
 #include "tls/handles.hpp"
 
 namespace mxsec::tls {
 
 enum class WebPkiVerdict { ok, host_mismatch, expired, not_yet_valid, untrusted, other };
 const char* to_string(WebPkiVerdict v);
-// RFC 8460 §4.3.1 result type for a failing verdict; nullptr for ok.
-const char* tlsrpt_result_type(WebPkiVerdict v);
+// RFC 8460 §4.3.1 result type for a failing verdict; nullopt for ok.
+std::optional<policy::tlsrpt::ResultType> tlsrpt_result_type(WebPkiVerdict v);
 
 struct WebPkiResult {
   WebPkiVerdict verdict = WebPkiVerdict::other;

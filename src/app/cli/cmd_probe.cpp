@@ -228,7 +228,7 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
     if (result.failure)
       std::cout << "  error:    " << smtp::to_string(result.failure->stage) << ": "
                 << escape_for_log(result.failure->error.message, 300) << "\n";
-    if (result.tlsrpt_failure) std::cout << "  TLS-RPT:  " << *result.tlsrpt_failure << "\n";
+    if (result.tlsrpt_failure) std::cout << "  TLS-RPT:  " << policy::tlsrpt::to_string(*result.tlsrpt_failure) << "\n";
     std::cout << "  verdict:  " << (ok ? "ok" : "FAILED") << std::endl;
   }
   ctx.exit_code = ok ? kExitOk : kExitFinding;

@@ -12,10 +12,12 @@
 //       (tls/dane/verify.hpp), judged by SSL_get_verify_result();
 //     * WebPKI for `mx_host` (MTA-STS, RFC 8461 §4.1): tls::check_webpki()
 //       over the chain the server sent, against the context's trust store.
-// - Every read, write, connect and handshake has its own deadline (the
-//   `timeouts`), and the whole session ends by `timeouts.total`
-//   (limits::kProbeTimeout). On a deadline the socket is closed and the
-//   result says which stage timed out (Errc::timeout).
+// - The dialogue runs over an smtp::Connection (smtp/session): every read,
+//   write, connect and handshake has its own deadline (the `timeouts`), and
+//   the whole session ends by `timeouts.total` (limits::kProbeTimeout). On a
+//   deadline the socket is closed and the result says which stage timed out
+//   (Errc::timeout). Cancelling the probe (Asio per-operation cancellation)
+//   ends the current stage with Errc::cancelled.
 // - Replies go through smtp::ReplyParser with `reply_limits`: an overlong
 //   line, too many lines or bytes that are not SMTP end the session with a
 //   clear error in `failure`, never a crash or an unbounded buffer.
@@ -27,6 +29,7 @@
 //   otherwise WebPKI (MTA-STS). nullopt when TLS succeeded and authenticated,
 //   and when the session failed before STARTTLS could be judged (connection
 //   refused, timeout or junk before EHLO completed: not a TLS negotiation).
+//   Values are policy::tlsrpt::ResultType; to_string() gives the RFC text:
 //     "starttls-not-supported"    - EHLO refused, STARTTLS not offered, or
 //                                   the STARTTLS command refused (§4.3.1);
 //     "certificate-host-mismatch" / "certificate-expired" /
@@ -53,6 +56,7 @@
 #include "core/limits.hpp"
 #include "core/result.hpp"
 #include "dns/types.hpp"
+#include "policy/tlsrpt/result.hpp"
 #include "smtp/proto/ehlo.hpp"
 #include "smtp/proto/reply.hpp"
 #include "tls/certificate.hpp"
@@ -110,7 +114,7 @@ struct ProbeResult {
   std::optional<Reply> quit_reply;
   std::size_t bytes_read = 0;                    // all octets received
   std::optional<ProbeFailure> failure;           // what ended the session early
-  std::optional<std::string> tlsrpt_failure;     // RFC 8460 §4.3 result type
+  std::optional<policy::tlsrpt::ResultType> tlsrpt_failure;  // RFC 8460 §4.3 result type
 };
 
 asio::awaitable<ProbeResult> probe(ProbeRequest request);

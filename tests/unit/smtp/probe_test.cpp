@@ -24,6 +24,7 @@ namespace mxsec::smtp {
 namespace {
 
 using tcp = asio::ip::tcp;
+using policy::tlsrpt::ResultType;
 
 enum class Mode {
   normal,
@@ -281,7 +282,7 @@ TEST(Probe, TlsaMismatch) {
   EXPECT_EQ(r.dane.status, tls::dane::DaneStatus::no_match);
   EXPECT_EQ(r.dane.verify_error, X509_V_ERR_DANE_NO_MATCH);
   EXPECT_FALSE(r.dane.verify_error_text.empty());
-  EXPECT_EQ(r.tlsrpt_failure, "validation-failure");
+  EXPECT_EQ(r.tlsrpt_failure, ResultType::validation_failure);
   EXPECT_EQ(r.webpki->verdict, tls::WebPkiVerdict::ok);  // both verdicts from one connection
   EXPECT_EQ(log->commands, kFullDialogue);
 }
@@ -292,7 +293,7 @@ TEST(Probe, NoUsableTlsaRecords) {
   auto [r, log] = run(Mode::normal, req);
   EXPECT_TRUE(r.tls_established);
   EXPECT_EQ(r.dane.status, tls::dane::DaneStatus::no_match);
-  EXPECT_EQ(r.tlsrpt_failure, "tlsa-invalid");
+  EXPECT_EQ(r.tlsrpt_failure, ResultType::tlsa_invalid);
 }
 
 struct WebPkiCase {
@@ -301,16 +302,16 @@ struct WebPkiCase {
   bool with_ca;
   bool expired_leaf;
   tls::WebPkiVerdict verdict;
-  std::optional<std::string> tlsrpt;
+  std::optional<ResultType> tlsrpt;
 };
 
 TEST(Probe, WebPki) {
   const std::vector<WebPkiCase> cases = {
       {"ok_extra_ca", "mx.example.net", true, false, tls::WebPkiVerdict::ok, std::nullopt},
       {"wrong_host", "other.example.net", true, false, tls::WebPkiVerdict::host_mismatch,
-       "certificate-host-mismatch"},
-      {"untrusted_ca", "mx.example.net", false, false, tls::WebPkiVerdict::untrusted, "certificate-not-trusted"},
-      {"expired", "mx.example.net", true, true, tls::WebPkiVerdict::expired, "certificate-expired"},
+       ResultType::certificate_host_mismatch},
+      {"untrusted_ca", "mx.example.net", false, false, tls::WebPkiVerdict::untrusted, ResultType::certificate_not_trusted},
+      {"expired", "mx.example.net", true, true, tls::WebPkiVerdict::expired, ResultType::certificate_expired},
   };
   for (const auto& c : cases) {
     auto req = base_request();
@@ -332,7 +333,7 @@ TEST(Probe, NoStarttls) {
   EXPECT_TRUE(r.connected);
   EXPECT_FALSE(r.starttls_offered);
   EXPECT_FALSE(r.tls_established);
-  EXPECT_EQ(r.tlsrpt_failure, "starttls-not-supported");
+  EXPECT_EQ(r.tlsrpt_failure, ResultType::starttls_not_supported);
   ASSERT_TRUE(r.failure);
   EXPECT_EQ(r.failure->stage, ProbeStage::ehlo);
   ASSERT_TRUE(r.quit_reply);
@@ -347,7 +348,7 @@ TEST(Probe, StarttlsRefused) {
   ASSERT_TRUE(r.starttls_reply->enhanced);
   EXPECT_EQ(r.starttls_reply->enhanced->to_string(), "4.7.0");
   EXPECT_FALSE(r.tls_established);
-  EXPECT_EQ(r.tlsrpt_failure, "starttls-not-supported");
+  EXPECT_EQ(r.tlsrpt_failure, ResultType::starttls_not_supported);
   EXPECT_EQ(r.failure->stage, ProbeStage::starttls);
   EXPECT_EQ(log->commands, (std::vector<std::string>{"EHLO client.example", "STARTTLS", "QUIT"}));
 }
@@ -355,7 +356,7 @@ TEST(Probe, StarttlsRefused) {
 TEST(Probe, EhloRefused) {
   auto [r, log] = run(Mode::ehlo_refused, base_request());
   EXPECT_EQ(r.failure->stage, ProbeStage::ehlo);
-  EXPECT_EQ(r.tlsrpt_failure, "starttls-not-supported");
+  EXPECT_EQ(r.tlsrpt_failure, ResultType::starttls_not_supported);
   EXPECT_FALSE(r.ehlo->ok);
 }
 
@@ -373,7 +374,7 @@ struct HostileCase {
   Mode mode;
   ProbeStage stage;
   Errc code;
-  std::optional<std::string> tlsrpt;
+  std::optional<ResultType> tlsrpt;
 };
 
 TEST(Probe, HostileServers) {
@@ -384,7 +385,7 @@ TEST(Probe, HostileServers) {
       {"silent_after_ehlo", Mode::silent_after_ehlo, ProbeStage::ehlo, Errc::timeout, std::nullopt},
       {"garbage_banner", Mode::garbage_banner, ProbeStage::greeting, Errc::parse, std::nullopt},
       {"garbage_instead_of_tls", Mode::garbage_instead_of_tls, ProbeStage::handshake, Errc::io,
-       "validation-failure"},
+       ResultType::validation_failure},
   };
   for (const auto& c : cases) {
     auto req = base_request();

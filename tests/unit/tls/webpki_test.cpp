@@ -42,7 +42,7 @@ TEST_P(WebPkiNames, Verdict) {
   EXPECT_EQ(r.verdict, c.verdict) << to_string(r.verdict) << ": " << r.error_text;
   if (c.verdict == WebPkiVerdict::ok) {
     EXPECT_EQ(r.error_code, 0);
-    EXPECT_EQ(tlsrpt_result_type(r.verdict), nullptr);
+    EXPECT_FALSE(tlsrpt_result_type(r.verdict));
   } else {
     EXPECT_NE(r.error_code, 0);
     EXPECT_FALSE(r.error_text.empty());
@@ -126,11 +126,13 @@ TEST(WebPki, ChainFailures) {
     }
     auto r = check_webpki(store.get(), c.leaf, untrusted.get(), c.host, c.at);
     EXPECT_EQ(r.verdict, c.verdict) << c.name << ": " << r.error_text;
-    const char* type = tlsrpt_result_type(r.verdict);
-    if (c.tlsrpt)
-      EXPECT_STREQ(type, c.tlsrpt) << c.name;
-    else
-      EXPECT_EQ(type, nullptr) << c.name;
+    const auto type = tlsrpt_result_type(r.verdict);
+    if (c.tlsrpt) {
+      ASSERT_TRUE(type) << c.name;
+      EXPECT_STREQ(policy::tlsrpt::to_string(*type), c.tlsrpt) << c.name;
+    } else {
+      EXPECT_FALSE(type) << c.name;
+    }
   }
 }
 
