@@ -32,15 +32,17 @@
 #include <string>
 #include <vector>
 
-#include "auth/dkim/openssl.hpp"
+#include "auth/dkim/digest.hpp"
 #include "core/strings.hpp"
 #include "dkim_fixture.hpp"
+#include "tls/handles.hpp"
 
 namespace {
 
 using mxsec::bench::DkimFixture;
 namespace dkim = mxsec::auth::dkim;
-namespace ossl = mxsec::auth::dkim::ossl;
+namespace tls = mxsec::tls;
+using mxsec::auth::dkim::sha256;
 
 struct Case {
   std::string alg;   // file prefix: rsa, ed25519
@@ -79,7 +81,7 @@ struct Parts {
   std::string zone;                     // keys.zone
   std::string header_data;              // stands in for the ~0.9 KB of canonical header data
   std::string rsa_signature;            // a valid RSA signature over header_data
-  ossl::PkeyPtr private_key;
+  tls::EvpPkeyPtr private_key;
 };
 
 std::string field_value(const mxsec::codec::Message& m, std::string_view name) {
@@ -103,9 +105,9 @@ bool load_parts(const std::string& dir, Parts* p, std::string* error) {
   p->key_record = std::string(mxsec::trim(*k));
   p->zone = std::move(*z);
   p->header_data = p->signed_5k.substr(0, 900);
-  ossl::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  tls::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
   p->private_key.reset(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   std::size_t len = 512;
   p->rsa_signature.resize(len);
   if (!p->private_key || !ctx ||
@@ -162,7 +164,7 @@ class LimitCase {
       }
     }
     c->ed25519_ = alg == "ed25519";
-    ossl::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+    tls::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
     c->private_key_.reset(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
     auto rec = dkim::parse_key_record(mxsec::trim(*record));
     if (!c->private_key_ || !rec) {
@@ -246,11 +248,11 @@ class LimitCase {
   std::string_view body_;
   std::string header_;
   bool ed25519_ = false;
-  ossl::PkeyPtr private_key_;
+  tls::EvpPkeyPtr private_key_;
   std::optional<dkim::PublicKey> public_key_;
   std::unique_ptr<EVP_MD, MdFree> md_;
-  ossl::PkeyCtxPtr sign_ctx_, verify_ctx_;
-  ossl::MdCtxPtr sign_md_ctx_, verify_md_ctx_;
+  tls::EvpPkeyCtxPtr sign_ctx_, verify_ctx_;
+  tls::EvpMdCtxPtr sign_md_ctx_, verify_md_ctx_;
   std::string signature_;
 };
 
@@ -293,7 +295,7 @@ void register_parts(Parts* p) {
     // What the OpenSSL limit assumes for the body: one SHA-256 over it.
     RegisterBenchmark(("BM_Part/sha256_body/" + size).c_str(), [p, size](benchmark::State& st) {
       auto msg = mxsec::codec::parse_message(signed_msg(*p, size));
-      for (auto _ : st) benchmark::DoNotOptimize(ossl::sha256(msg->body));
+      for (auto _ : st) benchmark::DoNotOptimize(sha256(msg->body));
     });
   }
   RegisterBenchmark("BM_Part/parse_signature", [p](benchmark::State& st) {
@@ -319,7 +321,7 @@ void register_parts(Parts* p) {
     const auto* sig = reinterpret_cast<const unsigned char*>(p->rsa_signature.data());
     const auto* data = reinterpret_cast<const unsigned char*>(p->header_data.data());
     for (auto _ : st) {
-      ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+      tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
       int ok = EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key->get()) == 1 &&
                EVP_DigestVerify(ctx.get(), sig, p->rsa_signature.size(), data, p->header_data.size()) == 1;
       if (!ok) st.SkipWithError("verify failed");
@@ -330,7 +332,7 @@ void register_parts(Parts* p) {
   RegisterBenchmark("BM_Part/rsa_verify_prepared", [p](benchmark::State& st) {
     auto rec = dkim::parse_key_record(p->key_record);
     auto key = dkim::PublicKey::load(*rec);
-    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key->get(), nullptr));
+    tls::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key->get(), nullptr));
     std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(EVP_MD_fetch(nullptr, "SHA256", nullptr), &EVP_MD_free);
     if (!ctx || !md || EVP_PKEY_verify_init(ctx.get()) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
@@ -353,7 +355,7 @@ void register_parts(Parts* p) {
     const auto* data = reinterpret_cast<const unsigned char*>(p->header_data.data());
     std::string sig(512, '\0');
     for (auto _ : st) {
-      ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+      tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
       std::size_t len = sig.size();
       int ok = EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, p->private_key.get()) == 1 &&
                EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data,
@@ -362,7 +364,7 @@ void register_parts(Parts* p) {
     }
   });
   RegisterBenchmark("BM_Part/rsa_sign_prepared", [p](benchmark::State& st) {
-    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(p->private_key.get(), nullptr));
+    tls::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(p->private_key.get(), nullptr));
     std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(EVP_MD_fetch(nullptr, "SHA256", nullptr), &EVP_MD_free);
     if (!ctx || !md || EVP_PKEY_sign_init(ctx.get()) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||

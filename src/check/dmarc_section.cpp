@@ -31,7 +31,7 @@ json DmarcSection::to_json() const {
   for (const DmarcDestination& d : external_destinations) {
     json j{{"tag", d.tag},
            {"uri", d.uri},
-           {"authorized", d.authorization == "authorized"},
+           {"authorized", d.authorized},
            {"authorization", d.authorization}};
     if (!d.note.empty()) j["note"] = d.note;
     dests.push_back(std::move(j));
@@ -57,22 +57,22 @@ json DmarcSection::to_json() const {
 
 // --------------------------------------------------------------- DMARC --
 
-asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string domain, Findings& findings) {
-  using namespace auth::dmarc;
-  using Kind = DmarcLookupResult::Kind;
-  DmarcSection s;
-  s.domain = normalize_domain(to_lower(domain));
-  Config config;  // RFC 9989 tree walk
-  DmarcLookup lookup(resolver);
-  OrgDomainFinder finder(lookup, config.mode, nullptr, config.max_tree_walk_queries);
+namespace {
 
+using namespace auth::dmarc;
+
+// Step 1: the record at the domain itself, then RFC 9989 discovery. Adds the
+// findings of a discovery that ends the section and returns nullopt then.
+asio::awaitable<std::optional<PolicyDiscovery>> discover(DmarcLookup& lookup, OrgDomainFinder& finder,
+                                                         const Config& config, DmarcSection& s, Findings& findings) {
+  using Kind = DmarcLookupResult::Kind;
   const DmarcLookupResult first = co_await lookup.lookup(s.domain);
   if (first.kind == Kind::failed) {
     s.dns_error = escape_for_log(first.reason);
     add_finding(findings, Severity::error, "dns-failure",
                 "TXT query for _dmarc." + s.domain + " failed: " + s.dns_error + "; the DMARC record cannot be checked",
                 "fix the authoritative DNS servers (or DNSSEC signatures) for _dmarc." + s.domain);
-    co_return s;
+    co_return std::nullopt;
   }
   if (first.kind == Kind::multiple) {
     s.multiple = true;
@@ -88,16 +88,16 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
     add_finding(findings, Severity::error, "dmarc-syntax",
                 "DMARC record at _dmarc." + s.domain + " is unusable: " + escape_for_log(first.reason),
                 "publish a record within the limits, e.g. \"v=DMARC1; p=reject; rua=mailto:...\"");
-    co_return s;
+    co_return std::nullopt;
   }
 
-  const PolicyDiscovery d = co_await discover_policy(lookup, finder, config, s.domain);
+  PolicyDiscovery d = co_await discover_policy(lookup, finder, config, s.domain);
   if (d.outcome == PolicyDiscovery::Outcome::temperror) {
     s.dns_error = escape_for_log(d.error);
     add_finding(findings, Severity::error, "dns-failure",
                 "DMARC discovery for " + s.domain + " failed: " + s.dns_error + "; the DMARC record cannot be checked",
                 "fix the authoritative DNS servers (or DNSSEC signatures) of the _dmarc names");
-    co_return s;
+    co_return std::nullopt;
   }
   if (d.outcome == PolicyDiscovery::Outcome::none) {
     if (!s.multiple)
@@ -106,14 +106,19 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
                   "the domain in From: can be forged",
                   "publish \"v=DMARC1; p=none; rua=mailto:dmarc-reports@" + s.domain +
                       "\" at _dmarc." + s.domain + ", read the reports, then move to p=quarantine and p=reject");
-    co_return s;
+    co_return std::nullopt;
   }
   if (!d.record) {  // permerror without a record (invalid Author Domain, a record over a limit up the tree)
     add_finding(findings, Severity::error, "dmarc-syntax", "DMARC discovery for " + s.domain + ": " +
                 escape_for_log(d.error), "publish a valid v=DMARC1 record");
-    co_return s;
+    co_return std::nullopt;
   }
+  co_return d;
+}
 
+// Step 2: the record's facts into the section, and its syntax findings.
+// False when the record is unusable (the section ends there).
+bool take_record(DmarcSection& s, const PolicyDiscovery& d, Findings& findings) {
   const Record& rec = *d.record;
   s.record = d.raw_record;
   s.record_domain = d.policy_domain;
@@ -125,7 +130,6 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
   for (const ReportUri& u : rec.rua) s.rua.push_back(u.uri);
   for (const ReportUri& u : rec.ruf) s.ruf.push_back(u.uri);
   s.deprecated_tags = rec.deprecated_tags;
-  const bool inherited = s.found_at != "domain";
   const std::string where = "_dmarc." + s.record_domain;
 
   for (const std::string& w : rec.warnings) {
@@ -141,9 +145,16 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
                 "DMARC record at " + where + " has no valid p= and no valid rua=: receivers apply no DMARC "
                 "processing (RFC 9989 §4.10.1)",
                 "add p=none (or stronger) and a rua=mailto: address");
-    co_return s;
+    return false;
   }
+  return true;
+}
 
+// Step 3: the policy that applies to the domain, t=, deprecated tags.
+void policy_findings(DmarcSection& s, const PolicyDiscovery& d, Findings& findings) {
+  const Record& rec = *d.record;
+  const bool inherited = s.found_at != "domain";
+  const std::string where = "_dmarc." + s.record_domain;
   if (inherited)
     add_finding(findings, Severity::info, "dmarc-inherited",
                 "no DMARC record at _dmarc." + s.domain + "; the record at " + where + " (" +
@@ -182,7 +193,11 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
                          : " (receivers ignore it)"),
                 "remove " + escape_for_log(tag) + "= from the record");
   }
+}
 
+// Step 4: rua= and ruf= as published.
+void report_uri_findings(const DmarcSection& s, const Record& rec, Findings& findings) {
+  const std::string where = "_dmarc." + s.record_domain;
   if (!rec.has_valid_rua())
     add_finding(findings, Severity::warning, "dmarc-no-rua",
                 "DMARC record at " + where + " has no usable rua=: you get no aggregate reports, so you cannot see "
@@ -197,8 +212,33 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
                         " is not usable" + (u.note.empty() ? "" : ": " + escape_for_log(u.note)),
                     "use a mailto: URI with a valid address (receivers send reports only by mail)");
   }
+}
 
-  // External-destination authorization (RFC 9990 §3).
+// One external destination's authorization finding (RFC 9990 §3).
+void destination_finding(const std::string& tag, const ReportDestination& dest, const PolicyDiscovery& d,
+                         const std::string& policy_org, Findings& findings) {
+  if (dest.authorization == ReportAuthorization::not_authorized) {
+    add_finding(findings, Severity::warning, "dmarc-external-" + tag + "-unauthorized",
+                "DMARC " + tag + " destination " + escape_for_log(dest.uri.uri) + " is outside " + policy_org +
+                    " and has not authorized reports for " + d.policy_domain + " (no v=DMARC1 TXT at " +
+                    escape_for_log(dest.query_name) + "): receivers send it nothing (RFC 9990 §3)",
+                "ask the operator of " + escape_for_log(dest.uri.host) + " to publish \"v=DMARC1\" at " +
+                    escape_for_log(dest.query_name.empty() ? d.policy_domain + "._report._dmarc." + dest.uri.host
+                                                           : dest.query_name) +
+                    ", or use an address in your own domain");
+  } else if (dest.authorization == ReportAuthorization::temperror) {
+    add_finding(findings, Severity::error, "dns-failure",
+                "TXT query for " + escape_for_log(dest.query_name) + " failed: " + escape_for_log(dest.note) +
+                    "; the authorization of " + tag + " destination " + escape_for_log(dest.uri.uri) +
+                    " cannot be checked",
+                "fix the DNS servers of " + escape_for_log(dest.uri.host));
+  }
+}
+
+// Step 5: external-destination authorization (RFC 9990 §3).
+asio::awaitable<void> destination_findings(dns::Resolver& resolver, OrgDomainFinder& finder, const PolicyDiscovery& d,
+                                           DmarcSection& s, Findings& findings) {
+  const Record& rec = *d.record;
   // The Organizational Domain of the policy domain is needed only when a
   // report host lies outside the policy domain (a host inside it cannot be
   // external); the walk behind it costs DNS questions.
@@ -219,8 +259,8 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
                   "fix the DNS servers of the _dmarc names");
     }
   }
-  for (const char* tag : {"rua", "ruf"}) {
-    const std::vector<ReportUri>& uris = std::string_view(tag) == "rua" ? rec.rua : rec.ruf;
+  for (const std::string tag : {"rua", "ruf"}) {
+    const std::vector<ReportUri>& uris = tag == "rua" ? rec.rua : rec.ruf;
     if (uris.empty()) continue;
     std::vector<ReportDestination> dests =
         co_await verify_report_destinations(resolver, finder, d.policy_domain, policy_org, uris, tag);
@@ -228,29 +268,29 @@ asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string d
       if (dest.authorization == ReportAuthorization::internal ||
           dest.authorization == ReportAuthorization::not_applicable)
         continue;
-      s.external_destinations.push_back(
-          DmarcDestination{tag, dest.uri.uri, dest.uri.actionable, to_string(dest.authorization), dest.note});
-      if (dest.authorization == ReportAuthorization::not_authorized) {
-        add_finding(findings, Severity::warning, std::string("dmarc-external-") + tag + "-unauthorized",
-                    std::string("DMARC ") + tag + " destination " + escape_for_log(dest.uri.uri) +
-                        " is outside " + policy_org + " and has not authorized reports for " + d.policy_domain +
-                        " (no v=DMARC1 TXT at " + escape_for_log(dest.query_name) +
-                        "): receivers send it nothing (RFC 9990 §3)",
-                    "ask the operator of " + escape_for_log(dest.uri.host) + " to publish \"v=DMARC1\" at " +
-                        escape_for_log(dest.query_name.empty() ? d.policy_domain + "._report._dmarc." + dest.uri.host
-                                                               : dest.query_name) +
-                        ", or use an address in your own domain");
-      } else if (dest.authorization == ReportAuthorization::temperror) {
-        add_finding(findings, Severity::error, "dns-failure",
-                    "TXT query for " + escape_for_log(dest.query_name) + " failed: " + escape_for_log(dest.note) +
-                        "; the authorization of " + tag + " destination " + escape_for_log(dest.uri.uri) +
-                        " cannot be checked",
-                    "fix the DNS servers of " + escape_for_log(dest.uri.host));
-      }
+      s.external_destinations.push_back(DmarcDestination{tag, dest.uri.uri, dest.uri.actionable,
+                                                         to_string(dest.authorization), dest.note,
+                                                         dest.authorization == ReportAuthorization::authorized});
+      destination_finding(tag, dest, d, policy_org, findings);
     }
   }
-  co_return s;
 }
 
+}  // namespace
+
+asio::awaitable<DmarcSection> check_dmarc(dns::Resolver& resolver, std::string domain, Findings& findings) {
+  DmarcSection s;
+  s.domain = normalize_domain(to_lower(domain));
+  Config config;  // RFC 9989 tree walk
+  DmarcLookup lookup(resolver);
+  OrgDomainFinder finder(lookup, config.mode, nullptr, config.max_tree_walk_queries);
+
+  const std::optional<PolicyDiscovery> d = co_await discover(lookup, finder, config, s, findings);
+  if (!d || !take_record(s, *d, findings)) co_return s;
+  policy_findings(s, *d, findings);
+  report_uri_findings(s, *d->record, findings);
+  co_await destination_findings(resolver, finder, *d, s, findings);
+  co_return s;
+}
 
 }  // namespace mxsec::check

@@ -91,6 +91,7 @@ struct DmarcDestination {
   // "authorized", "not-authorized", "temperror" (auth/dmarc words)
   std::string authorization;
   std::string note;
+  bool authorized = false;  // authorization is ReportAuthorization::authorized
 };
 
 struct DmarcSection {

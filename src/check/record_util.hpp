@@ -18,27 +18,13 @@ using nlohmann::json;
 
 inline json opt_json(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 
-// "SERVFAIL", "timeout", "DNSSEC validation failed (reason)", ...
-template <class T>
-std::string dns_problem(const dns::Answer<T>& a) {
-  if (a.bogus()) return "DNSSEC validation failed" + (a.why_bogus.empty() ? "" : " (" + escape_for_log(a.why_bogus) + ")");
-  switch (a.status) {
-    case dns::Status::servfail: return "SERVFAIL";
-    case dns::Status::timeout: return "timeout";
-    case dns::Status::error: return "resolver error" + (a.error.empty() ? "" : ": " + escape_for_log(a.error));
-    default: return dns::to_string(a.status);
-  }
-}
-
 // Adds the dns-failure finding for a failed question and returns the problem
-// text for the section's `dns_error`.
+// text (dns::describe_failure, already escaped) for the section's `dns_error`.
 template <class T>
 std::string report_dns_failure(Findings& findings, const std::string& qname, const char* type, const dns::Answer<T>& a,
                                const std::string& what) {
-  std::string problem = dns_problem(a);
-  add_finding(findings, Severity::error, "dns-failure",
-              std::string(type) + " query for " + escape_for_log(qname) + " failed: " + problem + "; " + what +
-                  " cannot be checked",
+  std::string problem = dns::describe_failure(std::string(type) + " " + qname, a);
+  add_finding(findings, Severity::error, "dns-failure", problem + "; " + what + " cannot be checked",
               "fix the authoritative DNS servers (or DNSSEC signatures) for " + escape_for_log(qname));
   return problem;
 }

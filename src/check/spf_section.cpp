@@ -61,6 +61,9 @@ class SpfWalk {
  private:
   enum class Via { include, redirect };
   asio::awaitable<ChainEnd> follow(const std::string& target, Via via, const std::string& from, int depth);
+  asio::awaitable<void> host_term(const auth::spf::Mechanism& m, const std::string& target,
+                                  const std::string& domain);
+  asio::awaitable<void> check_exp(const std::string& domain, const auth::spf::Record& rec);
   void inexact(const std::string& why) {
     s_.lookups_exact = false;
     if (inexact_reason_.empty()) inexact_reason_ = why;
@@ -122,29 +125,7 @@ asio::awaitable<ChainEnd> SpfWalk::walk(const std::string& domain, const auth::s
           inexact(std::string("an ") + auth::spf::to_string(m.kind) + " target that depends on the message (macros) or is not a valid name");
           break;
         }
-        // What a receiver asks for a client that matches nothing: A for an
-        // IPv4 client (a, exists), MX (mx).
-        if (m.kind == MechanismKind::mx) {
-          dns::MxAnswer ans = co_await resolver_.mx(*target);
-          if (ans.failed()) {
-            report_dns_failure(findings_, *target, "MX", ans, "the SPF mx term");
-          } else if (ans.empty_answer()) {
-            ++s_.void_lookups;
-          } else if (static_cast<int>(ans.records.size()) > limits::kSpfMxPtrNames) {
-            // RFC 7208 §4.6.4: "if more than 10 "mx" records ... are returned
-            // for this further lookup, then permerror MUST be returned".
-            add_finding(findings_, Severity::error, "spf-mx-too-many",
-                        "SPF term " + escape_for_log(m.text) + " in the record of " + domain + ": " + *target +
-                            " has " + std::to_string(ans.records.size()) +
-                            " MX records; more than 10 is a permerror (RFC 7208 §4.6.4)",
-                        "list the mail servers with ip4:/ip6: or a: terms instead of mx");
-          }
-        } else {
-          dns::AddressAnswer ans = co_await resolver_.a(*target);
-          if (ans.failed())
-            report_dns_failure(findings_, *target, "A", ans, "the SPF term " + escape_for_log(m.text));
-          else if (ans.empty_answer()) ++s_.void_lookups;
-        }
+        co_await host_term(m, *target, domain);
         break;
       }
       case MechanismKind::ip4:
@@ -176,24 +157,55 @@ asio::awaitable<ChainEnd> SpfWalk::walk(const std::string& domain, const auth::s
     }
   }
 
-  if (depth == 0 && rec.exp) {
-    // RFC 7208 §6.2: a missing or unusable explanation is ignored, so this is
-    // a warning only; the exp TXT is not one of the §4.6.4 terms.
-    if (std::optional<std::string> target = static_target(*rec.exp, domain)) {
-      dns::TxtAnswer ans = co_await resolver_.txt(*target);
-      if (ans.failed() || ans.records.size() != 1)
-        add_finding(findings_, Severity::warning, "spf-exp-invalid",
-                    "SPF exp=" + escape_for_log(rec.exp_text) + " of " + domain + ": " +
-                        (ans.failed() ? "the TXT query for " + *target + " failed (" + dns_problem(ans) + ")"
-                         : ans.records.empty()
-                             ? "no TXT record at " + *target
-                             : std::to_string(ans.records.size()) + " TXT records at " + *target) +
-                        "; receivers ignore the explanation (RFC 7208 §6.2)",
-                    "publish exactly one TXT record at " + *target + " or remove exp=");
-    }
-  }
+  if (depth == 0 && rec.exp) co_await check_exp(domain, rec);
   path_.pop_back();
   co_return end;
+}
+
+// a, exists and mx: what a receiver asks for a client that matches nothing,
+// A for an IPv4 client (a, exists), MX (mx).
+asio::awaitable<void> SpfWalk::host_term(const auth::spf::Mechanism& m, const std::string& target,
+                                         const std::string& domain) {
+  using auth::spf::MechanismKind;
+  if (m.kind == MechanismKind::mx) {
+    dns::MxAnswer ans = co_await resolver_.mx(target);
+    if (ans.failed()) {
+      report_dns_failure(findings_, target, "MX", ans, "the SPF mx term");
+    } else if (ans.empty_answer()) {
+      ++s_.void_lookups;
+    } else if (static_cast<int>(ans.records.size()) > limits::kSpfMxPtrNames) {
+      // RFC 7208 §4.6.4: "if more than 10 "mx" records ... are returned
+      // for this further lookup, then permerror MUST be returned".
+      add_finding(findings_, Severity::error, "spf-mx-too-many",
+                  "SPF term " + escape_for_log(m.text) + " in the record of " + domain + ": " + target +
+                      " has " + std::to_string(ans.records.size()) +
+                      " MX records; more than 10 is a permerror (RFC 7208 §4.6.4)",
+                  "list the mail servers with ip4:/ip6: or a: terms instead of mx");
+    }
+  } else {
+    dns::AddressAnswer ans = co_await resolver_.a(target);
+    if (ans.failed())
+      report_dns_failure(findings_, target, "A", ans, "the SPF term " + escape_for_log(m.text));
+    else if (ans.empty_answer()) ++s_.void_lookups;
+  }
+}
+
+// exp= at the top level (RFC 7208 §6.2).
+asio::awaitable<void> SpfWalk::check_exp(const std::string& domain, const auth::spf::Record& rec) {
+  // RFC 7208 §6.2: a missing or unusable explanation is ignored, so this is
+  // a warning only; the exp TXT is not one of the §4.6.4 terms.
+  if (std::optional<std::string> target = static_target(*rec.exp, domain)) {
+    dns::TxtAnswer ans = co_await resolver_.txt(*target);
+    if (ans.failed() || ans.records.size() != 1)
+      add_finding(findings_, Severity::warning, "spf-exp-invalid",
+                  "SPF exp=" + escape_for_log(rec.exp_text) + " of " + domain + ": " +
+                      (ans.failed() ? dns::describe_failure("TXT " + *target, ans)
+                       : ans.records.empty()
+                           ? "no TXT record at " + *target
+                           : std::to_string(ans.records.size()) + " TXT records at " + *target) +
+                      "; receivers ignore the explanation (RFC 7208 §6.2)",
+                  "publish exactly one TXT record at " + *target + " or remove exp=");
+  }
 }
 
 asio::awaitable<ChainEnd> SpfWalk::follow(const std::string& target, Via via, const std::string& from, int depth) {

@@ -1,5 +1,6 @@
 #include "codec/address.hpp"
 
+#include "codec/idna.hpp"
 #include "core/strings.hpp"
 
 namespace mxsec::codec {
@@ -49,7 +50,11 @@ Result<Mailbox> split_addr_spec(std::string_view raw) {
   std::string domain = spec->substr(at + 1);
   if (domain.empty()) return make_error(Errc::parse, "mailbox with an empty domain");
   if (domain.front() == '[') return make_error(Errc::parse, "domain literal where a domain name is required");
-  m.domain = normalize_domain(domain);
+  // RFC 6532 lets the domain be UTF-8; RFC 9989 §5.3.1 and RFC 8616 §3
+  // compare and query A-labels, so U-labels are converted here, once.
+  auto a_labels = to_a_label_domain(domain);
+  if (!a_labels) return make_error(Errc::parse, "invalid domain in address: " + a_labels.error().message);
+  m.domain = std::move(*a_labels);
   if (!is_valid_domain_name(m.domain))
     return make_error(Errc::parse, "invalid domain in address: " + escape_for_log(m.domain, 60));
   return m;

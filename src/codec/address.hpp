@@ -5,7 +5,9 @@
 //   with or without display names, angle addresses, groups ("team: a@x, b@y;"),
 //   comments (nested, with quoted-pairs) and quoted strings, including the
 //   obsolete forms that real From fields carry. It returns each mailbox's
-//   local part and domain; the domain is lower-cased without a trailing dot.
+//   local part and domain; the domain is lower-cased without a trailing dot,
+//   with U-labels converted to A-labels (codec/idna.hpp), so "joerg@bücher.example"
+//   has the domain "xn--bcher-kva.example".
 // - Errors (Errc::parse, with a reason): unbalanced quotes, comments or angle
 //   brackets; a mailbox without "@"; an empty domain; a domain literal
 //   ("[192.0.2.1]") where a domain name is required; more than `max_mailboxes`

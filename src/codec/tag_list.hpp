@@ -8,7 +8,9 @@
 //   tval      =  1*VALCHAR                 ; VALCHAR = %x21-3A / %x3C-7E
 //
 // Contract: parse_tag_list returns the tags in order with names as written
-// (callers compare case-sensitively, as RFC 6376 requires) and values with
+// (DKIM callers compare them case-sensitively, as RFC 6376 §3.2 requires;
+// DMARC lower-cases them first, since RFC 9989's tag names and values are
+// ABNF strings and so case-insensitive) and values with
 // surrounding whitespace removed; inner folding whitespace is kept so that
 // callers that must strip it (b=, bh=, p=) do so. RFC 6376 §3.2: "Tags with
 // duplicate names MUST NOT occur within a single tag-list; if a tag name does

@@ -81,8 +81,14 @@ std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
   return v;
 }
 
+std::string to_hex(std::string_view bytes, HexCase hex_case) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) append_hex(out, static_cast<unsigned char>(c), hex_case);
+  return out;
+}
+
 std::string escape_for_log(std::string_view s, std::size_t max_len) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(std::min(s.size(), max_len) + 8);
   for (unsigned char c : s) {
@@ -94,8 +100,7 @@ std::string escape_for_log(std::string_view s, std::size_t max_len) {
       out += static_cast<char>(c);
     } else {
       out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      append_hex(out, c);
     }
   }
   return out;

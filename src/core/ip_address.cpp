@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/strings.hpp"
+
 namespace mxsec {
 
 IpAddress IpAddress::v4(std::array<std::uint8_t, 4> b) {
@@ -72,11 +74,10 @@ std::string IpAddress::reverse_name() const {
     }
     return out + "in-addr.arpa";
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 15; i >= 0; --i) {
-    out += kHex[bytes_[static_cast<std::size_t>(i)] & 15];
+    out += hex_digit(bytes_[static_cast<std::size_t>(i)] & 15u);
     out += '.';
-    out += kHex[bytes_[static_cast<std::size_t>(i)] >> 4];
+    out += hex_digit(bytes_[static_cast<std::size_t>(i)] >> 4);
     out += '.';
   }
   return out + "ip6.arpa";

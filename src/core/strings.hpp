@@ -24,6 +24,22 @@ constexpr int hex_digit_value(char c) {
   return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 
+enum class HexCase { lower, upper };
+
+// The hexadecimal digit of `nibble` (0..15). This and the two functions below
+// are the only hex encoder in mxsec: escapes, %-encoding, DNS presentation
+// form, certificate digests and reverse names all use them.
+constexpr char hex_digit(unsigned nibble, HexCase hex_case = HexCase::lower) {
+  return (hex_case == HexCase::upper ? "0123456789ABCDEF" : "0123456789abcdef")[nibble & 15u];
+}
+// Appends the two hex digits of `byte` (high nibble first).
+inline void append_hex(std::string& out, unsigned char byte, HexCase hex_case = HexCase::lower) {
+  out += hex_digit(byte >> 4, hex_case);
+  out += hex_digit(byte & 15u, hex_case);
+}
+// Hex of every byte of `bytes`, two digits per byte.
+std::string to_hex(std::string_view bytes, HexCase hex_case = HexCase::lower);
+
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);

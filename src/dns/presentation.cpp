@@ -9,17 +9,8 @@
 namespace mxsec::dns {
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
+// RFC 4034 / RFC 6698 / RFC 3597 presentation digests: upper-case hex.
+std::string hex(std::string_view bytes) { return to_hex(bytes, HexCase::upper); }
 
 std::string fqdn(std::string name) { return name.empty() ? std::string(".") : name + "."; }
 

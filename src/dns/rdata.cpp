@@ -49,6 +49,31 @@ Result<std::string> decode_name(std::string_view wire, std::size_t& offset) {
   return out;
 }
 
+std::string minimal_escapes(std::string name) {
+  if (name.find('\\') == std::string::npos) return name;
+  const std::string_view s = name;
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 >= s.size()) {
+      out += s[i];
+      continue;
+    }
+    char c = s[i + 1];
+    std::size_t len = 2;
+    if (is_digit(c) && i + 3 < s.size() && is_digit(s[i + 2]) && is_digit(s[i + 3])) {
+      const int v = (s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0');
+      c = v < 256 ? static_cast<char>(v) : '\0';
+      len = 4;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x21 && u <= 0x7e && c != '.' && c != '\\') out += c;
+    else out.append(s.substr(i, len));
+    i += len - 1;
+  }
+  return out;
+}
+
 Result<std::string> encode_name(std::string_view name) {
   // Drop the trailing dot of an absolute name, but not an escaped "\." that
   // ends the last label (an odd number of backslashes before it).
@@ -118,6 +143,19 @@ Result<TxtRecord> decode_txt(std::string_view rdata) {
   return txt;
 }
 
+std::optional<std::string_view> join_txt_strings(std::string_view rdata, std::string& scratch) {
+  if (rdata.empty()) return std::nullopt;
+  scratch.clear();
+  std::size_t off = 0;
+  while (off < rdata.size()) {
+    const auto len = static_cast<unsigned char>(rdata[off++]);
+    if (len > rdata.size() - off) return std::nullopt;
+    scratch.append(rdata.substr(off, len));
+    off += len;
+  }
+  return std::string_view(scratch);
+}
+
 Result<IpAddress> decode_a(std::string_view rdata) {
   if (rdata.size() != 4) return make_error(Errc::parse, "A rdata is not 4 bytes");
   std::array<std::uint8_t, 4> b;
@@ -130,6 +168,10 @@ Result<IpAddress> decode_aaaa(std::string_view rdata) {
   std::array<std::uint8_t, 16> b;
   std::memcpy(b.data(), rdata.data(), 16);
   return IpAddress::v6(b);
+}
+
+Result<IpAddress> decode_address(std::string_view rdata, RrType type) {
+  return type == RrType::aaaa ? decode_aaaa(rdata) : decode_a(rdata);
 }
 
 Result<TlsaRecord> decode_tlsa(std::string_view rdata) {

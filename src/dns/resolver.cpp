@@ -44,8 +44,8 @@ TxtAnswer to_txt_answer(RawAnswer raw) { return decode_answer<TxtRecord>(std::mo
 TlsaAnswer to_tlsa_answer(RawAnswer raw) { return decode_answer<TlsaRecord>(std::move(raw), decode_tlsa); }
 NameAnswer to_name_answer(RawAnswer raw) { return decode_answer<std::string>(std::move(raw), decode_name_rdata); }
 AddressAnswer to_address_answer(RawAnswer raw) {
-  const bool v6 = raw.qtype == RrType::aaaa;
-  return decode_answer<IpAddress>(std::move(raw), [v6](std::string_view rd) { return v6 ? decode_aaaa(rd) : decode_a(rd); });
+  const RrType type = raw.qtype;
+  return decode_answer<IpAddress>(std::move(raw), [type](std::string_view rd) { return decode_address(rd, type); });
 }
 
 asio::awaitable<MxAnswer> Resolver::mx(std::string name) { co_return to_mx_answer(co_await resolve(std::move(name), RrType::mx)); }

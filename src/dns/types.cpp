@@ -1,5 +1,7 @@
 #include "dns/types.hpp"
 
+#include "core/strings.hpp"
+
 namespace mxsec::dns {
 
 const char* to_string(RrType t) {
@@ -45,6 +47,18 @@ std::string TxtRecord::joined() const {
   std::string out;
   for (const auto& s : strings) out += s;
   return out;
+}
+
+std::string describe_failure(std::string_view what, Status status, Security security, std::string_view why_bogus,
+                             std::string_view error) {
+  // Longest `what`: a type mnemonic, a space and a 253-octet name.
+  constexpr std::size_t kWhatMax = 270, kReasonMax = 200;
+  const std::string for_what = what.empty() ? std::string() : " for " + escape_for_log(what, kWhatMax);
+  // Bogus first: a bogus NXDOMAIN or NOERROR is as unusable as a SERVFAIL.
+  if (security == Security::bogus)
+    return "DNSSEC bogus answer" + for_what + ": " +
+           (why_bogus.empty() ? std::string("validation failed") : escape_for_log(why_bogus, kReasonMax));
+  return std::string("DNS ") + to_string(status) + for_what + (error.empty() ? "" : ": " + escape_for_log(error, kReasonMax));
 }
 
 }  // namespace mxsec::dns

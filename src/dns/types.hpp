@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ip_address.hpp"
@@ -70,7 +71,16 @@ struct TlsaRecord {
   friend bool operator==(const TlsaRecord&, const TlsaRecord&) = default;
 };
 
-// The undecoded answer as a resolver produced it: rdata in wire form.
+// The judgement every answer shares, undecoded or typed (see Answer<T>).
+constexpr bool answer_failed(Status status, Security security) {
+  return security == Security::bogus || status == Status::servfail || status == Status::timeout ||
+         status == Status::error;
+}
+
+// The undecoded answer as a resolver produced it: rdata in wire form. The
+// predicates mean what Answer<T>'s mean, before decoding (NOERROR without
+// rdata counts as NODATA), so a caller that reads the rdata itself (with
+// the decoders of dns/rdata.hpp) judges it the same way.
 struct RawAnswer {
   std::string qname;
   RrType qtype = RrType::a;
@@ -81,6 +91,13 @@ struct RawAnswer {
   std::uint32_t ttl = 0;
   std::string canonical_name;   // owner after CNAME expansion ("" if none)
   std::vector<std::string> rdata;
+
+  bool bogus() const { return security == Security::bogus; }
+  bool failed() const { return answer_failed(status, security); }
+  bool empty_answer() const {
+    return !failed() && (status == Status::nodata || status == Status::nxdomain || rdata.empty());
+  }
+  bool usable() const { return status == Status::ok && !rdata.empty() && security != Security::bogus; }
 };
 
 template <class T>
@@ -102,11 +119,29 @@ struct Answer {
   bool empty_answer() const { return status == Status::nodata || status == Status::nxdomain; }
   // The question could not be answered: SERVFAIL, timeout, resolver error or
   // a bogus answer. RFC 7208 / 6376 / 9989 map this to temperror.
-  bool failed() const {
-    return security == Security::bogus || status == Status::servfail || status == Status::timeout ||
-           status == Status::error;
-  }
+  bool failed() const { return answer_failed(status, security); }
 };
+
+// Why a DNS question could not be used, as one line for a verdict's reason,
+// a finding or a log:
+//   bogus:      "DNSSEC bogus answer for <what>: <why_bogus>" ("validation
+//               failed" when unbound gave no reason)
+//   otherwise:  "DNS <status> for <what>", plus ": <error>" when the
+//               resolver said more (e.g. "DNS servfail for TXT example.com").
+// `what` names the question, normally "<TYPE> <name>" ("" leaves out the
+// " for <what>" part). Every piece is escaped with escape_for_log (names,
+// unbound's reasons and resolver errors are untrusted text), so the caller
+// passes raw text and must not escape the result again. Meant for answers
+// that failed() or came back empty; this is the one describer of failed DNS
+// answers in mxsec.
+std::string describe_failure(std::string_view what, Status status, Security security, std::string_view why_bogus,
+                             std::string_view error);
+
+// The same for a RawAnswer or any Answer<T>.
+template <class AnswerT>
+std::string describe_failure(std::string_view what, const AnswerT& answer) {
+  return describe_failure(what, answer.status, answer.security, answer.why_bogus, answer.error);
+}
 
 using MxAnswer = Answer<MxRecord>;
 using TxtAnswer = Answer<TxtRecord>;

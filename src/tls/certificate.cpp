@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/limits.hpp"
+#include "core/strings.hpp"
 
 namespace mxsec::tls {
 namespace {
@@ -28,7 +29,7 @@ std::string sha256_hex(const std::string& der) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(der.data(), der.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
-  return to_hex(md, len);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 std::vector<std::string> dns_sans(X509* cert) {

@@ -58,7 +58,10 @@ nlohmann::json dmarc_json(const auth::dmarc::Evaluation& e, const std::string& a
   }
   nlohmann::json ids = nlohmann::json::array();
   for (const auto& id : e.identifiers)
-    ids.push_back({{"mechanism", id.mechanism}, {"domain", id.domain}, {"result", id.result}, {"considered", id.considered}});
+    ids.push_back({{"mechanism", auth::dmarc::to_string(id.mechanism)},
+                   {"domain", id.domain},
+                   {"result", auth::dmarc::to_string(id.result)},
+                   {"considered", id.considered}});
   j["identifiers"] = std::move(ids);
   return j;
 }

@@ -143,12 +143,12 @@ std::string canonical_body(std::string_view body, Canon canon) {
 }
 
 BodyHasher::BodyHasher(std::uint64_t limit) : owned_(EVP_MD_CTX_new()), ctx_(owned_.get()), limit_(limit) {
-  const EVP_MD* md = ossl::sha256_md();
+  const EVP_MD* md = sha256_md();
   ok_ = ctx_ && md && EVP_DigestInit_ex2(ctx_, md, nullptr) == 1;
 }
 
 BodyHasher::BodyHasher(std::uint64_t limit, EVP_MD_CTX* ctx) : ctx_(ctx), limit_(limit) {
-  const EVP_MD* md = ossl::sha256_md();
+  const EVP_MD* md = sha256_md();
   ok_ = ctx_ && md && EVP_DigestInit_ex2(ctx_, md, nullptr) == 1;
 }
 

@@ -27,8 +27,9 @@
 #include <string>
 #include <string_view>
 
-#include "auth/dkim/openssl.hpp"
+#include "auth/dkim/digest.hpp"
 #include "auth/dkim/signature.hpp"
+#include "tls/handles.hpp"
 
 namespace mxsec::auth::dkim {
 
@@ -77,7 +78,7 @@ class BodyHasher final : public BodySink {
  private:
   void flush();
   void update(const char* data, std::size_t size);
-  ossl::MdCtxPtr owned_;
+  tls::EvpMdCtxPtr owned_;
   EVP_MD_CTX* ctx_ = nullptr;
   std::uint64_t limit_;
   std::uint64_t total_ = 0;

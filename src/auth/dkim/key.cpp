@@ -98,14 +98,14 @@ Result<PublicKey> PublicKey::load(const KeyRecord& record, int min_rsa_bits, int
     if (record.public_key.size() != 32)
       return make_error(Errc::parse, "Ed25519 key is " + std::to_string(record.public_key.size()) +
                                          " bytes, RFC 8463 needs 32");
-    ossl::PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, data, record.public_key.size()));
-    if (!pkey) return make_error(Errc::crypto, "Ed25519 key rejected: " + ossl::last_error());
+    tls::EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, data, record.public_key.size()));
+    if (!pkey) return make_error(Errc::crypto, "Ed25519 key rejected: " + tls::openssl_error_text());
     out.bits_ = 256;
-    out.pkey_ = std::shared_ptr<EVP_PKEY>(pkey.release(), ossl::PkeyFree{});
+    out.pkey_ = std::shared_ptr<EVP_PKEY>(pkey.release(), tls::EvpPkeyFree{});
     return out;
   }
   const unsigned char* cursor = data;
-  ossl::PkeyPtr pkey(d2i_PUBKEY(nullptr, &cursor, len));
+  tls::EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &cursor, len));
   if (!pkey || cursor != data + len) {
     // Deployed records sometimes carry a bare PKCS#1 RSAPublicKey.
     ERR_clear_error();
@@ -125,7 +125,7 @@ Result<PublicKey> PublicKey::load(const KeyRecord& record, int min_rsa_bits, int
   if (out.bits_ > max_rsa_bits)
     return make_error(Errc::limit, "RSA key " + std::to_string(out.bits_) + " bits > limit " +
                                        std::to_string(max_rsa_bits));
-  out.pkey_ = std::shared_ptr<EVP_PKEY>(pkey.release(), ossl::PkeyFree{});
+  out.pkey_ = std::shared_ptr<EVP_PKEY>(pkey.release(), tls::EvpPkeyFree{});
   return out;
 }
 

@@ -23,10 +23,10 @@
 #include <string>
 #include <string_view>
 
-#include "auth/dkim/openssl.hpp"
 #include "auth/dkim/signature.hpp"
 #include "core/limits.hpp"
 #include "core/result.hpp"
+#include "tls/handles.hpp"
 
 namespace mxsec::auth::dkim {
 

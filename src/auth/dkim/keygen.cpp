@@ -10,9 +10,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "auth/dkim/openssl.hpp"
+#include "auth/dkim/digest.hpp"
 #include "codec/base64.hpp"
 #include "core/strings.hpp"
+#include "tls/handles.hpp"
 
 namespace mxsec::auth::dkim {
 namespace {
@@ -32,22 +33,22 @@ Result<std::string> public_key_b64(EVP_PKEY* pkey) {
     unsigned char raw[32];
     std::size_t len = sizeof raw;
     if (EVP_PKEY_get_raw_public_key(pkey, raw, &len) != 1 || len != 32)
-      return make_error(Errc::crypto, "Ed25519 public key: " + ossl::last_error());
+      return make_error(Errc::crypto, "Ed25519 public key: " + tls::openssl_error_text());
     return codec::encode_base64(std::string_view(reinterpret_cast<const char*>(raw), len));
   }
   if (id != EVP_PKEY_RSA) return make_error(Errc::unsupported, "key is neither RSA nor Ed25519");
   const int len = i2d_PUBKEY(pkey, nullptr);
-  if (len <= 0) return make_error(Errc::crypto, "RSA public key: " + ossl::last_error());
+  if (len <= 0) return make_error(Errc::crypto, "RSA public key: " + tls::openssl_error_text());
   std::string der(static_cast<std::size_t>(len), '\0');
   auto* p = reinterpret_cast<unsigned char*>(der.data());
-  if (i2d_PUBKEY(pkey, &p) != len) return make_error(Errc::crypto, "RSA public key: " + ossl::last_error());
+  if (i2d_PUBKEY(pkey, &p) != len) return make_error(Errc::crypto, "RSA public key: " + tls::openssl_error_text());
   return codec::encode_base64(der);
 }
 
 Result<GeneratedKey> generate_key(KeyType type, int bits) {
   GeneratedKey out;
   out.type = type;
-  ossl::PkeyPtr pkey;
+  tls::EvpPkeyPtr pkey;
   if (type == KeyType::rsa) {
     // RFC 8301 §3.2: "Signers MUST use RSA keys of at least 1024 bits ... and
     // SHOULD use RSA keys of at least 2048 bits."
@@ -59,10 +60,10 @@ Result<GeneratedKey> generate_key(KeyType type, int bits) {
     pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
     out.bits = 256;
   }
-  if (!pkey) return make_error(Errc::crypto, "key generation failed: " + ossl::last_error());
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!pkey) return make_error(Errc::crypto, "key generation failed: " + tls::openssl_error_text());
+  tls::BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
-    return make_error(Errc::crypto, "PEM encoding failed: " + ossl::last_error());
+    return make_error(Errc::crypto, "PEM encoding failed: " + tls::openssl_error_text());
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
   out.private_pem.assign(data, static_cast<std::size_t>(n));

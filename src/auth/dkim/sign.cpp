@@ -6,12 +6,13 @@
 #include <openssl/rsa.h>
 
 #include "auth/dkim/canon.hpp"
+#include "auth/dkim/digest.hpp"
 #include "auth/dkim/header_index.hpp"
 #include "auth/dkim/keygen.hpp"
-#include "auth/dkim/openssl.hpp"
 #include "codec/base64.hpp"
 #include "core/limits.hpp"
 #include "core/strings.hpp"
+#include "tls/handles.hpp"
 
 namespace mxsec::auth::dkim {
 namespace {
@@ -34,8 +35,8 @@ Result<Signer> Signer::from_pkey(std::shared_ptr<EVP_PKEY> pkey, SignerConfig co
       return make_error(Errc::invalid_argument, "i= must be an address at d= or a subdomain of it");
   }
   Signer s;
-  const EVP_MD* md = ossl::sha256_md();
-  if (!md) return make_error(Errc::crypto, "SHA-256 unavailable: " + ossl::last_error());
+  const EVP_MD* md = sha256_md();
+  if (!md) return make_error(Errc::crypto, "SHA-256 unavailable: " + tls::openssl_error_text());
   const int id = EVP_PKEY_get_base_id(pkey.get());
   if (id == EVP_PKEY_RSA) {
     const int bits = EVP_PKEY_get_bits(pkey.get());
@@ -49,17 +50,17 @@ Result<Signer> Signer::from_pkey(std::shared_ptr<EVP_PKEY> pkey, SignerConfig co
     // RSASSA-PKCS1-v1_5 with SHA-256 (RFC 6376 §3.3.1): sign() hashes the
     // header data itself and signs the digest with EVP_PKEY_sign, which
     // adds the SHA-256 DigestInfo as EVP_DigestSign would.
-    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+    tls::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
         EVP_PKEY_CTX_set_signature_md(ctx.get(), md) != 1)
-      return make_error(Errc::crypto, "sign init: " + ossl::last_error());
-    s.rsa_ctx_ = std::shared_ptr<const EVP_PKEY_CTX>(ctx.release(), ossl::PkeyCtxFree{});
+      return make_error(Errc::crypto, "sign init: " + tls::openssl_error_text());
+    s.rsa_ctx_ = std::shared_ptr<const EVP_PKEY_CTX>(ctx.release(), tls::EvpPkeyCtxFree{});
   } else if (id == EVP_PKEY_ED25519) {
     s.algorithm_ = Algorithm::ed25519_sha256;
-    ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+    tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
-      return make_error(Errc::crypto, "sign init: " + ossl::last_error());
-    s.ed25519_ctx_ = std::shared_ptr<const EVP_MD_CTX>(ctx.release(), ossl::MdCtxFree{});
+      return make_error(Errc::crypto, "sign init: " + tls::openssl_error_text());
+    s.ed25519_ctx_ = std::shared_ptr<const EVP_MD_CTX>(ctx.release(), tls::EvpMdCtxFree{});
   } else {
     return make_error(Errc::unsupported, "private key is neither RSA nor Ed25519");
   }
@@ -70,19 +71,19 @@ Result<Signer> Signer::from_pkey(std::shared_ptr<EVP_PKEY> pkey, SignerConfig co
 
 Result<Signer> Signer::from_pem(std::string_view pem, SignerConfig config) {
   if (pem.size() > 64 * 1024) return make_error(Errc::limit, "private key file larger than 64 KiB");
-  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return make_error(Errc::crypto, ossl::last_error());
-  ossl::PkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!pkey) return make_error(Errc::parse, "cannot read private key PEM: " + ossl::last_error());
-  return from_pkey(std::shared_ptr<EVP_PKEY>(pkey.release(), ossl::PkeyFree{}), std::move(config));
+  tls::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return make_error(Errc::crypto, tls::openssl_error_text());
+  tls::EvpPkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!pkey) return make_error(Errc::parse, "cannot read private key PEM: " + tls::openssl_error_text());
+  return from_pkey(std::shared_ptr<EVP_PKEY>(pkey.release(), tls::EvpPkeyFree{}), std::move(config));
 }
 
 Result<Signer> Signer::from_ed25519_seed(std::string_view seed32, SignerConfig config) {
   if (seed32.size() != 32) return make_error(Errc::parse, "Ed25519 seed must be 32 bytes");
-  ossl::PkeyPtr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+  tls::EvpPkeyPtr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
                                                   reinterpret_cast<const unsigned char*>(seed32.data()), 32));
-  if (!pkey) return make_error(Errc::crypto, "Ed25519 seed rejected: " + ossl::last_error());
-  return from_pkey(std::shared_ptr<EVP_PKEY>(pkey.release(), ossl::PkeyFree{}), std::move(config));
+  if (!pkey) return make_error(Errc::crypto, "Ed25519 seed rejected: " + tls::openssl_error_text());
+  return from_pkey(std::shared_ptr<EVP_PKEY>(pkey.release(), tls::EvpPkeyFree{}), std::move(config));
 }
 
 Result<Signer> Signer::from_key_bytes(std::string_view key, SignerConfig config) {
@@ -103,28 +104,28 @@ Result<std::string> Signer::sign_data(std::string_view data) const {
   // Ed25519").
   unsigned char digest[32];
   {
-    ossl::MdCtxPtr md_ctx(EVP_MD_CTX_new());
-    if (!md_ctx || !ossl::sha256(md_ctx.get(), data, digest))
-      return make_error(Errc::crypto, "header hash: " + ossl::last_error());
+    tls::EvpMdCtxPtr md_ctx(EVP_MD_CTX_new());
+    if (!md_ctx || !sha256(md_ctx.get(), data, digest))
+      return make_error(Errc::crypto, "header hash: " + tls::openssl_error_text());
   }
   std::string sig;
   std::size_t len = 0;
   if (algorithm_ == Algorithm::rsa_sha256) {
     // A duplicate per call: the prepared context is shared by every thread.
-    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_dup(rsa_ctx_.get()));
+    tls::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_dup(rsa_ctx_.get()));
     if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, sizeof digest) != 1)
-      return make_error(Errc::crypto, "sign: " + ossl::last_error());
+      return make_error(Errc::crypto, "sign: " + tls::openssl_error_text());
     sig.resize(len);
     if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, digest, sizeof digest) != 1)
-      return make_error(Errc::crypto, "sign: " + ossl::last_error());
+      return make_error(Errc::crypto, "sign: " + tls::openssl_error_text());
   } else {
-    ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+    tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ed25519_ctx_.get()) != 1)
-      return make_error(Errc::crypto, "sign init: " + ossl::last_error());
+      return make_error(Errc::crypto, "sign init: " + tls::openssl_error_text());
     len = 64;  // RFC 8032 §5.1.6: an Ed25519 signature is 64 octets
     sig.resize(len);
     if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, digest, sizeof digest) != 1)
-      return make_error(Errc::crypto, "sign: " + ossl::last_error());
+      return make_error(Errc::crypto, "sign: " + tls::openssl_error_text());
   }
   sig.resize(len);
   return sig;
@@ -151,7 +152,7 @@ Result<std::string> Signer::sign(const codec::Message& message, const Clock& clo
   BodyHasher body;
   canonicalize_body(message.body, config_.body_canon, body);
   const std::string bh = body.finish();
-  if (bh.size() != 32) return make_error(Errc::crypto, "body hash: " + ossl::last_error());
+  if (bh.size() != 32) return make_error(Errc::crypto, "body hash: " + tls::openssl_error_text());
 
   std::string value = std::string("v=1; a=") + to_string(algorithm_) + "; c=" + to_string(config_.header_canon) + "/" +
                       to_string(config_.body_canon) + "; d=" + config_.domain + "; s=" + config_.selector + ";";

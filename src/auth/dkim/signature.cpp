@@ -1,6 +1,7 @@
 #include "auth/dkim/signature.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "codec/base64.hpp"
 #include "codec/tag_list.hpp"
@@ -74,26 +75,22 @@ std::string Signature::canonicalization() const {
 
 Verdict signature_error_verdict(const Error& e) { return e.code == Errc::parse ? Verdict::neutral : Verdict::permerror; }
 
-Result<Signature> parse_signature(std::string_view value, const SignatureLimits& limits) {
-  if (value.size() > limits.max_bytes)
-    return make_error(Errc::limit, "DKIM-Signature longer than " + std::to_string(limits.max_bytes) + " bytes");
-  auto parsed = codec::parse_tag_list(value);
-  if (!parsed) return syntax("DKIM-Signature tag list: " + parsed.error().message);
-  const std::vector<codec::Tag>& tags = *parsed;
-  Signature sig;
+namespace {
 
-  // Every tag we read, looked up in one pass over the list (names are
-  // unique: parse_tag_list rejects duplicates).
-  struct Known {
-    std::string_view name;
-    std::optional<std::string_view> value;
-  };
-  enum { kV, kA, kB, kBh, kD, kH, kS, kC, kI, kL, kQ, kT, kX, kCount };
-  Known known[kCount] = {{"v", {}}, {"a", {}}, {"b", {}}, {"bh", {}}, {"d", {}}, {"h", {}}, {"s", {}},
-                         {"c", {}}, {"i", {}}, {"l", {}}, {"q", {}}, {"t", {}}, {"x", {}}};
+// The tags parse_signature() reads (RFC 6376 §3.5); other tags are ignored
+// (§3.2). Names are case-sensitive (§3.2: "Tags MUST be interpreted in a
+// case-sensitive manner").
+enum TagIndex { kV, kA, kB, kBh, kD, kH, kS, kC, kI, kL, kQ, kT, kX, kTagCount };
+constexpr std::string_view kTagNames[kTagCount] = {"v", "a", "b", "bh", "d", "h", "s", "c", "i", "l", "q", "t", "x"};
+using KnownTags = std::array<std::optional<std::string_view>, kTagCount>;
+
+// Every tag we read, looked up in one pass over the list (names are unique:
+// parse_tag_list rejects duplicates).
+KnownTags find_known_tags(const std::vector<codec::Tag>& tags) {
+  KnownTags known;
   for (const codec::Tag& tag : tags) {
     const std::string_view n = tag.name;
-    int which = kCount;
+    int which = kTagCount;
     if (n.size() == 1) {
       switch (n[0]) {
         case 'v': which = kV; break;
@@ -113,80 +110,65 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
     } else if (n == "bh") {
       which = kBh;
     }
-    if (which != kCount) known[which].value = tag.value;  // other tags are ignored (RFC 6376 §3.2)
+    if (which != kTagCount) known[static_cast<std::size_t>(which)] = tag.value;
   }
-  const auto find_tag = [&known](int which) { return known[which].value; };
+  return known;
+}
 
-  // RFC 6376 §6.1.1: "Verifiers MUST return PERMFAIL (signature missing
-  // required tag) when any tag listed as "required" in Section 3.5 is omitted".
-  for (int required : {kV, kA, kB, kBh, kD, kH, kS})
-    if (!find_tag(required)) return syntax("missing required tag " + std::string(known[required].name) + "=");
+Result<Algorithm> parse_algorithm(std::string_view a) {
+  if (a == "rsa-sha256") return Algorithm::rsa_sha256;
+  if (a == "ed25519-sha256") return Algorithm::ed25519_sha256;
+  // RFC 8301 §3.1: "Verifiers MUST NOT consider signatures using SHA-1 to be
+  // valid."
+  if (a == "rsa-sha1") return unsupported("rsa-sha1 not allowed (RFC 8301)");
+  return unsupported("unsupported algorithm a=" + escape_for_log(a, 40));
+}
 
-  // v= "MUST have the value "1"" (RFC 6376 §3.5).
-  if (*find_tag(kV) != "1")
-    return syntax("v= must be 1, got " + escape_for_log(*find_tag(kV), 20));
-
-  const std::string_view a = *find_tag(kA);
-  if (a == "rsa-sha256") {
-    sig.algorithm = Algorithm::rsa_sha256;
-  } else if (a == "ed25519-sha256") {
-    sig.algorithm = Algorithm::ed25519_sha256;
-  } else if (a == "rsa-sha1") {
-    // RFC 8301 §3.1: "Verifiers MUST NOT consider signatures using SHA-1 to be
-    // valid."
-    return unsupported("rsa-sha1 not allowed (RFC 8301)");
-  } else {
-    return unsupported("unsupported algorithm a=" + escape_for_log(a, 40));
-  }
-
-  const std::string_view b = *find_tag(kB);
+// b=, and the span that is blanked when the signature field itself is
+// hashed: the value and all whitespace up to the next ';' (RFC 6376 §3.7).
+Result<void> parse_b(std::string_view field_value, std::string_view b, Signature& sig) {
   auto b_raw = decode_b64_tag("b", b);
   if (!b_raw) return b_raw.error();
   sig.signature = std::move(*b_raw);
   sig.signature_b64 = strip_fws(b);
-  // The b= value and all whitespace up to the next ';' are blanked when the
-  // signature field itself is hashed (RFC 6376 §3.7).
-  {
-    std::size_t begin = static_cast<std::size_t>(b.data() - value.data());
-    while (begin > 0 && value[begin - 1] != '=') --begin;
-    std::size_t end = value.find(';', static_cast<std::size_t>(b.data() - value.data()) + b.size());
-    if (end == std::string_view::npos) end = value.size();
-    sig.b_delete_begin = begin;
-    sig.b_delete_end = end;
-  }
+  std::size_t begin = static_cast<std::size_t>(b.data() - field_value.data());
+  while (begin > 0 && field_value[begin - 1] != '=') --begin;
+  std::size_t end = field_value.find(';', static_cast<std::size_t>(b.data() - field_value.data()) + b.size());
+  if (end == std::string_view::npos) end = field_value.size();
+  sig.b_delete_begin = begin;
+  sig.b_delete_end = end;
+  return {};
+}
 
-  auto bh = decode_b64_tag("bh", *find_tag(kBh));
-  if (!bh) return bh.error();
-  sig.body_hash = std::move(*bh);
-  if (sig.body_hash.size() != 32)
-    return syntax("bh= has " + std::to_string(sig.body_hash.size()) + " bytes, SHA-256 needs 32");
+// c= "header/body"; a missing body part is "simple" (§3.5).
+Result<void> parse_canon(std::string_view cv, Signature& sig) {
+  const std::size_t slash = cv.find('/');
+  const std::string_view hc = slash == std::string_view::npos ? cv : cv.substr(0, slash);
+  const std::string_view bc = slash == std::string_view::npos ? std::string_view("simple") : cv.substr(slash + 1);
+  auto one = [](std::string_view s) -> std::optional<Canon> {
+    if (s == "simple") return Canon::simple;
+    if (s == "relaxed") return Canon::relaxed;
+    return std::nullopt;
+  };
+  const auto h = one(hc), bd = one(bc);
+  if (!h || !bd) return unsupported("unknown canonicalization c=" + escape_for_log(cv, 40));
+  sig.header_canon = *h;
+  sig.body_canon = *bd;
+  return {};
+}
 
-  if (auto c = find_tag(kC)) {
-    const std::string_view cv = *c;
-    const std::size_t slash = cv.find('/');
-    const std::string_view hc = slash == std::string_view::npos ? cv : cv.substr(0, slash);
-    const std::string_view bc = slash == std::string_view::npos ? std::string_view("simple") : cv.substr(slash + 1);
-    auto one = [](std::string_view s) -> std::optional<Canon> {
-      if (s == "simple") return Canon::simple;
-      if (s == "relaxed") return Canon::relaxed;
-      return std::nullopt;
-    };
-    const auto h = one(hc), bd = one(bc);
-    if (!h || !bd) return unsupported("unknown canonicalization c=" + escape_for_log(cv, 40));
-    sig.header_canon = *h;
-    sig.body_canon = *bd;
-  }
-
-  const std::string_view d = *find_tag(kD);
+Result<void> parse_domain_and_selector(std::string_view d, std::string_view s, Signature& sig) {
   if (!is_valid_domain_name(d)) return syntax("d= is not a domain name: " + escape_for_log(d, 80));
   sig.domain = normalize_domain(d);
-  const std::string_view s = *find_tag(kS);
   if (!is_valid_domain_name(s)) return syntax("s= is not a valid selector: " + escape_for_log(s, 80));
   sig.selector = normalize_domain(s);
   if (!is_valid_domain_name(sig.key_name()))
     return syntax("key name " + escape_for_log(sig.key_name(), 80) + " is not a domain name");
+  return {};
+}
 
-  const std::string_view h = *find_tag(kH);
+// h=: the signed field names, lower-cased; From must be among them.
+Result<void> parse_signed_headers(std::string_view h, const SignatureLimits& limits, Signature& sig) {
   bool has_from = false;
   sig.signed_headers.reserve(std::min<std::size_t>(16, limits.max_signed_headers));
   std::size_t start = 0;
@@ -209,25 +191,33 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
   // "h=" tag does not include the From header field, the Verifier MUST ignore
   // the DKIM-Signature header field and return PERMFAIL (From field not signed)."
   if (!has_from) return reject("From field not signed (h= lacks From)");
+  return {};
+}
 
-  if (auto i = find_tag(kI)) {
-    const std::size_t at = i->rfind('@');
-    if (at == std::string_view::npos) return syntax("i= has no '@': " + escape_for_log(*i, 80));
-    const std::string_view idom = i->substr(at + 1);
-    if (!is_valid_domain_name(idom)) return syntax("i= domain is not a domain name: " + escape_for_log(*i, 80));
-    sig.identity = std::string(*i);
-    sig.identity_domain = normalize_domain(idom);
-    // RFC 6376 §6.1.1: "Verifiers MUST confirm that the domain specified in
-    // the "d=" tag is the same as or a parent domain of the domain part of
-    // the "i=" tag. If not, the DKIM-Signature header field MUST be ignored".
-    if (!is_subdomain_of(sig.identity_domain, sig.domain))
-      return reject("i= domain " + escape_for_log(sig.identity_domain, 80) + " is not d= or a subdomain of it");
-  } else {
+// i=, or "@d" when absent (§3.5).
+Result<void> parse_identity(std::optional<std::string_view> i, Signature& sig) {
+  if (!i) {
     sig.identity = "@" + sig.domain;
     sig.identity_domain = sig.domain;
+    return {};
   }
+  const std::size_t at = i->rfind('@');
+  if (at == std::string_view::npos) return syntax("i= has no '@': " + escape_for_log(*i, 80));
+  const std::string_view idom = i->substr(at + 1);
+  if (!is_valid_domain_name(idom)) return syntax("i= domain is not a domain name: " + escape_for_log(*i, 80));
+  sig.identity = std::string(*i);
+  sig.identity_domain = normalize_domain(idom);
+  // RFC 6376 §6.1.1: "Verifiers MUST confirm that the domain specified in
+  // the "d=" tag is the same as or a parent domain of the domain part of
+  // the "i=" tag. If not, the DKIM-Signature header field MUST be ignored".
+  if (!is_subdomain_of(sig.identity_domain, sig.domain))
+    return reject("i= domain " + escape_for_log(sig.identity_domain, 80) + " is not d= or a subdomain of it");
+  return {};
+}
 
-  if (auto l = find_tag(kL)) {
+// l=, q=, t= and x=.
+Result<void> parse_optional_tags(const KnownTags& known, Signature& sig) {
+  if (auto l = known[kL]) {
     // 1*76DIGIT: a count too large for 64 bits is certainly longer than any
     // body we accept, so it is clamped rather than rejected.
     if (l->empty() || l->size() > 76) return syntax("l= is not a 1..76 digit number");
@@ -235,20 +225,18 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
       if (!is_digit(ch)) return syntax("l= is not a number: " + escape_for_log(*l, 40));
     sig.body_length = parse_uint(*l).value_or(UINT64_MAX);
   }
-
-  if (auto q = find_tag(kQ)) {
+  if (auto q = known[kQ]) {
     bool dns_txt = false;
     for (std::string_view m : split(*q, ':'))
       if (iequals(trim_fws(m), "dns/txt")) dns_txt = true;
     if (!dns_txt) return unsupported("unsupported query method q=" + escape_for_log(*q, 40) + " (only dns/txt)");
   }
-
-  if (auto t = find_tag(kT)) {
+  if (auto t = known[kT]) {
     auto v = parse_time("t", *t);
     if (!v) return v.error();
     sig.timestamp = *v;
   }
-  if (auto x = find_tag(kX)) {
+  if (auto x = known[kX]) {
     auto v = parse_time("x", *x);
     if (!v) return v.error();
     sig.expiration = *v;
@@ -257,6 +245,41 @@ Result<Signature> parse_signature(std::string_view value, const SignatureLimits&
   // value of the "t=" tag if both are present."
   if (sig.timestamp && sig.expiration && *sig.expiration <= *sig.timestamp)
     return reject("x= " + std::to_string(*sig.expiration) + " is not after t= " + std::to_string(*sig.timestamp));
+  return {};
+}
+
+}  // namespace
+
+Result<Signature> parse_signature(std::string_view value, const SignatureLimits& limits) {
+  if (value.size() > limits.max_bytes)
+    return make_error(Errc::limit, "DKIM-Signature longer than " + std::to_string(limits.max_bytes) + " bytes");
+  auto parsed = codec::parse_tag_list(value);
+  if (!parsed) return syntax("DKIM-Signature tag list: " + parsed.error().message);
+  const KnownTags known = find_known_tags(*parsed);
+
+  // RFC 6376 §6.1.1: "Verifiers MUST return PERMFAIL (signature missing
+  // required tag) when any tag listed as "required" in Section 3.5 is omitted".
+  for (TagIndex required : {kV, kA, kB, kBh, kD, kH, kS})
+    if (!known[required]) return syntax("missing required tag " + std::string(kTagNames[required]) + "=");
+  // v= "MUST have the value "1"" (RFC 6376 §3.5).
+  if (*known[kV] != "1") return syntax("v= must be 1, got " + escape_for_log(*known[kV], 20));
+
+  Signature sig;
+  auto algorithm = parse_algorithm(*known[kA]);
+  if (!algorithm) return algorithm.error();
+  sig.algorithm = *algorithm;
+  if (auto r = parse_b(value, *known[kB], sig); !r) return r.error();
+  auto bh = decode_b64_tag("bh", *known[kBh]);
+  if (!bh) return bh.error();
+  sig.body_hash = std::move(*bh);
+  if (sig.body_hash.size() != 32)
+    return syntax("bh= has " + std::to_string(sig.body_hash.size()) + " bytes, SHA-256 needs 32");
+  if (known[kC])
+    if (auto r = parse_canon(*known[kC], sig); !r) return r.error();
+  if (auto r = parse_domain_and_selector(*known[kD], *known[kS], sig); !r) return r.error();
+  if (auto r = parse_signed_headers(*known[kH], limits, sig); !r) return r.error();
+  if (auto r = parse_identity(known[kI], sig); !r) return r.error();
+  if (auto r = parse_optional_tags(known, sig); !r) return r.error();
   return sig;
 }
 

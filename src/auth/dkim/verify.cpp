@@ -7,9 +7,10 @@
 #include <map>
 
 #include "auth/dkim/canon.hpp"
+#include "auth/dkim/digest.hpp"
 #include "auth/dkim/header_index.hpp"
-#include "auth/dkim/openssl.hpp"
 #include "core/strings.hpp"
+#include "tls/handles.hpp"
 
 namespace mxsec::auth::dkim {
 
@@ -21,13 +22,11 @@ struct Verifier::CachedKey {
   // context is used directly (EVP_PKEY_verify may be repeated on it); the
   // Ed25519 one is copied per call, because a one-shot EVP_DigestVerify
   // finalises the context it runs on.
-  ossl::PkeyCtxPtr rsa_verify;      // EVP_PKEY_verify_init, PKCS#1 v1.5, SHA-256
-  ossl::MdCtxPtr ed25519_verify;    // EVP_DigestVerifyInit, pure Ed25519
+  tls::EvpPkeyCtxPtr rsa_verify;      // EVP_PKEY_verify_init, PKCS#1 v1.5, SHA-256
+  tls::EvpMdCtxPtr ed25519_verify;    // EVP_DigestVerifyInit, pure Ed25519
 };
 
-namespace {
-
-constexpr std::string_view kSignatureField = "dkim-signature";
+namespace detail {
 
 // The outcome of one key lookup, shared by the signatures that name the key.
 struct FetchedKey {
@@ -44,6 +43,14 @@ struct BodyDigest {
   std::uint64_t canonical_length;
 };
 
+}  // namespace detail
+
+namespace {
+
+constexpr std::string_view kSignatureField = "dkim-signature";
+
+using detail::BodyDigest;
+using detail::FetchedKey;
 using detail::HeaderIndex;
 
 // The data that is hashed and signed (RFC 6376 §3.7): the h= fields, each
@@ -80,15 +87,10 @@ FetchedKey to_fetched_key(const dns::TxtAnswer& answer, const std::string& name,
   // RFC 6376 §6.1.2: "If the query for the public key fails to respond, the
   // Verifier MAY seek a later verification attempt by returning TEMPFAIL (key
   // unavailable)." A DNSSEC-bogus answer must not be used at all.
-  if (answer.bogus()) {
-    out.error_verdict = Verdict::temperror;
-    out.reason = "DNSSEC bogus key record for " + name +
-                 (answer.why_bogus.empty() ? "" : " (" + escape_for_log(answer.why_bogus, 120) + ")");
-    return out;
-  }
+  // A DNSSEC-bogus answer must not be used at all.
   if (answer.failed()) {
     out.error_verdict = Verdict::temperror;
-    out.reason = std::string("DNS temporary failure for ") + name + " (" + dns::to_string(answer.status) + ")";
+    out.reason = "key record unavailable: " + dns::describe_failure("TXT " + name, answer);
     return out;
   }
   // "If the query for the public key fails because the corresponding key
@@ -155,11 +157,11 @@ bool Verifier::verify_crypto(CachedKey& key, Algorithm alg, std::string_view dat
   unsigned char digest[32];
   const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
   int rc = 0;
-  if (md_ctx_ && ossl::sha256(md_ctx_.get(), data, digest)) {
+  if (md_ctx_ && sha256(md_ctx_.get(), data, digest)) {
     if (alg == Algorithm::rsa_sha256) {
       rc = EVP_PKEY_verify(key.rsa_verify.get(), sig, signature.size(), digest, sizeof digest);
     } else {
-      ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+      tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
       if (ctx && EVP_MD_CTX_copy_ex(ctx.get(), key.ed25519_verify.get()) == 1)
         rc = EVP_DigestVerify(ctx.get(), sig, signature.size(), digest, sizeof digest);
     }
@@ -173,9 +175,9 @@ bool Verifier::verify_crypto(CachedKey& key, Algorithm alg, std::string_view dat
 namespace {
 
 // The OpenSSL contexts a cached key verifies with (see CachedKey).
-bool prepare_contexts(const PublicKey& key, ossl::PkeyCtxPtr& rsa, ossl::MdCtxPtr& ed25519) {
+bool prepare_contexts(const PublicKey& key, tls::EvpPkeyCtxPtr& rsa, tls::EvpMdCtxPtr& ed25519) {
   if (key.type() == KeyType::rsa) {
-    const EVP_MD* md = ossl::sha256_md();
+    const EVP_MD* md = sha256_md();
     rsa.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
     return md && rsa && EVP_PKEY_verify_init(rsa.get()) == 1 &&
            EVP_PKEY_CTX_set_rsa_padding(rsa.get(), RSA_PKCS1_PADDING) == 1 &&
@@ -209,123 +211,123 @@ std::optional<Outcome> check_time(const Signature& sig, std::int64_t now, long s
 
 }  // namespace
 
-// Everything after the key lookup; no I/O, so it lives outside the coroutine.
-Verdict Verifier::evaluate(const codec::Message& message, const void* index_ptr, const Signature& sig,
-                           const codec::HeaderField& field, const void* fetched_ptr, void* bodies_ptr,
-                           SignatureResult& r, std::string& reason) {
-  const auto& index = *static_cast<const HeaderIndex*>(index_ptr);
-  const auto& fetched = *static_cast<const FetchedKey*>(fetched_ptr);
-  auto& bodies = *static_cast<std::vector<BodyDigest>*>(bodies_ptr);
-  r.key_security = fetched.security;
-  if (fetched.error_verdict != Verdict::pass) {
-    reason = fetched.reason;
-    return fetched.error_verdict;
+namespace {
+
+// The key record's own rules against the signature (RFC 6376 §3.6.1, §6.1.2).
+std::optional<Outcome> check_key_record(const KeyRecord& record, const Signature& sig) {
+  // §6.1.2: "If the "p=" tag is empty, the key has been revoked" ->
+  // PERMFAIL (key revoked). Reported as fail: the signer disowns it.
+  if (record.revoked) return Outcome{Verdict::fail, "key revoked (empty p=)"};
+  if (!key_matches_algorithm(record.type, sig.algorithm))
+    return Outcome{Verdict::permerror, std::string("key type k=") + to_string(record.type) +
+                                           " does not match a=" + to_string(sig.algorithm)};
+  // §6.1.2: "If the "h=" tag exists in the public-key record and the hash
+  // algorithm implied by the "a=" tag in the DKIM-Signature header field is
+  // not included in the contents of the "h=" tag, the Verifier MUST ignore
+  // the signature and return PERMFAIL (inappropriate hash algorithm)."
+  if (!record.sha256_allowed)
+    return Outcome{Verdict::permerror, "inappropriate hash algorithm (key h= excludes sha256)"};
+  // §3.6.1 t=s: "Any DKIM-Signature header fields using the "i=" tag MUST
+  // have the same domain value on the right-hand side of the "@" in the
+  // "i=" tag and the value of the "d=" tag."
+  if (record.strict_identity && sig.identity_domain != sig.domain)
+    return Outcome{Verdict::permerror, "key t=s requires i= domain " + escape_for_log(sig.identity_domain, 80) +
+                                           " to equal d= " + sig.domain};
+  return std::nullopt;
+}
+
+}  // namespace
+
+Verifier::Checked Verifier::with_verdict(Checked out, Verdict v, std::string reason) {
+  out.verdict = v;
+  out.reason = std::move(reason);
+  return out;
+}
+
+Verifier::KeyOrVerdict Verifier::load_key(const std::string& record_text, KeyRecord&& record) {
+  auto key = PublicKey::load(record, config_.min_rsa_bits, config_.max_rsa_bits);
+  if (!key) return {nullptr, Verdict::permerror, key.error().message};
+  auto fresh = std::make_unique<CachedKey>();
+  fresh->key = std::move(*key);
+  if (!prepare_contexts(fresh->key, fresh->rsa_verify, fresh->ed25519_verify))
+    return {nullptr, Verdict::temperror, "OpenSSL verify set-up failed: " + tls::openssl_error_text()};
+  record.public_key.clear();
+  fresh->record = std::move(record);
+  CachedKey* out = fresh.get();
+  if (config_.key_cache_entries > 0) {
+    if (key_cache_.size() >= config_.key_cache_entries) key_cache_.clear();  // bounded; hostile keys cannot grow it
+    key_cache_.emplace(record_text, std::move(fresh));
+  } else {
+    // Not cached: kept alive for this evaluation only.
+    uncached_key_ = std::move(fresh);
   }
+  return {out, Verdict::pass, {}};
+}
+
+const BodyDigest& Verifier::body_digest(const codec::Message& message, const Signature& sig,
+                                        std::vector<BodyDigest>& bodies) {
+  for (const auto& b : bodies)
+    if (b.canon == sig.body_canon && b.limit == sig.body_length) return b;
+  BodyHasher hasher(sig.body_length.value_or(UINT64_MAX), md_ctx_.get());
+  canonicalize_body(message.body, sig.body_canon, hasher);
+  bodies.push_back({sig.body_canon, sig.body_length, hasher.finish(), hasher.canonical_length()});
+  return bodies.back();
+}
+
+Verifier::Checked Verifier::verify_hashes(const codec::Message& message, const HeaderIndex& index,
+                                          const Signature& sig, const codec::HeaderField& field, CachedKey& key,
+                                          const BodyDigest& body, Checked out) {
+  out.canonical_body_length = body.canonical_length;
+  if (body.digest.size() != 32) return with_verdict(std::move(out), Verdict::temperror, "OpenSSL digest failure");
+  if (sig.body_length && *sig.body_length > body.canonical_length)
+    return with_verdict(std::move(out), Verdict::fail,
+                        "l= " + std::to_string(*sig.body_length) + " longer than the canonical body (" +
+                            std::to_string(body.canonical_length) + " octets)");
+  // §6.1.3: "If the hash does not match, the Verifier MUST ignore the
+  // signature and return PERMFAIL (body hash did not verify)."
+  if (CRYPTO_memcmp(body.digest.data(), sig.body_hash.data(), 32) != 0)
+    return with_verdict(std::move(out), Verdict::fail, "body hash mismatch");
+  header_hash_input(message, index, sig, field, header_data_);
+  if (!verify_crypto(key, sig.algorithm, header_data_, sig.signature))
+    return with_verdict(std::move(out), Verdict::fail, "signature did not verify");
+  if (sig.body_length && *sig.body_length < body.canonical_length) {
+    std::string reason = "l= " + std::to_string(*sig.body_length) + " shorter than body (unsigned content)";
+    if (config_.l_tag_policy == LTagPolicy::fail) return with_verdict(std::move(out), Verdict::fail, std::move(reason));
+    return with_verdict(std::move(out), Verdict::pass, reason + ", accepted by policy");
+  }
+  const bool testing = key.record.testing;
+  return with_verdict(std::move(out), Verdict::pass, testing ? "key in testing mode (t=y)" : "");
+}
+
+// Everything after the key lookup; no I/O, so it lives outside the coroutine.
+Verifier::Checked Verifier::evaluate(const codec::Message& message, const HeaderIndex& index, const Signature& sig,
+                                     const codec::HeaderField& field, const FetchedKey& fetched,
+                                     std::vector<BodyDigest>& bodies) {
+  Checked out;
+  out.key_security = fetched.security;
+  if (fetched.error_verdict != Verdict::pass) return with_verdict(std::move(out), fetched.error_verdict, fetched.reason);
   // The cache is keyed by the record text, so a known record is neither
   // parsed nor loaded again; only records that parsed and loaded are kept.
   CachedKey* cached = nullptr;
-  std::unique_ptr<CachedKey> fresh;
   KeyRecord parsed_record;
   if (auto it = key_cache_.find(fetched.text); it != key_cache_.end()) {
     cached = it->second.get();
   } else {
     auto record = parse_key_record(fetched.text, config_.max_key_record_bytes);
-    if (!record) {
-      reason = record.error().message;
-      return Verdict::permerror;
-    }
+    if (!record) return with_verdict(std::move(out), Verdict::permerror, record.error().message);
     parsed_record = std::move(*record);
   }
   const KeyRecord& record = cached ? cached->record : parsed_record;
-  r.testing = record.testing;
-  if (record.revoked) {
-    // §6.1.2: "If the "p=" tag is empty, the key has been revoked" ->
-    // PERMFAIL (key revoked). Reported as fail: the signer disowns it.
-    reason = "key revoked (empty p=)";
-    return Verdict::fail;
-  }
-  if (!key_matches_algorithm(record.type, sig.algorithm)) {
-    reason = std::string("key type k=") + to_string(record.type) + " does not match a=" + to_string(sig.algorithm);
-    return Verdict::permerror;
-  }
-  // §6.1.2: "If the "h=" tag exists in the public-key record and the hash
-  // algorithm implied by the "a=" tag in the DKIM-Signature header field is
-  // not included in the contents of the "h=" tag, the Verifier MUST ignore
-  // the signature and return PERMFAIL (inappropriate hash algorithm)."
-  if (!record.sha256_allowed) {
-    reason = "inappropriate hash algorithm (key h= excludes sha256)";
-    return Verdict::permerror;
-  }
-  // §3.6.1 t=s: "Any DKIM-Signature header fields using the "i=" tag MUST
-  // have the same domain value on the right-hand side of the "@" in the
-  // "i=" tag and the value of the "d=" tag."
-  if (record.strict_identity && sig.identity_domain != sig.domain) {
-    reason = "key t=s requires i= domain " + escape_for_log(sig.identity_domain, 80) + " to equal d= " + sig.domain;
-    return Verdict::permerror;
-  }
+  out.testing = record.testing;
+  if (auto bad = check_key_record(record, sig)) return with_verdict(std::move(out), bad->verdict, std::move(bad->reason));
   if (!cached) {
-    auto key = PublicKey::load(parsed_record, config_.min_rsa_bits, config_.max_rsa_bits);
-    if (!key) {
-      reason = key.error().message;
-      return Verdict::permerror;
-    }
-    fresh = std::make_unique<CachedKey>();
-    fresh->key = std::move(*key);
-    if (!prepare_contexts(fresh->key, fresh->rsa_verify, fresh->ed25519_verify)) {
-      reason = "OpenSSL verify set-up failed: " + ossl::last_error();
-      return Verdict::temperror;
-    }
-    parsed_record.public_key.clear();
-    fresh->record = std::move(parsed_record);
-    cached = fresh.get();
-    if (config_.key_cache_entries > 0) {
-      if (key_cache_.size() >= config_.key_cache_entries) key_cache_.clear();  // bounded; hostile keys cannot grow it
-      key_cache_.emplace(fetched.text, std::move(fresh));
-    }
+    KeyOrVerdict loaded = load_key(fetched.text, std::move(parsed_record));
+    if (!loaded.key) return with_verdict(std::move(out), loaded.verdict, std::move(loaded.reason));
+    cached = loaded.key;
   }
-  const PublicKey* key = &cached->key;
-  const bool testing = cached->record.testing;
-  r.key_bits = key->bits();
-
-  // Body hash, computed once per (canonicalization, l=) for the message.
-  const BodyDigest* body = nullptr;
-  for (const auto& b : bodies)
-    if (b.canon == sig.body_canon && b.limit == sig.body_length) body = &b;
-  if (!body) {
-    BodyHasher hasher(sig.body_length.value_or(UINT64_MAX), md_ctx_.get());
-    canonicalize_body(message.body, sig.body_canon, hasher);
-    bodies.push_back({sig.body_canon, sig.body_length, hasher.finish(), hasher.canonical_length()});
-    body = &bodies.back();
-  }
-  r.canonical_body_length = body->canonical_length;
-  if (body->digest.size() != 32) {
-    reason = "OpenSSL digest failure";
-    return Verdict::temperror;
-  }
-  if (sig.body_length && *sig.body_length > body->canonical_length) {
-    reason = "l= " + std::to_string(*sig.body_length) + " longer than the canonical body (" +
-             std::to_string(body->canonical_length) + " octets)";
-    return Verdict::fail;
-  }
-  // §6.1.3: "If the hash does not match, the Verifier MUST ignore the
-  // signature and return PERMFAIL (body hash did not verify)."
-  if (CRYPTO_memcmp(body->digest.data(), sig.body_hash.data(), 32) != 0) {
-    reason = "body hash mismatch";
-    return Verdict::fail;
-  }
-  header_hash_input(message, index, sig, field, header_data_);
-  if (!verify_crypto(*cached, sig.algorithm, header_data_, sig.signature)) {
-    reason = "signature did not verify";
-    return Verdict::fail;
-  }
-  if (sig.body_length && *sig.body_length < body->canonical_length) {
-    reason = "l= " + std::to_string(*sig.body_length) + " shorter than body (unsigned content)";
-    if (config_.l_tag_policy == LTagPolicy::fail) return Verdict::fail;
-    reason += ", accepted by policy";
-    return Verdict::pass;
-  }
-  reason = testing ? "key in testing mode (t=y)" : "";
-  return Verdict::pass;
+  out.key_bits = cached->key.bits();
+  const BodyDigest& body = body_digest(message, sig, bodies);
+  return verify_hashes(message, index, sig, field, *cached, body, std::move(out));
 }
 
 asio::awaitable<VerifyResult> Verifier::verify(const codec::Message& message, dns::Resolver& resolver,
@@ -386,7 +388,13 @@ asio::awaitable<VerifyResult> Verifier::verify(const codec::Message& message, dn
       FetchedKey fetched = to_fetched_key(answer, key_name, config_);
       kit = keys.emplace(key_name, std::move(fetched)).first;
     }
-    r.result = evaluate(message, &index, sig, field, &kit->second, &bodies, r, r.reason);
+    Checked checked = evaluate(message, index, sig, field, kit->second, bodies);
+    r.result = checked.verdict;
+    r.reason = std::move(checked.reason);
+    r.key_security = checked.key_security;
+    r.testing = checked.testing;
+    r.key_bits = checked.key_bits;
+    r.canonical_body_length = checked.canonical_body_length;
     out.signatures.push_back(std::move(r));
   }
   co_return out;

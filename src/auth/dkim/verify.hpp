@@ -14,7 +14,8 @@
 //     neutral   - the signature field has syntax errors (tag-list syntax,
 //                 bad base64, missing required tag, v= not 1).
 //     temperror - the key could not be fetched: SERVFAIL, timeout, resolver
-//                 error, or a DNSSEC-bogus answer ("DNSSEC bogus key record").
+//                 error, or a DNSSEC-bogus answer ("key record unavailable:
+//                 " + dns::describe_failure()).
 //     permerror - everything that will not change on retry: rsa-sha1 and RSA
 //                 keys < 1024 bits (RFC 8301), unknown a=/c=/q=, h= without
 //                 From, i= outside d=, x= <= t=, t= in the future, no key
@@ -50,8 +51,15 @@
 #include "core/clock.hpp"
 #include "core/limits.hpp"
 #include "dns/resolver.hpp"
+#include "tls/handles.hpp"
 
 namespace mxsec::auth::dkim {
+
+namespace detail {
+class HeaderIndex;  // auth/dkim/header_index.hpp
+struct FetchedKey;  // verify.cpp: the outcome of one key lookup
+struct BodyDigest;  // verify.cpp: one body hash per (c=, l=) of a message
+}  // namespace detail
 
 enum class LTagPolicy {
   fail,    // an l= shorter than the canonical body fails the signature
@@ -110,16 +118,42 @@ class Verifier {
 
  private:
   struct CachedKey;  // verify.cpp: the parsed record, the key, prepared contexts
+  // What the checks after the key lookup concluded: the verdict with its
+  // reason, and what was learnt on the way (copied into SignatureResult).
+  struct Checked {
+    Verdict verdict = Verdict::permerror;
+    std::string reason;
+    dns::Security key_security = dns::Security::indeterminate;
+    bool testing = false;
+    int key_bits = 0;
+    std::uint64_t canonical_body_length = 0;
+  };
+  static Checked with_verdict(Checked out, Verdict v, std::string reason);
+  // A cached key, or the verdict that loading it gave.
+  struct KeyOrVerdict {
+    CachedKey* key = nullptr;
+    Verdict verdict = Verdict::permerror;
+    std::string reason;
+  };
   // The checks after the key lookup (no I/O, so kept out of the coroutine).
-  // The void pointers are verify.cpp-internal types: the header index, the
-  // fetched key and the per-message body-hash cache.
-  Verdict evaluate(const codec::Message& message, const void* index, const Signature& sig,
-                   const codec::HeaderField& field, const void* fetched, void* bodies, SignatureResult& r,
-                   std::string& reason);
+  // `bodies` is the message's body-hash cache, filled on first use.
+  Checked evaluate(const codec::Message& message, const detail::HeaderIndex& index, const Signature& sig,
+                   const codec::HeaderField& field, const detail::FetchedKey& fetched,
+                   std::vector<detail::BodyDigest>& bodies);
+  // Loads the key of a parsed record, prepares its contexts and caches it.
+  KeyOrVerdict load_key(const std::string& record_text, KeyRecord&& record);
+  // The body hash for the signature's (c=, l=), computed once per message.
+  const detail::BodyDigest& body_digest(const codec::Message& message, const Signature& sig,
+                                        std::vector<detail::BodyDigest>& bodies);
+  // Body hash, l= and the signature itself, in RFC 6376 §6.1.3 order.
+  Checked verify_hashes(const codec::Message& message, const detail::HeaderIndex& index, const Signature& sig,
+                        const codec::HeaderField& field, CachedKey& key, const detail::BodyDigest& body,
+                        Checked out);
   bool verify_crypto(CachedKey& key, Algorithm alg, std::string_view data, std::string_view signature);
   Config config_;
   std::unordered_map<std::string, std::unique_ptr<CachedKey>> key_cache_;
-  ossl::MdCtxPtr md_ctx_;    // reused for every body and header hash
+  std::unique_ptr<CachedKey> uncached_key_;  // the last key when key_cache_entries == 0
+  tls::EvpMdCtxPtr md_ctx_;  // reused for every body and header hash
   std::string header_data_;  // reused buffer for the signed header data
 };
 

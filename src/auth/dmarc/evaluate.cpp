@@ -1,9 +1,33 @@
 #include "auth/dmarc/evaluate.hpp"
 
+#include "codec/idna.hpp"
 #include "core/strings.hpp"
 #include "dns/resolver.hpp"
 
 namespace mxsec::auth::dmarc {
+
+const char* to_string(AuthResult r) {
+  switch (r) {
+    case AuthResult::none: return "none";
+    case AuthResult::pass: return "pass";
+    case AuthResult::fail: return "fail";
+    case AuthResult::softfail: return "softfail";
+    case AuthResult::neutral: return "neutral";
+    case AuthResult::policy: return "policy";
+    case AuthResult::temperror: return "temperror";
+    case AuthResult::permerror: return "permerror";
+  }
+  return "?";
+}
+
+std::optional<AuthResult> parse_auth_result(std::string_view word) {
+  for (AuthResult r : {AuthResult::none, AuthResult::pass, AuthResult::fail, AuthResult::softfail,
+                       AuthResult::neutral, AuthResult::policy, AuthResult::temperror, AuthResult::permerror})
+    if (iequals(word, to_string(r))) return r;
+  return std::nullopt;
+}
+
+const char* to_string(Mechanism m) { return m == Mechanism::spf ? "spf" : "dkim"; }
 
 const char* to_string(Verdict v) {
   switch (v) {
@@ -100,66 +124,51 @@ Policy lower(Policy p) {
   return Policy::none;
 }
 
-bool word_is(std::string_view word, std::string_view expected) { return iequals(trim(word), expected); }
+AlignmentMode mode_for(const Record& rec, Mechanism m) { return m == Mechanism::spf ? rec.aspf : rec.adkim; }
 
 }  // namespace
 
-asio::awaitable<PolicyDiscovery> discover_policy(DmarcLookup& lookup, OrgDomainFinder& finder, const Config& config,
-                                                 std::string author_domain) {
-  PolicyDiscovery d;
-  d.author_domain = normalize_domain(author_domain);
-  if (!is_valid_domain_name(d.author_domain)) {
-    d.outcome = PolicyDiscovery::Outcome::permerror;
-    d.error = "invalid Author Domain " + escape_for_log(author_domain, 80);
-    co_return d;
-  }
-  // "Policy discovery starts first with a query for a valid DMARC Policy
-  // Record at the name created by prepending the label "_dmarc" to the
-  // Author Domain" (RFC 9989 §4.10.1).
-  const DmarcLookupResult first = co_await lookup.lookup(d.author_domain);
-  if (fail_on(d, first)) co_return d;
-  if (first.kind == Kind::single) {
-    take_record(d, first, false);
-    co_return d;
-  }
+namespace {
 
-  if (config.mode == OrgDomainMode::psl) {
-    // RFC 7489 §6.6.3: multiple records at the From domain end discovery;
-    // an empty set sends us to the Organizational Domain.
-    if (first.kind == Kind::multiple) {
-      d.outcome = PolicyDiscovery::Outcome::none;
-      d.error = "multiple DMARC records at _dmarc." + d.author_domain + " (RFC 7489 §6.6.3: no DMARC processing)";
-      co_return d;
-    }
-    auto org = co_await finder.org_domain(d.author_domain);
-    d.org_domain = org ? *org : d.author_domain;
-    if (d.org_domain == d.author_domain) {
-      d.outcome = PolicyDiscovery::Outcome::none;
-      co_return d;
-    }
-    const DmarcLookupResult at_org = co_await lookup.lookup(d.org_domain);
-    if (fail_on(d, at_org)) co_return d;
-    if (at_org.kind == Kind::single) take_record(d, at_org, false);
-    else d.outcome = PolicyDiscovery::Outcome::none;
-    co_return d;
+// RFC 7489 §6.6.3 (PSL mode), after no single record at the Author Domain:
+// multiple records there end discovery; an empty set sends us to the
+// Organizational Domain.
+asio::awaitable<void> discover_by_psl(DmarcLookup& lookup, OrgDomainFinder& finder, const DmarcLookupResult& first,
+                                      PolicyDiscovery& d) {
+  if (first.kind == Kind::multiple) {
+    d.outcome = PolicyDiscovery::Outcome::none;
+    d.error = "multiple DMARC records at _dmarc." + d.author_domain + " (RFC 7489 §6.6.3: no DMARC processing)";
+    co_return;
   }
+  auto org = co_await finder.org_domain(d.author_domain);
+  d.org_domain = org ? *org : d.author_domain;
+  if (d.org_domain == d.author_domain) {
+    d.outcome = PolicyDiscovery::Outcome::none;
+    co_return;
+  }
+  const DmarcLookupResult at_org = co_await lookup.lookup(d.org_domain);
+  if (fail_on(d, at_org)) co_return;
+  if (at_org.kind == Kind::single) take_record(d, at_org, false);
+  else d.outcome = PolicyDiscovery::Outcome::none;
+}
 
-  // RFC 9989 §4.10.1: "If no valid DMARC Policy Record is found by the first
-  // query, then perform a DNS Tree Walk to find the Author Domain's
-  // Organizational Domain or its Public Suffix Domain." The first step of the
-  // walk is the (cached) Author Domain answer.
+// RFC 9989 §4.10.1: "If no valid DMARC Policy Record is found by the first
+// query, then perform a DNS Tree Walk to find the Author Domain's
+// Organizational Domain or its Public Suffix Domain." The first step of the
+// walk is the (cached) Author Domain answer.
+asio::awaitable<void> discover_by_walk(DmarcLookup& lookup, const Config& config, PolicyDiscovery& d) {
   TreeWalk walk = co_await tree_walk(lookup, d.author_domain, config.max_tree_walk_queries);
   if (walk.failed) {
     d.outcome = PolicyDiscovery::Outcome::temperror;
     d.error = walk.error;
     for (const auto& v : walk.visited)
       if (v.kind == Kind::failed) d.security = v.security;
-    co_return d;
+    co_return;
   }
   if (walk.invalid) {
     d.outcome = PolicyDiscovery::Outcome::permerror;
     d.error = walk.error;
-    co_return d;
+    co_return;
   }
   for (std::size_t i = 1; i < walk.visited.size(); ++i)
     if (walk.visited[i].kind == Kind::multiple) d.notes.push_back(walk.visited[i].reason);
@@ -180,7 +189,7 @@ asio::awaitable<PolicyDiscovery> discover_policy(DmarcLookup& lookup, OrgDomainF
     // has 7 labels or more); ask for it, since RFC 9989 §4.10.1 prefers the
     // Organizational Domain's record over the PSD's. One extra question.
     extra = co_await lookup.lookup(sel.org_domain);
-    if (fail_on(d, extra)) co_return d;
+    if (fail_on(d, extra)) co_return;
     at_org = &extra;
   }
   if (at_org && at_org->kind == Kind::single) {
@@ -190,6 +199,37 @@ asio::awaitable<PolicyDiscovery> discover_policy(DmarcLookup& lookup, OrgDomainF
   } else {
     d.outcome = PolicyDiscovery::Outcome::none;
   }
+}
+
+}  // namespace
+
+asio::awaitable<PolicyDiscovery> discover_policy(DmarcLookup& lookup, OrgDomainFinder& finder, const Config& config,
+                                                 std::string author_domain) {
+  PolicyDiscovery d;
+  // RFC 9989 §5.3.1: an Author Domain with U-labels is queried as A-labels.
+  auto a_labels = codec::to_a_label_domain(author_domain);
+  if (!a_labels) {
+    d.outcome = PolicyDiscovery::Outcome::permerror;
+    d.error = "invalid Author Domain: " + a_labels.error().message;
+    co_return d;
+  }
+  d.author_domain = normalize_domain(*a_labels);
+  if (!is_valid_domain_name(d.author_domain)) {
+    d.outcome = PolicyDiscovery::Outcome::permerror;
+    d.error = "invalid Author Domain " + escape_for_log(author_domain, 80);
+    co_return d;
+  }
+  // "Policy discovery starts first with a query for a valid DMARC Policy
+  // Record at the name created by prepending the label "_dmarc" to the
+  // Author Domain" (RFC 9989 §4.10.1).
+  const DmarcLookupResult first = co_await lookup.lookup(d.author_domain);
+  if (fail_on(d, first)) co_return d;
+  if (first.kind == Kind::single) {
+    take_record(d, first, false);
+    co_return d;
+  }
+  if (config.mode == OrgDomainMode::psl) co_await discover_by_psl(lookup, finder, first, d);
+  else co_await discover_by_walk(lookup, config, d);
   co_return d;
 }
 
@@ -243,6 +283,81 @@ asio::awaitable<PolicyChoice> choose_policy(DmarcLookup& lookup, const Config& c
   co_return co_await choose_policy_impl(lookup, config, discovery, true);
 }
 
+namespace {
+
+// What the identifiers showed: an aligned pass, or a temporary failure that
+// could hide one.
+struct AlignmentFindings {
+  bool pass = false;
+  bool unknown = false;
+  std::string unknown_detail;
+};
+
+asio::awaitable<AlignmentFindings> judge_identifiers(OrgDomainFinder& finder, const Config& config, const Record& rec,
+                                                     const std::string& author, std::vector<IdentifierResult>& ids) {
+  AlignmentFindings f;
+  // Pass 1, no DNS: an identical passing identifier aligns in either mode.
+  for (IdentifierResult& id : ids) {
+    if (id.result != AuthResult::pass || id.domain.empty()) continue;
+    id.considered = true;
+    if (strictly_aligned(author, id.domain)) {
+      id.alignment.outcome = AlignmentOutcome::aligned;
+      f.pass = true;
+    }
+  }
+  // Pass 2: relaxed alignment through Organizational Domains, until one aligns.
+  for (IdentifierResult& id : ids) {
+    if (f.pass && !config.check_all_identifiers) break;
+    if (!id.considered || id.alignment.outcome == AlignmentOutcome::aligned) continue;
+    id.alignment = co_await check_alignment(finder, mode_for(rec, id.mechanism), author, id.domain);
+    if (id.alignment.outcome == AlignmentOutcome::aligned) f.pass = true;
+    if (id.alignment.outcome == AlignmentOutcome::temperror) {
+      f.unknown = true;
+      if (f.unknown_detail.empty()) f.unknown_detail = id.alignment.detail;
+    }
+  }
+  // RFC 7489 §6.6.2 / RFC 9989 §5.3.6: with no aligned pass, a temporary
+  // failure of an underlying check means no conclusion. Only identifiers that
+  // would align count, so a sender cannot dodge the policy by adding a
+  // signature from a domain whose DNS it breaks on purpose.
+  if (f.pass) co_return f;
+  for (IdentifierResult& id : ids) {
+    if (id.result != AuthResult::temperror || id.domain.empty()) continue;
+    id.considered = true;
+    id.alignment = co_await check_alignment(finder, mode_for(rec, id.mechanism), author, id.domain);
+    if (id.alignment.outcome == AlignmentOutcome::aligned || id.alignment.outcome == AlignmentOutcome::temperror) {
+      f.unknown = true;
+      if (f.unknown_detail.empty())
+        f.unknown_detail =
+            std::string(to_string(id.mechanism)) + " temperror for aligned identifier " + escape_for_log(id.domain, 80);
+    }
+  }
+  co_return f;
+}
+
+// The verdict when discovery found no record to apply; false if it did.
+bool conclude_without_record(Evaluation& ev) {
+  switch (ev.discovery.outcome) {
+    case PolicyDiscovery::Outcome::none:
+      ev.result = Verdict::none;
+      ev.reason = ev.discovery.error.empty() ? "no DMARC policy record for " + ev.discovery.author_domain
+                                             : ev.discovery.error;
+      return true;
+    case PolicyDiscovery::Outcome::temperror:
+      ev.result = Verdict::temperror;
+      ev.reason = ev.discovery.error;
+      return true;
+    case PolicyDiscovery::Outcome::permerror:
+      ev.result = Verdict::permerror;
+      ev.reason = ev.discovery.error;
+      return true;
+    case PolicyDiscovery::Outcome::found: break;
+  }
+  return false;
+}
+
+}  // namespace
+
 asio::awaitable<Evaluation> evaluate(dns::Resolver& resolver, const Config& config, EvaluationInput input) {
   LookupConfig lc;
   lc.record_limits = config.record_limits;
@@ -251,86 +366,30 @@ asio::awaitable<Evaluation> evaluate(dns::Resolver& resolver, const Config& conf
   OrgDomainFinder finder(lookup, config.mode, config.psl, config.max_tree_walk_queries);
   Evaluation ev;
   ev.discovery = co_await discover_policy(lookup, finder, config, input.author_domain);
-  const std::string& author = ev.discovery.author_domain;
-
-  switch (ev.discovery.outcome) {
-    case PolicyDiscovery::Outcome::none:
-      ev.result = Verdict::none;
-      ev.reason = ev.discovery.error.empty() ? "no DMARC policy record for " + author : ev.discovery.error;
-      ev.dns_queries = lookup.queries();
-      co_return ev;
-    case PolicyDiscovery::Outcome::temperror:
-      ev.result = Verdict::temperror;
-      ev.reason = ev.discovery.error;
-      ev.dns_queries = lookup.queries();
-      co_return ev;
-    case PolicyDiscovery::Outcome::permerror:
-      ev.result = Verdict::permerror;
-      ev.reason = ev.discovery.error;
-      ev.dns_queries = lookup.queries();
-      co_return ev;
-    case PolicyDiscovery::Outcome::found:
-      break;
+  if (conclude_without_record(ev)) {
+    ev.dns_queries = lookup.queries();
+    co_return ev;
   }
+  const std::string& author = ev.discovery.author_domain;
   const Record& rec = *ev.discovery.record;
 
-  ev.identifiers.push_back({"spf", normalize_domain(input.spf.domain), input.spf.result, {}, false});
-  for (const DkimInput& k : input.dkim) ev.identifiers.push_back({"dkim", normalize_domain(k.domain), k.result, {}, false});
-
-  // Pass 1, no DNS: an identical passing identifier aligns in either mode.
-  bool pass = false;
-  for (IdentifierResult& id : ev.identifiers) {
-    if (!word_is(id.result, "pass") || id.domain.empty()) continue;
-    id.considered = true;
-    if (strictly_aligned(author, id.domain)) {
-      id.alignment.outcome = AlignmentOutcome::aligned;
-      pass = true;
-    }
-  }
-  // Pass 2: relaxed alignment through Organizational Domains, until one aligns.
-  bool unknown = false;
-  std::string unknown_detail;
-  for (IdentifierResult& id : ev.identifiers) {
-    if (pass && !config.check_all_identifiers) break;
-    if (!id.considered || id.alignment.outcome == AlignmentOutcome::aligned) continue;
-    const AlignmentMode mode = id.mechanism == "spf" ? rec.aspf : rec.adkim;
-    id.alignment = co_await check_alignment(finder, mode, author, id.domain);
-    if (id.alignment.outcome == AlignmentOutcome::aligned) pass = true;
-    if (id.alignment.outcome == AlignmentOutcome::temperror) {
-      unknown = true;
-      if (unknown_detail.empty()) unknown_detail = id.alignment.detail;
-    }
-  }
-  // RFC 7489 §6.6.2 / RFC 9989 §5.3.6: with no aligned pass, a temporary
-  // failure of an underlying check means no conclusion. Only identifiers that
-  // would align count, so a sender cannot dodge the policy by adding a
-  // signature from a domain whose DNS it breaks on purpose.
-  if (!pass) {
-    for (IdentifierResult& id : ev.identifiers) {
-      if (!word_is(id.result, "temperror") || id.domain.empty()) continue;
-      id.considered = true;
-      const AlignmentMode mode = id.mechanism == "spf" ? rec.aspf : rec.adkim;
-      id.alignment = co_await check_alignment(finder, mode, author, id.domain);
-      if (id.alignment.outcome == AlignmentOutcome::aligned || id.alignment.outcome == AlignmentOutcome::temperror) {
-        unknown = true;
-        if (unknown_detail.empty())
-          unknown_detail = id.mechanism + " temperror for aligned identifier " + escape_for_log(id.domain, 80);
-      }
-    }
-  }
+  ev.identifiers.push_back({Mechanism::spf, normalize_domain(input.spf.domain), input.spf.result, {}, false});
+  for (const DkimInput& k : input.dkim)
+    ev.identifiers.push_back({Mechanism::dkim, normalize_domain(k.domain), k.result, {}, false});
+  const AlignmentFindings f = co_await judge_identifiers(finder, config, rec, author, ev.identifiers);
   for (const IdentifierResult& id : ev.identifiers) {
-    if (id.alignment.outcome != AlignmentOutcome::aligned || !word_is(id.result, "pass")) continue;
-    (id.mechanism == "spf" ? ev.spf_aligned : ev.dkim_aligned) = true;
+    if (id.alignment.outcome != AlignmentOutcome::aligned || id.result != AuthResult::pass) continue;
+    (id.mechanism == Mechanism::spf ? ev.spf_aligned : ev.dkim_aligned) = true;
   }
 
-  if (pass) {
+  if (f.pass) {
     ev.result = Verdict::pass;
     ev.reason = std::string("aligned pass (") + (ev.dkim_aligned ? "dkim" : "") +
                 (ev.dkim_aligned && ev.spf_aligned ? "+" : "") + (ev.spf_aligned ? "spf" : "") + ")";
     ev.policy = co_await choose_policy_impl(lookup, config, ev.discovery, false);
-  } else if (unknown) {
+  } else if (f.unknown) {
     ev.result = Verdict::temperror;
-    ev.reason = "alignment could not be determined: " + unknown_detail;
+    ev.reason = "alignment could not be determined: " + f.unknown_detail;
     ev.policy = co_await choose_policy_impl(lookup, config, ev.discovery, false);
   } else {
     ev.policy = co_await choose_policy_impl(lookup, config, ev.discovery, true);

@@ -2,10 +2,12 @@
 // (RFC 9989 §4.10.1, §5.3; RFC 7489 §6.6.3 in PSL mode).
 //
 // Contract
-// - Inputs are plain values: the Author Domain (RFC5322.From, A-labels), the
-//   SPF verdict word and the MAIL FROM domain it was computed for, and the
-//   DKIM verdict words with their d= (and s=). This module does not link the
-//   SPF or DKIM modules.
+// - Inputs are plain values: the Author Domain (RFC5322.From; U-labels are
+//   converted to A-labels here, RFC 9989 §5.3.1), the SPF result and the
+//   MAIL FROM domain it was computed for, and the DKIM results with their d=
+//   (and s=). Results are AuthResult values, mapped once by the caller from
+//   spf::Verdict and dkim::Verdict (auth/verify does it); this module does
+//   not link the SPF or DKIM modules and never reads a verdict as text.
 // - Verdicts (Evaluation::result), all values, never errors:
 //     pass      - an Authenticated Identifier ("pass" from SPF or DKIM) is aligned.
 //     fail      - a policy record applies and nothing aligned passed.
@@ -36,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/dmarc/alignment.hpp"
@@ -101,13 +104,25 @@ struct PolicyChoice {
 // existence check when it matters.
 asio::awaitable<PolicyChoice> choose_policy(DmarcLookup& lookup, const Config& config, const PolicyDiscovery& discovery);
 
+// The result of one underlying SPF or DKIM check, as DMARC uses it: only
+// pass makes an Authenticated Identifier (RFC 9989 §4.4), and a temperror
+// may hide one (§5.3.6); the other values are kept for reports. The words
+// are RFC 8601's (§2.7.1 dkim, §2.7.2 spf).
+enum class AuthResult { none, pass, fail, softfail, neutral, policy, temperror, permerror };
+const char* to_string(AuthResult r);
+// The RFC 8601 word, case-insensitively (for data files and the CLI).
+std::optional<AuthResult> parse_auth_result(std::string_view word);
+
+enum class Mechanism { spf, dkim };
+const char* to_string(Mechanism m);  // "spf", "dkim"
+
 struct SpfInput {
-  std::string result;  // "pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"
+  AuthResult result = AuthResult::none;
   std::string domain;  // RFC5321.MailFrom domain the check used
 };
 
 struct DkimInput {
-  std::string result;  // "pass", "fail", "temperror", ...
+  AuthResult result = AuthResult::none;
   std::string domain;  // d=
   std::string selector;
 };
@@ -119,9 +134,9 @@ struct EvaluationInput {
 };
 
 struct IdentifierResult {
-  std::string mechanism;   // "spf" or "dkim"
+  Mechanism mechanism = Mechanism::spf;
   std::string domain;
-  std::string result;      // the underlying verdict word as given
+  AuthResult result = AuthResult::none;  // the underlying result as given
   AlignmentCheck alignment;
   bool considered = false; // pass (or temperror) results are checked; others are not
 };

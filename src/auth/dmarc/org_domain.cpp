@@ -106,8 +106,7 @@ asio::awaitable<DmarcLookupResult> DmarcLookup::lookup(std::string domain) {
   out.security = answer.security;
   if (answer.failed()) {
     out.kind = DmarcLookupResult::Kind::failed;
-    out.reason = answer.bogus() ? "DNSSEC validation failed for " + qname + ": " + answer.why_bogus
-                                : std::string("DNS ") + dns::to_string(answer.status) + " for " + qname;
+    out.reason = dns::describe_failure("TXT " + qname, answer);
   } else if (answer.status == dns::Status::ok) {
     std::vector<std::string> dmarc;
     for (const dns::TxtRecord& txt : answer.records) {

@@ -4,7 +4,11 @@
 // - is_dmarc_record() is the discovery filter of RFC 9989 §4.10 step 2:
 //   "Records that do not start with a "v" tag that identifies the current
 //   version of DMARC are discarded." It only looks at the first tag-spec:
-//   "v" *WSP "=" *WSP "DMARC1" (case-sensitive, §4.8 %s"DMARC1").
+//   "v" *WSP "=" *WSP "DMARC1", matched exactly (§4.8 %s"DMARC1").
+// - Case: every other tag name and literal value is case-insensitive (RFC
+//   5234 §2.3, RFC 9989 §4.8): "P=REJECT", "adkim=S", "psd=Y", "t=Y",
+//   "fo=D" mean what their lower-case forms mean. A case variant is never a
+//   syntax error, so it can neither weaken the policy nor discard the record.
 // - parse_record() fails (Result error) only when the text is not a DMARC
 //   record at all (Errc::parse: the first tag is not v=DMARC1) or is over a
 //   limit (Errc::limit: kDmarcRecordBytes, too many tags). Every other defect
@@ -13,8 +17,10 @@
 //   of default values (if any) or ignored outright." Each tolerated defect is
 //   listed in `warnings` with the tag name and the escaped value.
 // - Tags are lexed one tag-spec at a time with codec::parse_tag_list, so a
-//   broken spec is dropped alone. A repeated tag keeps its first value (the
-//   repeat is a syntax error and is discarded with a warning).
+//   broken spec is dropped alone. A repeated tag (in any case: "P=" repeats
+//   "p=") keeps its first value (the repeat is a syntax error and is
+//   discarded with a warning). Names in warnings and `deprecated_tags` are
+//   lower-cased.
 // - Policy usability (RFC 9989 §4.10.1): "If a retrieved DMARC Policy Record
 //   does not contain a valid "p" tag, or contains an "sp" or "np" tag that is
 //   not valid, then: If a "rua" tag is present and contains at least one

@@ -12,6 +12,38 @@
 
 namespace mxsec::auth::dmarc {
 
+namespace {
+
+// The answer at <policy domain>._report._dmarc.<host> (RFC 9990 §3) as the
+// destination's authorization.
+void judge_authorization(const dns::TxtAnswer& ans, const std::string& host, std::string_view tag,
+                         ReportDestination& dest) {
+  dest.security = ans.security;
+  if (ans.failed()) {
+    dest.authorization = ReportAuthorization::temperror;
+    dest.note = dns::describe_failure("TXT " + dest.query_name, ans);
+    return;
+  }
+  dest.authorization = ReportAuthorization::not_authorized;
+  dest.note = "no v=DMARC1 record at " + dest.query_name;
+  for (const dns::TxtRecord& txt : ans.records) {
+    const std::string joined = txt.joined();
+    if (!is_dmarc_record(joined)) continue;
+    dest.authorization = ReportAuthorization::authorized;
+    dest.note.clear();
+    // "to prevent loops or indirect abuse, the overriding URI MUST use
+    // the same destination host from the first step."
+    if (auto rec = parse_record(joined)) {
+      const std::vector<ReportUri>& over = tag == "ruf" ? rec->ruf : rec->rua;
+      for (const ReportUri& o : over)
+        if (o.actionable && o.host == host) dest.overrides.push_back(o);
+    }
+    return;
+  }
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<ReportDestination>> verify_report_destinations(
     dns::Resolver& resolver, OrgDomainFinder& finder, std::string policy_domain, std::string policy_org_domain,
     std::vector<ReportUri> uris, std::string tag) {
@@ -67,31 +99,7 @@ asio::awaitable<std::vector<ReportDestination>> verify_report_destinations(
       dest.authorization = ReportAuthorization::not_authorized;
       dest.note = "authorization name exceeds DNS limits";
     } else {
-      dns::TxtAnswer ans = co_await finder.lookup().txt(dest.query_name);
-      dest.security = ans.security;
-      if (ans.failed()) {
-        dest.authorization = ReportAuthorization::temperror;
-        dest.note = ans.bogus() ? "DNSSEC validation failed: " + ans.why_bogus
-                                : std::string("DNS ") + dns::to_string(ans.status) +
-                                      (ans.error.empty() ? "" : ": " + ans.error);
-      } else {
-        dest.authorization = ReportAuthorization::not_authorized;
-        dest.note = "no v=DMARC1 record at " + dest.query_name;
-        for (const dns::TxtRecord& txt : ans.records) {
-          const std::string joined = txt.joined();
-          if (!is_dmarc_record(joined)) continue;
-          dest.authorization = ReportAuthorization::authorized;
-          dest.note.clear();
-          // "to prevent loops or indirect abuse, the overriding URI MUST use
-          // the same destination host from the first step."
-          if (auto rec = parse_record(joined)) {
-            const std::vector<ReportUri>& over = tag == "ruf" ? rec->ruf : rec->rua;
-            for (const ReportUri& o : over)
-              if (o.actionable && o.host == host) dest.overrides.push_back(o);
-          }
-          break;
-        }
-      }
+      judge_authorization(co_await finder.lookup().txt(dest.query_name), host, tag, dest);
     }
     by_host.emplace(host, dest);
     out.push_back(std::move(dest));

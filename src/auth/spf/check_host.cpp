@@ -2,104 +2,29 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 
 #include "core/strings.hpp"
 #include "dns/rdata.hpp"
+#include "dns/resolver.hpp"
 
 namespace mxsec::auth::spf {
 namespace {
 
-using dns::RawAnswer;
 using dns::RrType;
 
-enum class Lookup { ok, empty, failed };
+// XXX The record lookup and the a/mx address lookups read the RawAnswer
+// with dns/rdata.hpp's decoders (dns::txt_text, dns::decode_address) instead
+// of building a dns::TxtAnswer/AddressAnswer: the typed answers copy every
+// string into vectors, which cost about 900 instructions per TXT question,
+// +19 % for a warm one-include check (bench/spf_callgrind.sh). The
+// judgement (RawAnswer::failed()/empty_answer()) and the decoders are the
+// dns module's; the colder lookups (PTR, %{p}, exp=) use typed answers.
 
-// Judges one DNS answer. Bogus is checked first: a bogus NXDOMAIN is as
-// unusable as bogus data.
-Lookup classify(const RawAnswer& a, std::string_view name, RrType type, std::string& reason) {
-  if (a.security == dns::Security::bogus) {
-    reason = std::string("DNSSEC bogus answer for ") + dns::to_string(type) + " " + escape_for_log(name) + ": " +
-             (a.why_bogus.empty() ? std::string("validation failed") : escape_for_log(a.why_bogus));
-    return Lookup::failed;
-  }
-  switch (a.status) {
-    case dns::Status::ok: return a.rdata.empty() ? Lookup::empty : Lookup::ok;
-    case dns::Status::nodata:
-    case dns::Status::nxdomain: return Lookup::empty;
-    case dns::Status::servfail:
-    case dns::Status::timeout:
-    case dns::Status::error: break;
-  }
-  reason = std::string("DNS ") + dns::to_string(a.status) + " for " + dns::to_string(type) + " " +
-           escape_for_log(name) + (a.error.empty() ? "" : ": " + escape_for_log(a.error));
-  return Lookup::failed;
-}
-
-// Names from rdata come in presentation form with RFC 1035 escapes for bytes
-// outside LDH ("foo\:bar"). SPF compares and queries names as written in
-// records, so undo escapes that are not needed to keep label boundaries.
-std::string from_presentation(std::string&& name) {
-  if (name.find('\\') == std::string::npos) return std::move(name);
-  const std::string_view s = name;
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 >= s.size()) {
-      out += s[i];
-      continue;
-    }
-    char c = s[i + 1];
-    std::size_t len = 2;
-    if (is_digit(c) && i + 3 < s.size() && is_digit(s[i + 2]) && is_digit(s[i + 3])) {
-      const int v = (s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0');
-      c = v < 256 ? static_cast<char>(v) : '\0';
-      len = 4;
-    }
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x21 && u <= 0x7e && c != '.' && c != '\\') out += c;
-    else out.append(s.substr(i, len));
-    i += len - 1;
-  }
-  return out;
-}
-
-// One TXT rdata as text: a view into the rdata when it holds a single
-// <character-string>, else the strings joined into `scratch`. nullopt if
-// the rdata is malformed.
-bool join_txt(std::string_view rdata, std::string& out);
-std::optional<std::string_view> txt_text(std::string_view rdata, std::string& scratch) {
-  if (!rdata.empty() && static_cast<unsigned char>(rdata[0]) == rdata.size() - 1) return rdata.substr(1);
-  if (!join_txt(rdata, scratch)) return std::nullopt;
-  return std::string_view(scratch);
-}
-
-// Decodes one TXT rdata (a sequence of <character-string>s) into `out`,
-// concatenated (RFC 7208 §3.3). False if the rdata is malformed.
-bool join_txt(std::string_view rdata, std::string& out) {
-  out.clear();
-  if (rdata.empty()) return false;
-  std::size_t off = 0;
-  while (off < rdata.size()) {
-    const auto len = static_cast<unsigned char>(rdata[off++]);
-    if (len > rdata.size() - off) return false;
-    out.append(rdata.substr(off, len));
-    off += len;
-  }
-  return true;
-}
-
-std::optional<IpAddress> decode_address(std::string_view rd, RrType type) {
-  if (type == RrType::a && rd.size() == 4) {
-    std::array<std::uint8_t, 4> b;
-    std::memcpy(b.data(), rd.data(), 4);
-    return IpAddress::v4(b);
-  }
-  if (type == RrType::aaaa && rd.size() == 16) {
-    std::array<std::uint8_t, 16> b;
-    std::memcpy(b.data(), rd.data(), 16);
-    return IpAddress::v6(b);
-  }
-  return std::nullopt;
+// A failed or bogus answer as the reason of a temperror. Bogus is judged
+// first (failed()): a bogus NXDOMAIN is as unusable as bogus data.
+template <class AnswerT>
+std::string failure_reason(const AnswerT& a, RrType type, std::string_view name) {
+  return dns::describe_failure(std::string(dns::to_string(type)) + " " + std::string(name), a);
 }
 
 struct Outcome {
@@ -114,6 +39,16 @@ Outcome error_outcome(Verdict v, std::string reason) {
   Outcome o;
   o.verdict = v;
   o.reason = std::move(reason);
+  return o;
+}
+
+// The record at `domain` decided: a mechanism matched (`m`), or none did.
+Outcome decided(Verdict v, const Mechanism* m, RecordCache::Entry record, std::string domain) {
+  Outcome o;
+  o.verdict = v;
+  o.mechanism = m;
+  o.record = std::move(record);
+  o.domain = std::move(domain);
   return o;
 }
 
@@ -220,6 +155,42 @@ class Evaluation {
     }
     return to_target_name(out) ? Target::ok : Target::invalid;
   }
+  // How one mechanism, include or redirect step ended.
+  enum class Match { no, yes, temperror, permerror };
+  // The parsed record selected from the TXT answer at `domain` (RFC 7208
+  // §4.4, §4.5), or the outcome that ends this check_host() level.
+  struct Selected {
+    RecordCache::Entry entry;  // null when `verdict` and `reason` apply
+    Verdict verdict = Verdict::none;
+    std::string reason;
+  };
+  Selected select_record(const dns::RawAnswer& answer, const std::string& domain) const;
+  // a, mx and exists (§5.3, §5.4, §5.7) in three steps: the question to
+  // ask, the answer judged, and for mx the exchanges' addresses. Only the
+  // last is a coroutine, so a and exists cost no coroutine frame.
+  struct HostQuery {
+    bool ask = true;
+    Match early = Match::no;  // when !ask
+    RrType type = RrType::a;  // of the addresses compared
+    RrType qtype = RrType::a; // of the first question (MX for mx)
+    unsigned prefix = 0;
+  };
+  HostQuery host_query(const Mechanism& m, const std::string& domain, std::string& target, std::string& reason);
+  Match judge_host_answer(const Mechanism& m, const HostQuery& q, const dns::RawAnswer& ans, const std::string& target,
+                          std::vector<std::string>& mx_hosts_out, std::string& reason);
+  asio::awaitable<Match> match_mx_hosts(const std::vector<std::string>& hosts, const HostQuery& q,
+                                        std::string& reason);
+  // The exchanges of an MX answer, in order, without null MX; no when fine.
+  Match mx_hosts(const dns::RawAnswer& mx, const std::string& target, std::vector<std::string>& hosts,
+                 std::string& reason) const;
+  // Does an address of `addrs` (A or AAAA rdata of `name`) lie in ip/prefix?
+  Match matches_address(const dns::RawAnswer& addrs, RrType type, unsigned prefix, const std::string& name,
+                        std::string& reason) const;
+  // Checks a new include or redirect target before descending into it:
+  // a valid name, not deeper than max_depth(), not already on the path.
+  static Match include_match(const Mechanism& m, Outcome& inner, std::string& reason);
+  bool may_descend(std::string_view term, Target t, const std::string& target, int depth, bool redirect,
+                   std::string& reason) const;
   asio::awaitable<void> resolve_p();
   asio::awaitable<const std::vector<std::string>*> ptr_names();
   asio::awaitable<bool> validates(const std::string& name);
@@ -258,23 +229,19 @@ asio::awaitable<const std::vector<std::string>*> Evaluation::ptr_names() {
   std::string reason;
   if (out_of_time(reason)) co_return &ptr_names_;
   const std::string rname = ip_.reverse_name();
-  RawAnswer raw = co_await query().resolve(rname, RrType::ptr);
-  // RFC 7208 §5.5: "If a DNS error occurs while doing the PTR RR lookup,
-  // then this mechanism fails to match." A bogus answer is dropped the same
-  // way: the client controls its reverse zone, so it must not be able to
-  // turn a fail into a temperror.
-  if (classify(raw, rname, RrType::ptr, reason) != Lookup::ok) co_return &ptr_names_;
+  // A malformed record makes the whole answer Status::error, so it is not
+  // used at all. RFC 7208 §5.5: "If a DNS error occurs while doing the PTR
+  // RR lookup, then this mechanism fails to match." A bogus answer is dropped
+  // the same way: the client controls its reverse zone, so it must not be
+  // able to turn a fail into a temperror.
+  dns::NameAnswer names = dns::to_name_answer(co_await query().resolve(rname, RrType::ptr));
+  if (!names.usable()) co_return &ptr_names_;
   // RFC 7208 §4.6.4: "the evaluation of each "PTR" record MUST NOT result
   // in querying more than 10 address records ... If this limit is exceeded,
   // all records other than the first 10 MUST be ignored."
-  for (const auto& rd : raw.rdata) {
+  for (std::string& name : names.records) {
     if (ptr_names_.size() >= static_cast<std::size_t>(config_.max_mx_ptr_names)) break;
-    auto name = dns::decode_name_rdata(rd);
-    if (!name) {
-      ptr_names_.clear();  // a malformed answer is not used at all
-      break;
-    }
-    ptr_names_.push_back(from_presentation(std::move(*name)));
+    ptr_names_.push_back(dns::minimal_escapes(std::move(name)));
   }
   co_return &ptr_names_;
 }
@@ -286,12 +253,10 @@ asio::awaitable<bool> Evaluation::validates(const std::string& name) {
   std::string reason;
   if (out_of_time(reason)) co_return false;
   const RrType type = ip_.is_v4() ? RrType::a : RrType::aaaa;
-  RawAnswer raw = co_await query().resolve(name, type);
-  if (classify(raw, name, type, reason) != Lookup::ok) co_return false;
-  for (const auto& rd : raw.rdata) {
-    auto addr = decode_address(rd, type);
-    if (addr && *addr == ip_) co_return true;
-  }
+  const dns::AddressAnswer addrs = dns::to_address_answer(co_await query().resolve(name, type));
+  if (!addrs.usable()) co_return false;
+  for (const IpAddress& addr : addrs.records)
+    if (addr == ip_) co_return true;
   co_return false;
 }
 
@@ -312,6 +277,153 @@ asio::awaitable<bool> Evaluation::ptr_match(const std::string& target) {
   co_return false;
 }
 
+Evaluation::Selected Evaluation::select_record(const dns::RawAnswer& answer, const std::string& domain) const {
+  // §4.4: "If the DNS lookup returns a server failure (RCODE 2) or some
+  // other error (RCODE other than 0 or 3), or if the lookup times out, then
+  // check_host() terminates immediately with the result "temperror"."
+  if (answer.failed()) return {nullptr, Verdict::temperror, failure_reason(answer, RrType::txt, domain)};
+  if (answer.empty_answer()) return {nullptr, Verdict::none, "no SPF record at " + escape_for_log(domain)};
+  int found = 0;
+  std::string scratch, selected_storage;
+  std::string_view selected;
+  for (const std::string& rd : answer.rdata) {
+    const auto text = dns::txt_text(rd, found ? scratch : selected_storage);
+    if (!text) return {nullptr, Verdict::temperror, "malformed TXT rdata at " + escape_for_log(domain)};
+    if (!is_spf_record(*text)) continue;
+    if (++found == 1) selected = *text;
+  }
+  // §4.5: "If the resultant record set includes more than one record,
+  // check_host() produces the "permerror" result."
+  if (found > 1)
+    return {nullptr, Verdict::permerror,
+            "multiple SPF records at " + escape_for_log(domain) + " (" + std::to_string(found) + ")"};
+  if (found == 0) return {nullptr, Verdict::none, "no SPF record at " + escape_for_log(domain)};
+  RecordCache::Entry entry = config_.cache ? config_.cache->get(selected, record_limits_)
+                                           : std::make_shared<const Result<Record>>(parse_record(selected, record_limits_));
+  if (!entry->has_value())
+    return {nullptr, Verdict::permerror, entry->error().message + " in the SPF record of " + escape_for_log(domain)};
+  return {std::move(entry), Verdict::none, {}};
+}
+
+Evaluation::HostQuery Evaluation::host_query(const Mechanism& m, const std::string& domain, std::string& target,
+                                              std::string& reason) {
+  HostQuery q;
+  const Target t = target_name(&m, nullptr, domain, target, reason);
+  // A target that DNS cannot ask for (empty or over-long label) is treated
+  // as a name that does not exist: no match, no query.
+  if (t != Target::ok) {
+    q.ask = false;
+    q.early = t == Target::error ? Match::permerror : Match::no;
+    return q;
+  }
+  // §5: A records for an IPv4 client, AAAA for IPv6; "exists" always asks
+  // for A (§5.7).
+  q.type = (m.kind == MechanismKind::exists || ip_.is_v4()) ? RrType::a : RrType::aaaa;
+  q.qtype = m.kind == MechanismKind::mx ? RrType::mx : q.type;
+  q.prefix = ip_.is_v4() ? m.cidr4 : m.cidr6;
+  return q;
+}
+
+Evaluation::Match Evaluation::judge_host_answer(const Mechanism& m, const HostQuery& q, const dns::RawAnswer& ans,
+                                                const std::string& target, std::vector<std::string>& mx_hosts_out,
+                                                std::string& reason) {
+  if (ans.failed()) {
+    reason = failure_reason(ans, q.qtype, target);
+    return Match::temperror;
+  }
+  if (ans.empty_answer()) return count_void(reason) ? Match::no : Match::permerror;
+  if (m.kind == MechanismKind::exists) return Match::yes;
+  if (m.kind == MechanismKind::a) return matches_address(ans, q.type, q.prefix, target, reason);
+  return mx_hosts(ans, target, mx_hosts_out, reason);
+}
+
+asio::awaitable<Evaluation::Match> Evaluation::match_mx_hosts(const std::vector<std::string>& hosts,
+                                                              const HostQuery& q, std::string& reason) {
+  for (const std::string& host : hosts) {
+    if (out_of_time(reason)) co_return Match::temperror;
+    const dns::RawAnswer addrs = co_await query().resolve(host, q.type);
+    if (addrs.failed()) {
+      reason = failure_reason(addrs, q.type, host);
+      co_return Match::temperror;
+    }
+    if (addrs.empty_answer()) continue;
+    const Match found = matches_address(addrs, q.type, q.prefix, host, reason);
+    if (found != Match::no) co_return found;
+  }
+  co_return Match::no;
+}
+
+Evaluation::Match Evaluation::mx_hosts(const dns::RawAnswer& mx, const std::string& target,
+                                       std::vector<std::string>& hosts, std::string& reason) const {
+  // §4.6.4: "the evaluation of each "MX" record MUST NOT result in querying
+  // more than 10 address records ... If this limit is exceeded, the "mx"
+  // mechanism MUST produce a "permerror" result."
+  if (mx.rdata.size() > static_cast<std::size_t>(config_.max_mx_ptr_names)) {
+    reason = "too many MX records at " + escape_for_log(target) + " (" + std::to_string(mx.rdata.size()) + " > " +
+             std::to_string(config_.max_mx_ptr_names) + ")";
+    return Match::permerror;
+  }
+  // Decode the whole answer first: a malformed record poisons it (fail
+  // closed, as the typed answers of dns::Resolver do).
+  hosts.reserve(mx.rdata.size());
+  for (const std::string& rd : mx.rdata) {
+    auto rec = dns::decode_mx(rd);
+    if (!rec) {
+      reason = "malformed MX rdata at " + escape_for_log(target);
+      return Match::temperror;
+    }
+    if (!rec->exchange.empty()) hosts.push_back(dns::minimal_escapes(std::move(rec->exchange)));  // "." is a null MX (RFC 7505)
+  }
+  return Match::no;
+}
+
+Evaluation::Match Evaluation::matches_address(const dns::RawAnswer& addrs, RrType type, unsigned prefix,
+                                              const std::string& name, std::string& reason) const {
+  for (const std::string& rd : addrs.rdata) {
+    auto addr = dns::decode_address(rd, type);
+    if (!addr) {
+      reason = "malformed address rdata for " + escape_for_log(name);
+      return Match::temperror;
+    }
+    if (ip_.in_network(*addr, prefix)) return Match::yes;
+  }
+  return Match::no;
+}
+
+// §5.2: pass -> match; fail, softfail, neutral -> not match; temperror ->
+// temperror; permerror or none -> permerror.
+Evaluation::Match Evaluation::include_match(const Mechanism& m, Outcome& inner, std::string& reason) {
+  switch (inner.verdict) {
+    case Verdict::pass: return Match::yes;
+    case Verdict::fail:
+    case Verdict::softfail:
+    case Verdict::neutral: return Match::no;
+    case Verdict::temperror: reason = std::move(inner.reason); return Match::temperror;
+    case Verdict::permerror: reason = std::move(inner.reason); return Match::permerror;
+    case Verdict::none: reason = "'" + escape_for_log(m.text) + "': " + inner.reason; return Match::permerror;
+  }
+  return Match::permerror;
+}
+
+bool Evaluation::may_descend(std::string_view term, Target t, const std::string& target, int depth, bool redirect,
+                             std::string& reason) const {
+  // §6.1 (redirect) and §5.2 (include): a malformed <target-name> is a
+  // permerror rather than "none".
+  if (t == Target::invalid) {
+    reason = "'" + escape_for_log(term) + "': target '" + escape_for_log(target) + "' is not a valid domain name";
+    return false;
+  }
+  if (depth > max_depth()) {
+    reason = "include/redirect nesting deeper than " + std::to_string(max_depth());
+    return false;
+  }
+  if (in_chain(target)) {
+    reason = std::string(redirect ? "redirect" : "include") + " loop at " + escape_for_log(target);
+    return false;
+  }
+  return true;
+}
+
 asio::awaitable<Outcome> Evaluation::eval_domain(std::string domain, int depth) {
   struct ChainGuard {
     std::size_t& size;
@@ -320,199 +432,74 @@ asio::awaitable<Outcome> Evaluation::eval_domain(std::string domain, int depth) 
   } guard{chain_size_, chain_size_};
   if (chain_size_ >= kMaxChain) co_return error_outcome(Verdict::permerror, "include/redirect nesting too deep");
   chain_[chain_size_++] = domain;
-  std::string reason;
-  std::string joined, selected_storage, target;
-  {
-    // --- Record lookup and selection (RFC 7208 §4.4, §4.5) ---
-    if (out_of_time(reason)) co_return error_outcome(Verdict::temperror, reason);
-    RawAnswer raw = co_await query().resolve(domain, RrType::txt);
-    switch (classify(raw, domain, RrType::txt, reason)) {
-      case Lookup::failed:
-        // §4.4: "If the DNS lookup returns a server failure (RCODE 2) or some
-        // other error (RCODE other than 0 or 3), or if the lookup times out,
-        // then check_host() terminates immediately with the result "temperror"."
-        co_return error_outcome(Verdict::temperror, reason);
-      case Lookup::empty: co_return error_outcome(Verdict::none, "no SPF record at " + escape_for_log(domain));
-      case Lookup::ok: break;
-    }
-    int found = 0;
-    std::string_view selected;
-    for (const auto& rd : raw.rdata) {
-      auto text = txt_text(rd, found ? joined : selected_storage);
-      if (!text) co_return error_outcome(Verdict::temperror, "malformed TXT rdata at " + escape_for_log(domain));
-      if (!is_spf_record(*text)) continue;
-      if (++found == 1) selected = *text;
-    }
-    // §4.5: "If the resultant record set includes more than one record,
-    // check_host() produces the "permerror" result."
-    if (found > 1)
-      co_return error_outcome(Verdict::permerror,
-                              "multiple SPF records at " + escape_for_log(domain) + " (" + std::to_string(found) + ")");
-    if (found == 0) co_return error_outcome(Verdict::none, "no SPF record at " + escape_for_log(domain));
-    RecordCache::Entry entry = config_.cache ? config_.cache->get(selected, record_limits_)
-                                             : std::make_shared<const Result<Record>>(parse_record(selected, record_limits_));
-    if (!entry->has_value())
-      co_return error_outcome(Verdict::permerror, entry->error().message + " in the SPF record of " + escape_for_log(domain));
-    const Record& rec = entry->value();
+  std::string reason, target;
 
-    // --- Mechanisms, in order (§4.6.2) ---
-    for (const Mechanism& m : rec.mechanisms) {
-      bool match = false;
-      if (queries_dns(m.kind) && !count_term(reason)) co_return error_outcome(Verdict::permerror, reason);
-      if (m.has_domain_spec && m.domain_spec.uses_p) co_await resolve_p();
-      switch (m.kind) {
-        case MechanismKind::all: match = true; break;
-        case MechanismKind::ip4: match = ip_.is_v4() && ip_.in_network(m.network, m.cidr4); break;
-        case MechanismKind::ip6: match = ip_.is_v6() && ip_.in_network(m.network, m.cidr6); break;
-        case MechanismKind::a:
-        case MechanismKind::exists:
-        case MechanismKind::mx: {
-          const Target t = target_name(&m, nullptr, domain, target, reason);
-          if (t == Target::error) co_return error_outcome(Verdict::permerror, reason);
-          // A target that DNS cannot ask for (empty or over-long label) is
-          // treated as a name that does not exist: no match, no query.
-          if (t == Target::invalid) break;
-          // §5: A records for an IPv4 client, AAAA for IPv6; "exists" always
-          // asks for A (§5.7).
-          const RrType type = (m.kind == MechanismKind::exists || ip_.is_v4()) ? RrType::a : RrType::aaaa;
-          const RrType qtype = m.kind == MechanismKind::mx ? RrType::mx : type;
-          if (out_of_time(reason)) co_return error_outcome(Verdict::temperror, reason);
-          RawAnswer ans = co_await query().resolve(target, qtype);
-          const Lookup l = classify(ans, target, qtype, reason);
-          if (l == Lookup::failed) co_return error_outcome(Verdict::temperror, reason);
-          if (l == Lookup::empty) {
-            if (!count_void(reason)) co_return error_outcome(Verdict::permerror, reason);
-            break;
-          }
-          if (m.kind == MechanismKind::exists) {
-            match = true;
-            break;
-          }
-          const unsigned prefix = ip_.is_v4() ? m.cidr4 : m.cidr6;
-          if (m.kind == MechanismKind::a) {
-            for (const auto& rd : ans.rdata) {
-              auto addr = decode_address(rd, type);
-              if (!addr)
-                co_return error_outcome(Verdict::temperror, "malformed address rdata for " + escape_for_log(target));
-              if (ip_.in_network(*addr, prefix)) {
-                match = true;
-                break;
-              }
-            }
-            break;
-          }
-          // mx. §4.6.4: "the evaluation of each "MX" record MUST NOT result
-          // in querying more than 10 address records ... If this limit is
-          // exceeded, the "mx" mechanism MUST produce a "permerror" result."
-          if (ans.rdata.size() > static_cast<std::size_t>(config_.max_mx_ptr_names))
-            co_return error_outcome(Verdict::permerror, "too many MX records at " + escape_for_log(target) + " (" +
-                                                            std::to_string(ans.rdata.size()) + " > " +
-                                                            std::to_string(config_.max_mx_ptr_names) + ")");
-          // Decode the whole answer first: a malformed record poisons it
-          // (fail closed, as the dns::Resolver typed helpers do).
-          std::vector<std::string> hosts;
-          hosts.reserve(ans.rdata.size());
-          for (const auto& rd : ans.rdata) {
-            auto mx = dns::decode_mx(rd);
-            if (!mx) co_return error_outcome(Verdict::temperror, "malformed MX rdata at " + escape_for_log(target));
-            if (!mx->exchange.empty()) hosts.push_back(from_presentation(std::move(mx->exchange)));  // "." is a null MX (RFC 7505)
-          }
-          for (const auto& host : hosts) {
-            if (out_of_time(reason)) co_return error_outcome(Verdict::temperror, reason);
-            RawAnswer addrs = co_await query().resolve(host, type);
-            const Lookup al = classify(addrs, host, type, reason);
-            if (al == Lookup::failed) co_return error_outcome(Verdict::temperror, reason);
-            if (al == Lookup::empty) continue;
-            for (const auto& rd : addrs.rdata) {
-              auto addr = decode_address(rd, type);
-              if (!addr)
-                co_return error_outcome(Verdict::temperror, "malformed address rdata for " + escape_for_log(host));
-              if (ip_.in_network(*addr, prefix)) {
-                match = true;
-                break;
-              }
-            }
-            if (match) break;
-          }
+  // --- Record lookup and selection (§4.4, §4.5) ---
+  if (out_of_time(reason)) co_return error_outcome(Verdict::temperror, reason);
+  Selected sel = select_record(co_await query().resolve(domain, RrType::txt), domain);
+  if (!sel.entry) co_return error_outcome(sel.verdict, std::move(sel.reason));
+  const Record& rec = sel.entry->value();
+
+  // --- Mechanisms, in order (§4.6.2) ---
+  for (const Mechanism& m : rec.mechanisms) {
+    if (queries_dns(m.kind) && !count_term(reason)) co_return error_outcome(Verdict::permerror, reason);
+    if (m.has_domain_spec && m.domain_spec.uses_p) co_await resolve_p();
+    Match match = Match::no;
+    switch (m.kind) {
+      case MechanismKind::all: match = Match::yes; break;
+      case MechanismKind::ip4: match = ip_.is_v4() && ip_.in_network(m.network, m.cidr4) ? Match::yes : Match::no; break;
+      case MechanismKind::ip6: match = ip_.is_v6() && ip_.in_network(m.network, m.cidr6) ? Match::yes : Match::no; break;
+      case MechanismKind::a:
+      case MechanismKind::exists:
+      case MechanismKind::mx: {
+        const HostQuery q = host_query(m, domain, target, reason);
+        if (!q.ask) {
+          match = q.early;
           break;
         }
-        case MechanismKind::ptr: {
-          const Target t = target_name(&m, nullptr, domain, target, reason);
-          if (t == Target::error) co_return error_outcome(Verdict::permerror, reason);
-          if (t == Target::invalid) break;
-          match = co_await ptr_match(target);
-          break;
-        }
-        case MechanismKind::include: {
-          const Target t = target_name(&m, nullptr, domain, target, reason);
-          if (t == Target::error) co_return error_outcome(Verdict::permerror, reason);
-          if (t == Target::invalid)
-            co_return error_outcome(Verdict::permerror, "'" + escape_for_log(m.text) + "': target '" +
-                                                            escape_for_log(target) + "' is not a valid domain name");
-          if (depth + 1 > max_depth())
-            co_return error_outcome(Verdict::permerror,
-                                    "include/redirect nesting deeper than " + std::to_string(max_depth()));
-          if (in_chain(target))
-            co_return error_outcome(Verdict::permerror, "include loop at " + escape_for_log(target));
-          Outcome inner = co_await eval_domain(std::move(target), depth + 1);
-          // §5.2: pass -> match; fail, softfail, neutral -> not match;
-          // temperror -> temperror; permerror or none -> permerror.
-          switch (inner.verdict) {
-            case Verdict::pass: match = true; break;
-            case Verdict::fail:
-            case Verdict::softfail:
-            case Verdict::neutral: break;
-            case Verdict::temperror: co_return error_outcome(Verdict::temperror, std::move(inner.reason));
-            case Verdict::permerror: co_return error_outcome(Verdict::permerror, std::move(inner.reason));
-            case Verdict::none:
-              co_return error_outcome(Verdict::permerror, "'" + escape_for_log(m.text) + "': " + inner.reason);
-          }
-          break;
-        }
+        if (out_of_time(reason)) co_return error_outcome(Verdict::temperror, reason);
+        std::vector<std::string> hosts;  // the exchanges, for mx
+        match = judge_host_answer(m, q, co_await query().resolve(target, q.qtype), target, hosts, reason);
+        if (match == Match::no && !hosts.empty()) match = co_await match_mx_hosts(hosts, q, reason);
+        break;
       }
-      if (match) {
-        Outcome o;
-        o.verdict = m.qualifier;
-        o.mechanism = &m;
-        o.record = entry;
-        o.domain = std::move(domain);
-        co_return o;
+      case MechanismKind::ptr: {
+        const Target t = target_name(&m, nullptr, domain, target, reason);
+        if (t == Target::error) match = Match::permerror;
+        else if (t == Target::ok && co_await ptr_match(target)) match = Match::yes;
+        break;
+      }
+      case MechanismKind::include: {
+        const Target t = target_name(&m, nullptr, domain, target, reason);
+        if (t == Target::error || !may_descend(m.text, t, target, depth + 1, false, reason))
+          co_return error_outcome(Verdict::permerror, reason);
+        Outcome inner = co_await eval_domain(std::move(target), depth + 1);
+        match = include_match(m, inner, reason);
+        break;
       }
     }
-
-    // --- redirect= (§6.1) ---
-    if (!rec.redirect) {
-      // §4.7: "If none of the mechanisms match and there is no "redirect"
-      // modifier, then the check_host() returns a result of "neutral"".
-      Outcome o;
-      o.verdict = Verdict::neutral;
-      o.record = entry;
-      o.domain = std::move(domain);
-      co_return o;
-    }
-    if (!count_term(reason)) co_return error_outcome(Verdict::permerror, reason);
-    if (rec.redirect->uses_p) co_await resolve_p();
-    const Target t = target_name(nullptr, &*rec.redirect, domain, target, reason);
-    if (t == Target::error) co_return error_outcome(Verdict::permerror, reason);
-    // §6.1: "if no SPF record is found, or if the <target-name> is malformed,
-    // the result is a "permerror" rather than "none"."
-    if (t == Target::invalid)
-      co_return error_outcome(Verdict::permerror, "'" + escape_for_log(rec.redirect_text) + "': target '" +
-                                                      escape_for_log(target) + "' is not a valid domain name");
-    if (++depth > max_depth())
-      co_return error_outcome(Verdict::permerror,
-                              "include/redirect nesting deeper than " + std::to_string(max_depth()));
-    if (in_chain(target))
-      co_return error_outcome(Verdict::permerror, "redirect loop at " + escape_for_log(target));
-    // The redirected record replaces this one (exp= included, §6.2), so the
-    // evaluation continues there; this frame's record is kept in `chain_`
-    // only to detect loops.
-    const std::string redirect_text = rec.redirect_text;
-    Outcome next = co_await eval_domain(target, depth);
-    if (next.verdict == Verdict::none)
-      co_return error_outcome(Verdict::permerror, "'" + escape_for_log(redirect_text) + "': " + next.reason);
-    co_return next;
+    if (match == Match::temperror) co_return error_outcome(Verdict::temperror, reason);
+    if (match == Match::permerror) co_return error_outcome(Verdict::permerror, reason);
+    if (match == Match::yes) co_return decided(m.qualifier, &m, std::move(sel.entry), std::move(domain));
   }
+
+  // --- redirect= (§6.1) ---
+  // §4.7: "If none of the mechanisms match and there is no "redirect"
+  // modifier, then the check_host() returns a result of "neutral"".
+  if (!rec.redirect) co_return decided(Verdict::neutral, nullptr, std::move(sel.entry), std::move(domain));
+  if (!count_term(reason)) co_return error_outcome(Verdict::permerror, reason);
+  if (rec.redirect->uses_p) co_await resolve_p();
+  const Target t = target_name(nullptr, &*rec.redirect, domain, target, reason);
+  if (t == Target::error || !may_descend(rec.redirect_text, t, target, depth + 1, true, reason))
+    co_return error_outcome(Verdict::permerror, reason);
+  // The redirected record replaces this one (exp= included, §6.2), so the
+  // evaluation continues there; this frame's record is kept in `chain_`
+  // only to detect loops.
+  const std::string redirect_text = rec.redirect_text;
+  Outcome next = co_await eval_domain(target, depth + 1);
+  if (next.verdict == Verdict::none)
+    co_return error_outcome(Verdict::permerror, "'" + escape_for_log(redirect_text) + "': " + next.reason);
+  co_return next;
 }
 
 asio::awaitable<std::string> Evaluation::explain(const Outcome& o) {
@@ -532,10 +519,9 @@ asio::awaitable<std::string> Evaluation::explain(const Outcome& o) {
   std::string target, reason;
   if (target_name(nullptr, &exp, o.domain, target, reason) != Target::ok) co_return fallback();
   if (out_of_time(reason)) co_return fallback();
-  RawAnswer raw = co_await query().resolve(target, RrType::txt);
-  if (classify(raw, target, RrType::txt, reason) != Lookup::ok || raw.rdata.size() != 1) co_return fallback();
-  std::string text;
-  if (!join_txt(raw.rdata.front(), text)) co_return fallback();
+  const dns::TxtAnswer answer = dns::to_txt_answer(co_await query().resolve(target, RrType::txt));
+  if (!answer.usable() || answer.records.size() != 1) co_return fallback();
+  const std::string text = answer.records.front().joined();
   // §6.2: "The fetched TXT record's strings are concatenated with no spaces,
   // and then treated as an explain-string"; explain-string is 7-bit ASCII.
   for (char c : text)

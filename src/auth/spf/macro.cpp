@@ -26,15 +26,13 @@ bool is_toplabel(std::string_view label) {
 }
 
 void url_escape_append(std::string_view in, std::string& out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : in) {
     // RFC 3986 unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
     if (is_alnum(static_cast<char>(c)) || c == '-' || c == '.' || c == '_' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      append_hex(out, c, HexCase::upper);
     }
   }
 }
@@ -87,14 +85,76 @@ void ip_dotted(const IpAddress& ip, std::string& out) {
   }
   // RFC 7208 §7.3: "For IPv6 addresses, the "i" macro expands to a
   // dot-format address; it is intended for use in %{ir}."
-  static constexpr char kHex[] = "0123456789abcdef";
   out.clear();
   for (std::size_t i = 0; i < 16; ++i) {
     if (i) out += '.';
-    out += kHex[ip.bytes()[i] >> 4];
+    out += hex_digit(ip.bytes()[i] >> 4);
     out += '.';
-    out += kHex[ip.bytes()[i] & 15];
+    out += hex_digit(ip.bytes()[i] & 15u);
   }
+}
+
+struct ParsedMacro {
+  MacroToken token;
+  std::size_t next = 0;  // index after the closing '}'
+};
+
+// One "%{" macro-letter transformers *delimiter "}" starting at text[i]
+// (RFC 7208 §7.1), after the caller has seen "%{".
+Result<ParsedMacro> parse_macro_expand(std::string_view text, std::size_t i, MacroKind kind) {
+  std::size_t j = i + 2;
+  if (j >= text.size()) return make_error(Errc::parse, "unterminated macro" + at(i));
+  MacroToken t;
+  t.type = MacroToken::Type::macro;
+  const char letter = ascii_lower(text[j]);
+  if (std::string_view("slodiphcrtv").find(letter) == std::string_view::npos || !is_alpha(text[j]))
+    return make_error(Errc::parse, "unknown macro letter '" + escape_for_log(text.substr(j, 1)) + "'" + at(j));
+  // RFC 7208 §7.1: "The following macro letters are allowed only in
+  // "exp" text: c, r, t".
+  if (kind == MacroKind::domain_spec && (letter == 'c' || letter == 'r' || letter == 't'))
+    return make_error(Errc::parse, std::string("macro letter '") + text[j] + "' is allowed only in exp text" + at(j));
+  t.letter = letter;
+  t.url_escape = text[j] != letter;
+  ++j;
+  bool have_digits = false;
+  std::uint32_t digits = 0;
+  while (j < text.size() && is_digit(text[j])) {
+    have_digits = true;
+    digits = std::min<std::uint32_t>(digits * 10 + static_cast<std::uint32_t>(text[j] - '0'), kMaxDigits);
+    ++j;
+  }
+  // RFC 7208 §7.3: "If a DIGIT is specified, the value MUST be nonzero."
+  if (have_digits && digits == 0) return make_error(Errc::parse, "macro DIGIT transformer must be nonzero" + at(i));
+  t.digits = static_cast<std::uint16_t>(digits);
+  if (j < text.size() && ascii_lower(text[j]) == 'r') {
+    t.reverse = true;
+    ++j;
+  }
+  while (j < text.size()) {
+    const auto pos = kDelimiters.find(text[j]);
+    if (pos == std::string_view::npos) break;
+    t.delimiters = static_cast<std::uint8_t>(t.delimiters | (1u << pos));
+    ++j;
+  }
+  if (j >= text.size() || text[j] != '}')
+    return make_error(Errc::parse, "malformed macro '" + escape_for_log(text.substr(i, j + 1 - i)) + "'" + at(i));
+  return ParsedMacro{std::move(t), j + 1};
+}
+
+// domain-end = ( "." toplabel [ "." ] ) / macro-expand (RFC 7208 §7.1).
+Result<void> check_domain_end(std::string_view text, std::size_t tail_start, bool ends_with_expand) {
+  if (text.empty()) return make_error(Errc::parse, "empty domain-spec");
+  if (ends_with_expand) return {};
+  std::string_view tail = text.substr(tail_start);
+  if (!tail.empty() && tail.back() == '.') tail.remove_suffix(1);
+  // XXX: "%{d}." (a macro then one dot) is accepted although the ABNF
+  // wants the dot only after a toplabel; the dot is dropped anyway.
+  if (tail.empty() && tail_start > 0) return {};
+  const auto dot = tail.rfind('.');
+  if (dot == std::string_view::npos || !is_toplabel(tail.substr(dot + 1)))
+    return make_error(Errc::parse,
+                      "domain-spec '" + escape_for_log(text) + "' must end in '.' and a valid top label, or in a macro");
+  return {};
 }
 
 }  // namespace
@@ -126,48 +186,13 @@ Result<MacroString> parse_macro_string(std::string_view text, MacroKind kind) {
       }
       if (d != '{')
         return make_error(Errc::parse, "'%'" + at(i) + " must be followed by '{', '%', '_' or '-'");
-      std::size_t j = i + 2;
-      if (j >= text.size()) return make_error(Errc::parse, "unterminated macro" + at(i));
-      MacroToken t;
-      t.type = MacroToken::Type::macro;
-      const char letter = ascii_lower(text[j]);
-      if (std::string_view("slodiphcrtv").find(letter) == std::string_view::npos || !is_alpha(text[j]))
-        return make_error(Errc::parse, "unknown macro letter '" + escape_for_log(text.substr(j, 1)) + "'" + at(j));
-      // RFC 7208 §7.1: "The following macro letters are allowed only in
-      // "exp" text: c, r, t".
-      if (kind == MacroKind::domain_spec && (letter == 'c' || letter == 'r' || letter == 't'))
-        return make_error(Errc::parse,
-                          std::string("macro letter '") + text[j] + "' is allowed only in exp text" + at(j));
-      t.letter = letter;
-      t.url_escape = text[j] != letter;
-      ++j;
-      bool have_digits = false;
-      std::uint32_t digits = 0;
-      while (j < text.size() && is_digit(text[j])) {
-        have_digits = true;
-        digits = std::min<std::uint32_t>(digits * 10 + static_cast<std::uint32_t>(text[j] - '0'), kMaxDigits);
-        ++j;
-      }
-      // RFC 7208 §7.3: "If a DIGIT is specified, the value MUST be nonzero."
-      if (have_digits && digits == 0) return make_error(Errc::parse, "macro DIGIT transformer must be nonzero" + at(i));
-      t.digits = static_cast<std::uint16_t>(digits);
-      if (j < text.size() && ascii_lower(text[j]) == 'r') {
-        t.reverse = true;
-        ++j;
-      }
-      while (j < text.size()) {
-        const auto pos = kDelimiters.find(text[j]);
-        if (pos == std::string_view::npos) break;
-        t.delimiters = static_cast<std::uint8_t>(t.delimiters | (1u << pos));
-        ++j;
-      }
-      if (j >= text.size() || text[j] != '}')
-        return make_error(Errc::parse, "malformed macro '" + escape_for_log(text.substr(i, j + 1 - i)) + "'" + at(i));
-      if (letter == 'p') ms.uses_p = true;
+      auto macro = parse_macro_expand(text, i, kind);
+      if (!macro) return macro.error();
+      if (macro->token.letter == 'p') ms.uses_p = true;
       ms.constant = false;
       flush();
-      ms.tokens.push_back(std::move(t));
-      i = j + 1;
+      ms.tokens.push_back(std::move(macro->token));
+      i = macro->next;
       tail_start = i;
       ends_with_expand = true;
       continue;
@@ -185,22 +210,8 @@ Result<MacroString> parse_macro_string(std::string_view text, MacroKind kind) {
     return make_error(Errc::parse, std::string("invalid byte ") + buf + at(i));
   }
   flush();
-  if (kind == MacroKind::domain_spec) {
-    if (text.empty()) return make_error(Errc::parse, "empty domain-spec");
-    if (!ends_with_expand) {
-      // domain-end = ( "." toplabel [ "." ] ) / macro-expand
-      std::string_view tail = text.substr(tail_start);
-      if (!tail.empty() && tail.back() == '.') tail.remove_suffix(1);
-      // XXX: "%{d}." (a macro then one dot) is accepted although the ABNF
-      // wants the dot only after a toplabel; the dot is dropped anyway.
-      if (!(tail.empty() && tail_start > 0)) {
-        const auto dot = tail.rfind('.');
-        if (dot == std::string_view::npos || !is_toplabel(tail.substr(dot + 1)))
-          return make_error(Errc::parse, "domain-spec '" + escape_for_log(text) +
-                                             "' must end in '.' and a valid top label, or in a macro");
-      }
-    }
-  }
+  if (kind == MacroKind::domain_spec)
+    if (auto r = check_domain_end(text, tail_start, ends_with_expand); !r) return r.error();
   return ms;
 }
 

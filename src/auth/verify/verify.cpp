@@ -37,6 +37,33 @@ ar::AuthResults build_auth_results(const VerifyInput& input, const MessageVerdic
   return out;
 }
 
+// The SPF and DKIM verdicts as DMARC's AuthResult, mapped once here (the
+// only module that links all three); RFC 8601 §2.7.1/§2.7.2 words.
+dmarc::AuthResult to_dmarc(spf::Verdict v) {
+  switch (v) {
+    case spf::Verdict::none: return dmarc::AuthResult::none;
+    case spf::Verdict::neutral: return dmarc::AuthResult::neutral;
+    case spf::Verdict::pass: return dmarc::AuthResult::pass;
+    case spf::Verdict::fail: return dmarc::AuthResult::fail;
+    case spf::Verdict::softfail: return dmarc::AuthResult::softfail;
+    case spf::Verdict::temperror: return dmarc::AuthResult::temperror;
+    case spf::Verdict::permerror: return dmarc::AuthResult::permerror;
+  }
+  return dmarc::AuthResult::permerror;
+}
+
+dmarc::AuthResult to_dmarc(dkim::Verdict v) {
+  switch (v) {
+    case dkim::Verdict::none: return dmarc::AuthResult::none;
+    case dkim::Verdict::pass: return dmarc::AuthResult::pass;
+    case dkim::Verdict::fail: return dmarc::AuthResult::fail;
+    case dkim::Verdict::neutral: return dmarc::AuthResult::neutral;
+    case dkim::Verdict::temperror: return dmarc::AuthResult::temperror;
+    case dkim::Verdict::permerror: return dmarc::AuthResult::permerror;
+  }
+  return dmarc::AuthResult::permerror;
+}
+
 }  // namespace
 
 Result<std::string> author_domain(const codec::Message& message) {
@@ -76,8 +103,8 @@ asio::awaitable<Result<MessageVerdict>> verify_message(dns::Resolver& resolver, 
     v.from_domain = *from;
     dmarc::EvaluationInput in;
     in.author_domain = v.from_domain;
-    in.spf = {spf::to_string(v.spf.verdict), v.spf.domain};
-    for (const auto& sig : v.dkim.signatures) in.dkim.push_back({dkim::to_string(sig.result), sig.domain, sig.selector});
+    in.spf = {to_dmarc(v.spf.verdict), v.spf.domain};
+    for (const auto& sig : v.dkim.signatures) in.dkim.push_back({to_dmarc(sig.result), sig.domain, sig.selector});
     v.dmarc = co_await dmarc::evaluate(resolver, config.dmarc, std::move(in));
   } else {
     v.from_error = from.error().message;

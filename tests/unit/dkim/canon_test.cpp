@@ -98,10 +98,10 @@ TEST(BodyHasher, LimitHashesPrefixCountsAll) {
   canonicalize_body(body, Canon::simple, limited);
   EXPECT_EQ(limited.canonical_length(), body.size());
   EXPECT_EQ(limited.hashed_length(), 5u);
-  EXPECT_EQ(limited.finish(), ossl::sha256("hello"));
+  EXPECT_EQ(limited.finish(), sha256("hello"));
   BodyHasher zero(0);
   canonicalize_body(body, Canon::simple, zero);
-  EXPECT_EQ(zero.finish(), ossl::sha256(""));
+  EXPECT_EQ(zero.finish(), sha256(""));
 }
 
 TEST(BodyHasher, StreamingEqualsWholeStringOnLargeBodies) {
@@ -122,7 +122,7 @@ TEST(BodyHasher, StreamingEqualsWholeStringOnLargeBodies) {
       BodyHasher h;
       canonicalize_body(body, c, h);
       EXPECT_EQ(h.canonical_length(), whole.size());
-      EXPECT_EQ(h.finish(), ossl::sha256(whole)) << "round " << round << " " << to_string(c);
+      EXPECT_EQ(h.finish(), sha256(whole)) << "round " << round << " " << to_string(c);
     }
   }
 }
@@ -310,7 +310,7 @@ TEST(CanonDifferential, BodyMatchesReference) {
       BodyHasher h;
       canonicalize_body(body, c, h);
       ASSERT_EQ(h.canonical_length(), want.size());
-      ASSERT_EQ(h.finish(), ossl::sha256(want)) << to_string(c) << " " << ::testing::PrintToString(body);
+      ASSERT_EQ(h.finish(), sha256(want)) << to_string(c) << " " << ::testing::PrintToString(body);
       // l= truncation: hash the first `limit` octets, count them all.
       for (std::uint64_t limit : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{want.size() / 2},
                                   std::uint64_t{want.size()}, std::uint64_t{want.size() + 5}}) {
@@ -318,7 +318,7 @@ TEST(CanonDifferential, BodyMatchesReference) {
         canonicalize_body(body, c, lh);
         ASSERT_EQ(lh.canonical_length(), want.size());
         ASSERT_EQ(lh.hashed_length(), std::min<std::uint64_t>(limit, want.size()));
-        ASSERT_EQ(lh.finish(), ossl::sha256(std::string_view(want).substr(0, lh.hashed_length())))
+        ASSERT_EQ(lh.finish(), sha256(std::string_view(want).substr(0, lh.hashed_length())))
             << to_string(c) << " l=" << limit << " " << ::testing::PrintToString(body);
       }
     }
@@ -326,7 +326,7 @@ TEST(CanonDifferential, BodyMatchesReference) {
 }
 
 TEST(CanonDifferential, BodyHasherWithReusedContext) {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   ASSERT_TRUE(ctx);
   std::mt19937 rng(99);
   for (int i = 0; i < 200; ++i) {
@@ -334,7 +334,7 @@ TEST(CanonDifferential, BodyHasherWithReusedContext) {
     for (Canon c : {Canon::simple, Canon::relaxed}) {
       BodyHasher h(UINT64_MAX, ctx.get());
       canonicalize_body(body, c, h);
-      ASSERT_EQ(h.finish(), ossl::sha256(reference_body(body, c)));
+      ASSERT_EQ(h.finish(), sha256(reference_body(body, c)));
     }
   }
 }

@@ -91,7 +91,7 @@ TEST(PublicKey, LoadsRsaSpkiAndPkcs1) {
   // The same key as a bare RSAPublicKey (PKCS#1), as mail-auth 002 publishes.
   const std::string der = *codec::decode_base64(kRsaP);
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  ossl::PkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  tls::EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
   ASSERT_TRUE(pkey);
   unsigned char* out = nullptr;
   const int len = i2d_PublicKey(pkey.get(), &out);
@@ -110,7 +110,7 @@ TEST(PublicKey, LoadsRsaSpkiAndPkcs1) {
 }
 
 TEST(PublicKey, Rfc8301MinimumAndConfiguredMaximum) {
-  ossl::PkeyPtr small(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(512)));
+  tls::EvpPkeyPtr small(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(512)));
   ASSERT_TRUE(small);
   unsigned char* out = nullptr;
   const int len = i2d_PUBKEY(small.get(), &out);

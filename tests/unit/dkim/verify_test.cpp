@@ -188,13 +188,13 @@ INSTANTIATE_TEST_SUITE_P(
         DnsCase{"secure", dns::Status::ok, dns::Security::secure, Verdict::pass, ""},
         DnsCase{"insecure", dns::Status::ok, dns::Security::insecure, Verdict::pass, ""},
         DnsCase{"bogus", dns::Status::ok, dns::Security::bogus, Verdict::temperror,
-                "DNSSEC bogus key record for test._domainkey.example.com (signature expired)"},
+                "key record unavailable: DNSSEC bogus answer for TXT test._domainkey.example.com: signature expired"},
         DnsCase{"servfail", dns::Status::servfail, dns::Security::indeterminate, Verdict::temperror,
-                "DNS temporary failure for test._domainkey.example.com (servfail)"},
+                "key record unavailable: DNS servfail for TXT test._domainkey.example.com"},
         DnsCase{"timeout", dns::Status::timeout, dns::Security::indeterminate, Verdict::temperror,
-                "DNS temporary failure for test._domainkey.example.com (timeout)"},
+                "key record unavailable: DNS timeout for TXT test._domainkey.example.com"},
         DnsCase{"resolver_error", dns::Status::error, dns::Security::indeterminate, Verdict::temperror,
-                "DNS temporary failure for test._domainkey.example.com (error)"},
+                "key record unavailable: DNS error for TXT test._domainkey.example.com"},
         DnsCase{"nxdomain", dns::Status::nxdomain, dns::Security::insecure, Verdict::permerror,
                 "no key for signature (NXDOMAIN at test._domainkey.example.com)"},
         DnsCase{"nodata", dns::Status::nodata, dns::Security::insecure, Verdict::permerror,
@@ -282,9 +282,9 @@ TEST_P(KeyPolicy, SameVerdictWhenTheKeyIsCached) {
 }
 
 TEST_F(VerifyTest, SmallRsaKeyRefused) {
-  ossl::PkeyPtr small(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(512)));
+  tls::EvpPkeyPtr small(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(512)));
   ASSERT_TRUE(small);
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  tls::BioPtr bio(BIO_new(BIO_s_mem()));
   ASSERT_EQ(PEM_write_bio_PrivateKey(bio.get(), small.get(), nullptr, nullptr, 0, nullptr, nullptr), 1);
   // Our Signer refuses to sign with it (RFC 8301)...
   char* pem = nullptr;
@@ -354,9 +354,9 @@ std::string craft_signed(const std::string& msg_bytes, const std::string& extra_
   canonicalize_header("DKIM-Signature", value, {}, Canon::relaxed, data);
   data.resize(data.size() - 2);
   const std::string pem = read_testdata("dkimpy/test.private");
-  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  ossl::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  tls::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  tls::EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  tls::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   std::size_t len = 512;
   std::string sig(len, '\0');
   EXPECT_EQ(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()), 1);

@@ -21,9 +21,11 @@ Evaluation Eval(dns::FakeResolver& dns, EvaluationInput in, Config cfg = {}) {
   return run(evaluate(dns, cfg, std::move(in)));
 }
 
-EvaluationInput Input(std::string author, std::string spf_result, std::string spf_domain,
+using R = AuthResult;
+
+EvaluationInput Input(std::string author, AuthResult spf_result, std::string spf_domain,
                       std::vector<DkimInput> dkim = {}) {
-  return EvaluationInput{std::move(author), {std::move(spf_result), std::move(spf_domain)}, std::move(dkim)};
+  return EvaluationInput{std::move(author), {spf_result, std::move(spf_domain)}, std::move(dkim)};
 }
 
 TEST(Evaluate, Rfc9989SmtpSessionExample) {
@@ -31,7 +33,7 @@ TEST(Evaluate, Rfc9989SmtpSessionExample) {
   // "v=DMARC1; p=reject; aspf=r; rua=mailto:dmarc-feedback@example.com" -> pass.
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject; aspf=r;", " rua=mailto:dmarc-feedback@example.com"});
-  Evaluation ev = Eval(dns, Input("example.com", "pass", "mail.example.com", {{"pass", "example.com", "s1"}}));
+  Evaluation ev = Eval(dns, Input("example.com", R::pass, "mail.example.com", {{R::pass, "example.com", "s1"}}));
   EXPECT_EQ(ev.result, Verdict::pass) << ev.reason;
   EXPECT_TRUE(ev.dkim_aligned);
   EXPECT_EQ(ev.dns_queries, 1u);  // strict match of d= needs no walk
@@ -40,7 +42,7 @@ TEST(Evaluate, Rfc9989SmtpSessionExample) {
   Config all;
   all.check_all_identifiers = true;
   dns.reset_counts();
-  Evaluation both = Eval(dns, Input("example.com", "pass", "mail.example.com", {{"pass", "example.com", "s1"}}), all);
+  Evaluation both = Eval(dns, Input("example.com", R::pass, "mail.example.com", {{R::pass, "example.com", "s1"}}), all);
   EXPECT_TRUE(both.spf_aligned);
   EXPECT_TRUE(both.dkim_aligned);
   EXPECT_EQ(dns.query_count(), 3u);  // + _dmarc.mail.example.com, _dmarc.com
@@ -50,7 +52,7 @@ TEST(Evaluate, Rfc9989SimpleOrganizationalExample) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject"});
   dns.add_txt("_dmarc.signing.example.com", {"v=DMARC1; p=none"});
-  Evaluation ev = Eval(dns, Input("example.com", "fail", "example.com", {{"pass", "signing.example.com", "s"}}));
+  Evaluation ev = Eval(dns, Input("example.com", R::fail, "example.com", {{R::pass, "signing.example.com", "s"}}));
   EXPECT_EQ(ev.result, Verdict::pass) << ev.reason;
   EXPECT_TRUE(ev.dkim_aligned);
   EXPECT_FALSE(ev.spf_aligned);
@@ -62,8 +64,8 @@ TEST(Evaluate, Rfc9989DeepTreeWalkExample) {
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject; sp=quarantine; np=reject"});
   dns.add_txt("_dmarc.signing.example.com", {"v=DMARC1; p=none"});
   dns.add_a("a.b.c.d.e.f.g.h.i.j.k.example.com", "192.0.2.1");
-  Evaluation ev = Eval(dns, Input("a.b.c.d.e.f.g.h.i.j.k.example.com", "fail", "example.com",
-                                  {{"fail", "signing.example.com", "s"}}));
+  Evaluation ev = Eval(dns, Input("a.b.c.d.e.f.g.h.i.j.k.example.com", R::fail, "example.com",
+                                  {{R::fail, "signing.example.com", "s"}}));
   EXPECT_EQ(ev.result, Verdict::fail);
   EXPECT_EQ(ev.discovery.policy_domain, "example.com");
   EXPECT_EQ(ev.discovery.org_domain, "example.com");
@@ -77,11 +79,115 @@ TEST(Evaluate, Rfc9989PsdExample) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.bank.example", {"v=DMARC1; p=reject; psd=y"});
   dns.add_txt("_dmarc.giant.bank.example", {"v=DMARC1; p=quarantine"});
-  Evaluation ev = Eval(dns, Input("giant.bank.example", "pass", "mail.giant.bank.example",
-                                  {{"pass", "mail.mega.bank.example", "s"}}));
+  Evaluation ev = Eval(dns, Input("giant.bank.example", R::pass, "mail.giant.bank.example",
+                                  {{R::pass, "mail.mega.bank.example", "s"}}));
   EXPECT_EQ(ev.result, Verdict::pass);
   EXPECT_TRUE(ev.spf_aligned);
   EXPECT_FALSE(ev.dkim_aligned);
+}
+
+// --- RFC 9989 §4.8: tag names and values are case-insensitive (consequences) ---
+
+TEST(Rfc9989TagsAreCaseInsensitive, AdkimUpperSMeansStrict) {
+  // Read as relaxed, mail.example.com would align with example.com.
+  for (const char* rec : {"v=DMARC1; p=reject; adkim=S", "v=DMARC1; p=reject; ADKIM=s", "v=DMARC1; p=reject; AdKiM=S"}) {
+    dns::FakeResolver dns;
+    dns.add_txt("_dmarc.example.com", {rec});
+    Evaluation ev = Eval(dns, Input("example.com", R::fail, "attacker.example", {{R::pass, "mail.example.com", "s"}}));
+    EXPECT_EQ(ev.result, Verdict::fail) << rec << ": " << ev.reason;
+    EXPECT_FALSE(ev.dkim_aligned) << rec;
+    EXPECT_EQ(ev.policy.applied, Policy::reject) << rec;
+  }
+}
+
+TEST(Rfc9989TagsAreCaseInsensitive, AspfUpperSMeansStrict) {
+  for (const char* rec : {"v=DMARC1; p=reject; aspf=S", "v=DMARC1; p=reject; ASPF=S", "v=DMARC1; p=reject; aSpF=s"}) {
+    dns::FakeResolver dns;
+    dns.add_txt("_dmarc.example.com", {rec});
+    Evaluation ev = Eval(dns, Input("example.com", R::pass, "bounce.example.com"));
+    EXPECT_EQ(ev.result, Verdict::fail) << rec << ": " << ev.reason;
+    EXPECT_FALSE(ev.spf_aligned) << rec;
+  }
+}
+
+TEST(Rfc9989TagsAreCaseInsensitive, PsdUpperYIsHonoured) {
+  // bank.example publishes psd=Y: its tenants are separate Organizational
+  // Domains, so a signature of one tenant must not pass DMARC for another.
+  // Read as psd=u, both would share the Organizational Domain bank.example.
+  for (const char* rec : {"v=DMARC1; p=reject; psd=Y", "v=DMARC1; p=reject; PSD=y", "v=DMARC1; P=REJECT; PsD=Y"}) {
+    dns::FakeResolver dns;
+    dns.add_txt("_dmarc.bank.example", {rec});
+    Evaluation ev =
+        Eval(dns, Input("victim.bank.example", R::fail, "x.example", {{R::pass, "attacker.bank.example", "s"}}));
+    EXPECT_EQ(ev.result, Verdict::fail) << rec << ": " << ev.reason;
+    EXPECT_FALSE(ev.dkim_aligned) << rec;
+    EXPECT_TRUE(ev.discovery.from_psd) << rec;
+    EXPECT_EQ(ev.discovery.org_domain, "victim.bank.example") << rec;
+    EXPECT_EQ(ev.policy.applied, Policy::reject) << rec;
+  }
+}
+
+TEST(Rfc9989TagsAreCaseInsensitive, UpperPRejectGivesReject) {
+  for (const char* rec : {"v=DMARC1; P=REJECT", "v=DMARC1; p=REJECT", "v=DMARC1; P=reject", "v=DMARC1; p=ReJeCt"}) {
+    dns::FakeResolver dns;
+    dns.add_txt("_dmarc.example.com", {rec});
+    Evaluation ev = Eval(dns, Input("example.com", R::fail, "attacker.example"));
+    EXPECT_EQ(ev.result, Verdict::fail) << rec << ": " << ev.reason;
+    EXPECT_EQ(ev.policy.requested, Policy::reject) << rec;
+    EXPECT_EQ(ev.policy.applied, Policy::reject) << rec;
+    EXPECT_EQ(ev.policy.source, PolicySource::p) << rec;
+  }
+}
+
+TEST(Rfc9989TagsAreCaseInsensitive, UpperTYLowersThePolicy) {
+  dns::FakeResolver dns;
+  dns.add_txt("_dmarc.example.com", {"v=DMARC1; P=Reject; T=Y"});
+  Evaluation ev = Eval(dns, Input("example.com", R::fail, "attacker.example"));
+  EXPECT_EQ(ev.result, Verdict::fail);
+  EXPECT_EQ(ev.policy.applied, Policy::quarantine);
+}
+
+TEST(Rfc9989TagsAreCaseInsensitive, UpperSpAndNpApplyBelowTheOrgDomain) {
+  dns::FakeResolver dns;
+  dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=none; SP=REJECT; NP=Quarantine"});
+  dns.add_a("a.example.com", "192.0.2.1");
+  Evaluation exists = Eval(dns, Input("a.example.com", R::fail, "attacker.example"));
+  EXPECT_EQ(exists.policy.requested, Policy::reject);
+  EXPECT_EQ(exists.policy.source, PolicySource::sp);
+  Evaluation gone = Eval(dns, Input("gone.example.com", R::fail, "attacker.example"));
+  EXPECT_EQ(gone.policy.requested, Policy::quarantine);
+  EXPECT_EQ(gone.policy.source, PolicySource::np);
+}
+
+// --- RFC 9989 §5.3.1: a U-label Author Domain is looked up as A-labels ---
+
+TEST(Rfc9989AuthorDomainIsConvertedToALabels, BuecherExample) {
+  // From: joerg@bücher.example
+  dns::FakeResolver dns;
+  dns.add_txt("_dmarc.xn--bcher-kva.example", {"v=DMARC1; p=reject"});
+  Evaluation ev = Eval(dns, Input("b\xc3\xbc" "cher.example", R::fail, "attacker.example"));
+  EXPECT_EQ(ev.result, Verdict::fail) << ev.reason;
+  EXPECT_EQ(ev.discovery.author_domain, "xn--bcher-kva.example");
+  EXPECT_EQ(ev.discovery.policy_domain, "xn--bcher-kva.example");
+  EXPECT_EQ(ev.policy.applied, Policy::reject);
+  EXPECT_EQ(dns.query_count("_dmarc.xn--bcher-kva.example", dns::RrType::txt), 1u);
+
+  // A signature by the A-label domain aligns with the U-label author.
+  Evaluation pass = Eval(dns, Input("B\xc3\x9c" "CHER.example", R::fail, "attacker.example",
+                                    {{R::pass, "xn--bcher-kva.example", "s"}}));
+  EXPECT_EQ(pass.result, Verdict::pass) << pass.reason;
+  EXPECT_TRUE(pass.dkim_aligned);
+}
+
+TEST(Rfc9989AuthorDomainIsConvertedToALabels, InvalidULabelIsPermerrorWithoutQueries) {
+  dns::FakeResolver dns;
+  // Not UTF-8 at all, and a label IDNA 2008 disallows (U+2665 BLACK HEART SUIT).
+  for (const char* bad : {"b\xfc" "cher.example", "\xe2\x99\xa5.example"}) {
+    Evaluation ev = Eval(dns, Input(bad, R::pass, "example.com"));
+    EXPECT_EQ(ev.result, Verdict::permerror) << bad;
+    EXPECT_NE(ev.reason.find("invalid Author Domain"), std::string::npos) << ev.reason;
+  }
+  EXPECT_EQ(dns.query_count(), 0u);
 }
 
 // --- p / sp / np selection ---------------------------------------------------------
@@ -105,7 +211,7 @@ TEST_P(PolicySelection, ChoosesTheRightTag) {
   dns::FakeResolver dns;
   for (const auto& [n, v] : c.txt) dns.add_txt(n, {v});
   for (const auto& [n, v] : c.a) dns.add_a(n, v);
-  Evaluation ev = Eval(dns, Input(c.author, "fail", "attacker.example"));
+  Evaluation ev = Eval(dns, Input(c.author, R::fail, "attacker.example"));
   ASSERT_EQ(ev.result, Verdict::fail) << ev.reason;
   EXPECT_EQ(ev.policy.requested, c.requested);
   EXPECT_EQ(ev.policy.applied, c.applied);
@@ -178,7 +284,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Evaluate, NoRecordIsNoneAfterTheWalk) {
   dns::FakeResolver dns;
-  Evaluation ev = Eval(dns, Input("a.b.example.com", "pass", "a.b.example.com"));
+  Evaluation ev = Eval(dns, Input("a.b.example.com", R::pass, "a.b.example.com"));
   EXPECT_EQ(ev.result, Verdict::none);
   EXPECT_EQ(dns.query_count(), 4u);
 }
@@ -198,7 +304,7 @@ TEST_P(EvaluateDnsFailure, NeverPasses) {
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject"});
   dns.add_txt("_dmarc.mail.example.com", {"v=DMARC1; p=reject"});
   dns.set_outcome(c.failing_name, dns::RrType::txt, c.status, c.security, "broken");
-  Evaluation ev = Eval(dns, Input("mail.example.com", "pass", "mail.example.com", {{"pass", "mail.example.com", "s"}}));
+  Evaluation ev = Eval(dns, Input("mail.example.com", R::pass, "mail.example.com", {{R::pass, "mail.example.com", "s"}}));
   EXPECT_EQ(ev.result, c.expected) << ev.reason;
   EXPECT_FALSE(ev.reason.empty());
 }
@@ -218,7 +324,7 @@ TEST(Evaluate, WalkFailureAboveTheAuthorIsTemperror) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject"});
   dns.set_outcome("_dmarc.com", dns::RrType::txt, dns::Status::servfail, dns::Security::indeterminate);
-  Evaluation ev = Eval(dns, Input("mail.example.com", "fail", "x.example"));
+  Evaluation ev = Eval(dns, Input("mail.example.com", R::fail, "x.example"));
   EXPECT_EQ(ev.result, Verdict::temperror);
   EXPECT_EQ(ev.discovery.outcome, PolicyDiscovery::Outcome::temperror);
 }
@@ -228,7 +334,7 @@ TEST(Evaluate, ExistenceCheckFailureIsTemperror) {
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=none; np=reject"});
   for (auto t : {dns::RrType::a, dns::RrType::aaaa, dns::RrType::mx})
     dns.set_outcome("x.example.com", t, dns::Status::servfail, dns::Security::indeterminate);
-  Evaluation ev = Eval(dns, Input("x.example.com", "fail", "x.example"));
+  Evaluation ev = Eval(dns, Input("x.example.com", R::fail, "x.example"));
   EXPECT_EQ(ev.result, Verdict::temperror);
   EXPECT_EQ(ev.policy.existence, DomainExistence::unknown);
   EXPECT_EQ(dns.query_count("x.example.com", dns::RrType::mx), 1u);
@@ -240,7 +346,7 @@ TEST(Evaluate, ExistenceFallsBackToAaaaThenMx) {
   dns.set_outcome("x.example.com", dns::RrType::a, dns::Status::timeout, dns::Security::indeterminate);
   dns.set_outcome("x.example.com", dns::RrType::aaaa, dns::Status::servfail, dns::Security::indeterminate);
   dns.add_mx("x.example.com", 10, "mx.example.com");
-  Evaluation ev = Eval(dns, Input("x.example.com", "fail", "x.example"));
+  Evaluation ev = Eval(dns, Input("x.example.com", R::fail, "x.example"));
   EXPECT_EQ(ev.result, Verdict::fail);
   EXPECT_EQ(ev.policy.existence, DomainExistence::exists);
   EXPECT_EQ(ev.policy.requested, Policy::none);
@@ -249,14 +355,14 @@ TEST(Evaluate, ExistenceFallsBackToAaaaThenMx) {
 TEST(Evaluate, UnusableRecordIsPermerror) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=bogus"});
-  Evaluation ev = Eval(dns, Input("example.com", "fail", "x.example"));
+  Evaluation ev = Eval(dns, Input("example.com", R::fail, "x.example"));
   EXPECT_EQ(ev.result, Verdict::permerror);
   EXPECT_NE(ev.reason.find("no valid p"), std::string::npos);
 }
 
 TEST(Evaluate, InvalidAuthorDomainIsPermerror) {
   dns::FakeResolver dns;
-  Evaluation ev = Eval(dns, Input("exa mple..com", "pass", "example.com"));
+  Evaluation ev = Eval(dns, Input("exa mple..com", R::pass, "example.com"));
   EXPECT_EQ(ev.result, Verdict::permerror);
   EXPECT_EQ(dns.query_count(), 0u);
 }
@@ -264,10 +370,10 @@ TEST(Evaluate, InvalidAuthorDomainIsPermerror) {
 TEST(Evaluate, AlignedTemperrorBlocksFailUnalignedDoesNot) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject"});
-  Evaluation aligned = Eval(dns, Input("example.com", "fail", "example.com", {{"temperror", "example.com", "s"}}));
+  Evaluation aligned = Eval(dns, Input("example.com", R::fail, "example.com", {{R::temperror, "example.com", "s"}}));
   EXPECT_EQ(aligned.result, Verdict::temperror);
   Evaluation unaligned =
-      Eval(dns, Input("example.com", "fail", "example.com", {{"temperror", "attacker.example", "s"}}));
+      Eval(dns, Input("example.com", R::fail, "example.com", {{R::temperror, "attacker.example", "s"}}));
   EXPECT_EQ(unaligned.result, Verdict::fail);
   EXPECT_EQ(unaligned.policy.applied, Policy::reject);
 }
@@ -279,22 +385,22 @@ TEST(Evaluate, UnalignedTemperrorWithBrokenDnsUnderTheSameTld) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject"});
   dns.set_outcome("_dmarc.attacker.com", dns::RrType::txt, dns::Status::servfail, dns::Security::bogus);
-  Evaluation dkim = Eval(dns, Input("example.com", "fail", "example.com", {{"temperror", "attacker.com", "s"}}));
+  Evaluation dkim = Eval(dns, Input("example.com", R::fail, "example.com", {{R::temperror, "attacker.com", "s"}}));
   EXPECT_EQ(dkim.result, Verdict::fail) << dkim.reason;
   EXPECT_EQ(dkim.policy.applied, Policy::reject);
-  Evaluation spf = Eval(dns, Input("example.com", "temperror", "attacker.com"));
+  Evaluation spf = Eval(dns, Input("example.com", R::temperror, "attacker.com"));
   EXPECT_EQ(spf.result, Verdict::fail) << spf.reason;
   EXPECT_EQ(spf.policy.applied, Policy::reject);
   EXPECT_EQ(dns.query_count("_dmarc.attacker.com", dns::RrType::txt), 0u);
   // An aligned identifier below example.com still blocks the fail.
-  Evaluation aligned = Eval(dns, Input("example.com", "temperror", "bounce.example.com"));
+  Evaluation aligned = Eval(dns, Input("example.com", R::temperror, "bounce.example.com"));
   EXPECT_EQ(aligned.result, Verdict::temperror) << aligned.reason;
 }
 
 TEST(Evaluate, StrictModeIgnoresParentDomains) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.com", {"v=DMARC1; p=reject; adkim=s; aspf=s"});
-  Evaluation ev = Eval(dns, Input("example.com", "pass", "bounce.example.com", {{"pass", "sub.example.com", "s"}}));
+  Evaluation ev = Eval(dns, Input("example.com", R::pass, "bounce.example.com", {{R::pass, "sub.example.com", "s"}}));
   EXPECT_EQ(ev.result, Verdict::fail);
   EXPECT_EQ(dns.query_count(), 1u);  // strict needs no walk
 }
@@ -305,8 +411,8 @@ TEST(Evaluate, QuotaExhaustionFailsClosed) {
   Config cfg;
   cfg.max_queries = 3;
   std::vector<DkimInput> many;
-  for (int i = 0; i < 10; ++i) many.push_back({"pass", "s" + std::to_string(i) + ".other.example.com", "x"});
-  Evaluation ev = Eval(dns, Input("a.example.com", "fail", "x.example", many), cfg);
+  for (int i = 0; i < 10; ++i) many.push_back({R::pass, "s" + std::to_string(i) + ".other.example.com", "x"});
+  Evaluation ev = Eval(dns, Input("a.example.com", R::fail, "x.example", many), cfg);
   EXPECT_NE(ev.result, Verdict::pass);
   EXPECT_LE(dns.query_count(), 3u);
 }
@@ -320,7 +426,7 @@ TEST(Evaluate, PslModeRfc7489Discovery) {
   dns::FakeResolver dns;
   dns.add_txt("_dmarc.example.co.uk", {"v=DMARC1; p=reject; sp=quarantine"});
   dns.add_a("a.b.example.co.uk", "192.0.2.1");
-  Evaluation ev = Eval(dns, Input("a.b.example.co.uk", "pass", "bounce.example.co.uk"), cfg);
+  Evaluation ev = Eval(dns, Input("a.b.example.co.uk", R::pass, "bounce.example.co.uk"), cfg);
   EXPECT_EQ(ev.result, Verdict::pass);  // relaxed: same registrable domain
   EXPECT_EQ(ev.discovery.org_domain, "example.co.uk");
   EXPECT_EQ(dns.query_count(), 2u);  // From domain, then Organizational Domain; no walk
@@ -329,7 +435,7 @@ TEST(Evaluate, PslModeRfc7489Discovery) {
   dns::FakeResolver dns2;
   dns2.add_txt("_dmarc.example.co.uk", {"v=DMARC1; p=reject"});
   dns2.add_txt("_dmarc.example.co.uk", {"v=DMARC1; p=none"});
-  Evaluation ev2 = Eval(dns2, Input("example.co.uk", "fail", "x.example"), cfg);
+  Evaluation ev2 = Eval(dns2, Input("example.co.uk", R::fail, "x.example"), cfg);
   EXPECT_EQ(ev2.result, Verdict::none);
 }
 
@@ -357,6 +463,13 @@ std::string PolicyWord(const nlohmann::json& j) {
   return "";
 }
 
+// The reports carry RFC 8601 result words ("pass", "fail", "softfail", ...).
+AuthResult Word(const nlohmann::json& j) {
+  const auto r = parse_auth_result(j.get<std::string>());
+  EXPECT_TRUE(r) << j;
+  return r.value_or(AuthResult::none);
+}
+
 std::vector<ReportCase> LoadReports() {
   std::vector<ReportCase> out;
   const std::string dir = testdata("mail-auth/dmarc-feedback");
@@ -378,9 +491,9 @@ std::vector<ReportCase> LoadReports() {
       c.policy_domain = pp["domain"].get<std::string>();
       c.author = r["identifiers"]["header_from"].get<std::string>();
       for (const auto& s : r["auth_results"]["spf"])
-        c.spf = {to_lower(s["result"].get<std::string>()), s["domain"].get<std::string>()};
+        c.spf = {Word(s["result"]), s["domain"].get<std::string>()};
       for (const auto& d : r["auth_results"]["dkim"])
-        c.dkim.push_back({to_lower(d["result"].get<std::string>()), d["domain"].get<std::string>(),
+        c.dkim.push_back({Word(d["result"]), d["domain"].get<std::string>(),
                           d["selector"].is_string() ? d["selector"].get<std::string>() : ""});
       c.dkim_pass = r["row"]["policy_evaluated"]["dkim"] == "Pass";
       c.spf_pass = r["row"]["policy_evaluated"]["spf"] == "Pass";

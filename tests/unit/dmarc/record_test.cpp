@@ -191,6 +191,107 @@ TEST(RecordHelpers, FailureOptions) {
   EXPECT_FALSE(bad->warnings.empty());
 }
 
+// --- RFC 9989 §4.8 / RFC 5234 §2.3: tag names and values are case-insensitive ---
+//
+// Every tag but v (whose DMARC1 is %s, case-sensitive) is written in lower,
+// upper and mixed case, name and value alike; each spelling must parse to
+// the same record, without a warning (a case variant is not a syntax error,
+// so it can neither weaken the policy nor be discarded).
+
+enum class Spelling { lower, upper, mixed };
+
+std::string Spell(std::string_view s, Spelling how) {
+  std::string out(s);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const char c = out[i];
+    const bool up = how == Spelling::upper || (how == Spelling::mixed && i % 2 == 0);
+    if (c >= 'a' && c <= 'z' && up) out[i] = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+// "v=DMARC1" followed by every other tag, names and values spelled `how`.
+std::string AllTagsRecord(Spelling how) {
+  const char* kTags[] = {"p=reject",  "sp=quarantine", "np=reject", "psd=y",  "adkim=s",
+                         "aspf=s",    "fo=d:s:1",      "t=y",       "pct=50", "rf=afrf",
+                         "ri=86400",  "rua=mailto:agg@example.com", "ruf=mailto:fail@example.com"};
+  std::string rec = "v=DMARC1";
+  for (const char* t : kTags) rec += "; " + Spell(t, how);
+  return rec;
+}
+
+class Rfc9989TagsAreCaseInsensitive : public ::testing::TestWithParam<Spelling> {};
+
+TEST_P(Rfc9989TagsAreCaseInsensitive, EveryTagInEverySpelling) {
+  const std::string txt = AllTagsRecord(GetParam());
+  auto r = parse_record(txt);
+  ASSERT_TRUE(r) << txt << ": " << r.error().message;
+  EXPECT_TRUE(r->warnings.empty()) << txt << ": " << r->warnings.front();
+  EXPECT_EQ(r->p, Policy::reject);
+  EXPECT_EQ(r->sp, Policy::quarantine);
+  EXPECT_EQ(r->np, Policy::reject);
+  EXPECT_EQ(r->psd, PsdFlag::yes);
+  EXPECT_EQ(r->adkim, AlignmentMode::strict);
+  EXPECT_EQ(r->aspf, AlignmentMode::strict);
+  EXPECT_EQ(r->fo, (FailureOptions{false, true, true, true}));  // no "0" in fo=d:s:1
+  EXPECT_TRUE(r->testing);
+  EXPECT_FALSE(r->testing_from_pct);  // t= was read, so pct does not decide
+  EXPECT_EQ(r->pct, 50);
+  EXPECT_EQ(r->deprecated_tags, (std::vector<std::string>{"pct", "rf", "ri"}));
+  ASSERT_EQ(r->rua.size(), 1u);
+  EXPECT_TRUE(r->rua[0].actionable) << r->rua[0].note;
+  ASSERT_EQ(r->ruf.size(), 1u);
+  EXPECT_TRUE(r->ruf[0].actionable) << r->ruf[0].note;
+  EXPECT_EQ(r->usability, Usability::usable);
+  EXPECT_EQ(r->effective_p(), Policy::reject);
+}
+
+TEST_P(Rfc9989TagsAreCaseInsensitive, OtherValuesInEverySpelling) {
+  // The values the record above does not use.
+  const Spelling how = GetParam();
+  auto r = parse_record("v=DMARC1; " + Spell("p=none; sp=reject; np=quarantine; psd=n; adkim=r; aspf=r; t=n", how));
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings.front();
+  EXPECT_EQ(r->p, Policy::none);
+  EXPECT_EQ(r->sp, Policy::reject);
+  EXPECT_EQ(r->np, Policy::quarantine);
+  EXPECT_EQ(r->psd, PsdFlag::no);
+  EXPECT_EQ(r->adkim, AlignmentMode::relaxed);
+  EXPECT_EQ(r->aspf, AlignmentMode::relaxed);
+  EXPECT_FALSE(r->testing);
+  auto u = parse_record("v=DMARC1; p=none; " + Spell("psd=u; adkim=s", how));
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->psd, PsdFlag::unspecified);
+  EXPECT_EQ(u->adkim, AlignmentMode::strict);
+  // pct=0 -> testing, whatever the case of the name.
+  auto pct = parse_record("v=DMARC1; p=reject; " + Spell("pct=0", how));
+  ASSERT_TRUE(pct);
+  EXPECT_TRUE(pct->testing);
+}
+
+TEST_P(Rfc9989TagsAreCaseInsensitive, RepeatInAnotherCaseIsARepeat) {
+  // "P=" repeats "p=": the first value stays, the repeat is a warning.
+  auto r = parse_record("v=DMARC1; p=reject; " + Spell("p=none", GetParam()));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->p, Policy::reject);
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_EQ(r->warnings[0], "repeated tag p ignored");
+}
+
+INSTANTIATE_TEST_SUITE_P(Dmarc, Rfc9989TagsAreCaseInsensitive,
+                         ::testing::Values(Spelling::lower, Spelling::upper, Spelling::mixed),
+                         [](const auto& info) {
+                           return info.param == Spelling::lower ? std::string("lower")
+                                  : info.param == Spelling::upper ? std::string("upper")
+                                                                  : std::string("mixed");
+                         });
+
+TEST(Rfc9989TagsAreCaseInsensitive, VersionStaysCaseSensitive) {
+  EXPECT_FALSE(is_dmarc_record("v=dmarc1; p=reject"));
+  EXPECT_FALSE(parse_record("v=Dmarc1; P=REJECT"));
+  EXPECT_TRUE(parse_record("v=DMARC1; P=REJECT"));
+}
+
 TEST(RecordHelpers, WarningsEscapeHostileText) {
   auto r = parse_record(std::string("v=DMARC1; p=\x01\x7f"));
   ASSERT_TRUE(r);

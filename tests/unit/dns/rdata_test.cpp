@@ -1,6 +1,7 @@
 // dns/rdata: wire-format decoders and their inverse encoders, including
 // every malformed shape a hostile answer can take.
 #include "dns/rdata.hpp"
+#include "dns/resolver.hpp"
 
 #include <gtest/gtest.h>
 
@@ -191,6 +192,53 @@ TEST(NameRdata, TrailingBytesRejected) {
   EXPECT_EQ(*ok, "host.test");
   EXPECT_FALSE(decode_name_rdata("\x04host\x04test\x00\x00"s));
   EXPECT_FALSE(decode_name_rdata(""s));
+}
+
+TEST(TxtText, SingleStringIsAViewAndSeveralAreJoined) {
+  std::string scratch;
+  const std::string one = "\x05hello"s;
+  auto v = txt_text(one, scratch);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, "hello");
+  EXPECT_EQ(v->data(), one.data() + 1);  // no copy
+  const std::string two = "\x03" "abc\x00\x02" "de"s;
+  auto j = txt_text(two, scratch);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(*j, "abcde");
+  EXPECT_EQ(*j, decode_txt(two)->joined());
+  EXPECT_FALSE(txt_text("", scratch));
+  EXPECT_FALSE(txt_text("\x09short"s, scratch));  // string runs past the rdata
+}
+
+TEST(DecodeAddress, ByType) {
+  EXPECT_EQ(decode_address("\xc0\x00\x02\x01"s, RrType::a)->to_string(), "192.0.2.1");
+  EXPECT_FALSE(decode_address("\xc0\x00\x02\x01"s, RrType::aaaa));
+  EXPECT_EQ(decode_address(std::string(15, '\0') + "\x01", RrType::aaaa)->to_string(), "::1");
+}
+
+TEST(MinimalEscapes, KeepsOnlyTheEscapesThatMatter) {
+  EXPECT_EQ(minimal_escapes("plain.example"), "plain.example");
+  EXPECT_EQ(minimal_escapes("a\\:b.example"), "a:b.example");
+  EXPECT_EQ(minimal_escapes("a\\058b.example"), "a:b.example");    // \DDD of a printable byte
+  EXPECT_EQ(minimal_escapes("a\\.b.example"), "a\\.b.example");    // a dot inside a label stays escaped
+  EXPECT_EQ(minimal_escapes("a\\\\b.example"), "a\\\\b.example");  // so does a backslash
+  EXPECT_EQ(minimal_escapes("a\\032b.example"), "a\\032b.example");  // and a space
+}
+
+TEST(RawAnswerPredicates, MatchTheTypedAnswer) {
+  RawAnswer raw;
+  raw.status = Status::ok;
+  EXPECT_TRUE(raw.empty_answer());  // NOERROR without rdata is NODATA
+  EXPECT_FALSE(raw.usable());
+  raw.rdata.push_back("\x01x"s);
+  EXPECT_TRUE(raw.usable());
+  raw.security = Security::bogus;
+  EXPECT_TRUE(raw.failed());
+  EXPECT_FALSE(raw.empty_answer());
+  raw.security = Security::insecure;
+  raw.status = Status::timeout;
+  EXPECT_TRUE(raw.failed());
+  EXPECT_EQ(raw.failed(), to_txt_answer(raw).failed());
 }
 
 }  // namespace

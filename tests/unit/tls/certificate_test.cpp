@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/limits.hpp"
+#include "core/strings.hpp"
 #include "unit/tls/test_pki.hpp"
 
 namespace mxsec::tls {
@@ -14,7 +15,7 @@ namespace {
 std::string sha256_of(const std::string& der) {
   unsigned char md[32];
   SHA256(reinterpret_cast<const unsigned char*>(der.data()), der.size(), md);
-  return to_hex(md, sizeof md);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
 }
 
 TEST(Certificate, DescribesLeaf) {
@@ -38,7 +39,7 @@ TEST(Certificate, DescribesLeaf) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   ASSERT_EQ(X509_digest(leaf.cert.get(), EVP_sha256(), md, &len), 1);
-  EXPECT_EQ(info->sha256_hex, to_hex(md, len));
+  EXPECT_EQ(info->sha256_hex, to_hex(std::string_view(reinterpret_cast<const char*>(md), len)));
   unsigned char* spki = nullptr;
   int n = i2d_PUBKEY(leaf.key.get(), &spki);
   ASSERT_GT(n, 0);

@@ -1,4 +1,4 @@
-// Tests for tls/handles.cpp: hex encoding and the OpenSSL error queue.
+// Tests for tls/handles.cpp: the OpenSSL error queue.
 #include "tls/handles.hpp"
 
 #include <gtest/gtest.h>
@@ -6,15 +6,6 @@
 
 namespace mxsec::tls {
 namespace {
-
-TEST(Handles, HexTable) {
-  struct Case {
-    std::string in, out;
-  };
-  for (const Case& c : std::vector<Case>{{"", ""}, {std::string("\x00", 1), "00"}, {"\xff\x10\xab", "ff10ab"}, {"AZ", "415a"}}) {
-    EXPECT_EQ(to_hex(reinterpret_cast<const unsigned char*>(c.in.data()), c.in.size()), c.out) << c.out;
-  }
-}
 
 TEST(Handles, ErrorQueueIsDrained) {
   EXPECT_EQ(openssl_error_text(), "");

@@ -1,23 +1,14 @@
-#include "auth/dkim/openssl.hpp"
+#include "auth/dkim/digest.hpp"
 
-#include <openssl/err.h>
+#include "tls/handles.hpp"
 
-namespace mxsec::auth::dkim::ossl {
-
-std::string last_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
-}
+namespace mxsec::auth::dkim {
 
 const EVP_MD* sha256_md() {
   // A function-local static: initialised once, thread-safe. Its destructor
   // is registered after OpenSSL's own atexit clean-up (OpenSSL initialises
   // itself inside the first fetch), so it runs before that clean-up.
-  static const MdPtr md(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  static const tls::EvpMdPtr md(EVP_MD_fetch(nullptr, "SHA256", nullptr));
   return md.get();
 }
 
@@ -36,4 +27,4 @@ bool sha256(EVP_MD_CTX* ctx, std::string_view data, unsigned char* out) {
          EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32;
 }
 
-}  // namespace mxsec::auth::dkim::ossl
+}  // namespace mxsec::auth::dkim
