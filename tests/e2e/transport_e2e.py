@@ -151,9 +151,14 @@ def probe_cases(c, sc):
     if sc["name"] == "tlsa-bogus":
         # The probe still connects (it sends no mail) but must not use the
         # bogus TLSA records: no DANE verdict, the TLSA answer shown as bogus.
-        return c.json_cmd(what + " (TLSA bogus, not used)", args, exit_code=0,
-                          equal={"tlsa.security": "bogus", "tlsa.usable": False, "dane.match": None, "starttls": True})
-    equal = {"host": mx["host"], "address": mx["addr"], "port": 25}
+        # The engine defers the host (as `policy` and `check` do), so the
+        # probe's verdict is a failure.
+        return c.json_cmd(what + " (TLSA bogus, not used)", args, exit_code=1,
+                          equal={"tlsa.security": "bogus", "tlsa.usable": False, "dane.match": None, "starttls": True,
+                                 "policy": "defer", "defer_cause": "tlsa-bogus"})
+    # One decision path: the probe reports the verdict `mxsec policy` gives
+    # for this host.
+    equal = {"host": mx["host"], "address": mx["addr"], "port": 25, "policy": mx["verdict"]}
     exit_code = 0
     if want == "matched":
         equal.update({"starttls": True, "dane.match": True, "tlsa.usable": True})

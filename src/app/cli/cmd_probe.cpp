@@ -25,6 +25,7 @@
 #include "check/transport.hpp"
 #include "core/strings.hpp"
 #include "dns/run_sync.hpp"
+#include "policy/engine/engine.hpp"
 #include "smtp/client/probe.hpp"
 #include "tls/dane/tlsa.hpp"
 
@@ -74,34 +75,22 @@ Result<Target> parse_target(const std::string& s) {
   return t;
 }
 
-struct DnsFacts {
-  std::vector<IpAddress> addresses;
-  dns::Security address_security = dns::Security::indeterminate;
-  std::optional<dns::TlsaAnswer> tlsa;
-  std::optional<tls::dane::TlsaSet> tlsa_set;
-  std::string error;
-};
-
-asio::awaitable<DnsFacts> lookup_host(dns::Resolver& r, std::string host) {
-  DnsFacts f;
-  auto a = co_await r.a(host);
-  auto aaaa = co_await r.aaaa(host);
-  if (a.failed() || aaaa.failed()) {
-    f.error = std::string("address lookup for ") + host + " failed: " +
-              (a.failed() ? (a.bogus() ? "A bogus " + a.why_bogus : std::string("A ") + dns::to_string(a.status))
-                          : (aaaa.bogus() ? "AAAA bogus " + aaaa.why_bogus : std::string("AAAA ") + dns::to_string(aaaa.status)));
-    co_return f;
+// The TLSA records in JSON: the engine's view (qname, DNSSEC status, every
+// record) plus whether DANE applies to this session.
+nlohmann::json tlsa_json(const policy::MxDecision& m, bool dane) {
+  nlohmann::json t = {{"looked_up", m.tlsa.looked_up}, {"address_security", dns::to_string(m.address_security)}};
+  if (m.tlsa.looked_up) {
+    t["qname"] = m.tlsa.qname;
+    t["status"] = dns::to_string(m.tlsa.status);
+    t["security"] = dns::to_string(m.tlsa.security);
+    if (!m.tlsa.why_bogus.empty()) t["why_bogus"] = m.tlsa.why_bogus;
+    nlohmann::json recs = nlohmann::json::array();
+    for (const auto* set : {&m.tlsa.usable, &m.tlsa.unusable})
+      for (const auto& r : *set) recs.push_back(tls::dane::to_text(r));
+    t["records"] = std::move(recs);
   }
-  f.addresses = a.records;
-  f.addresses.insert(f.addresses.end(), aaaa.records.begin(), aaaa.records.end());
-  f.address_security =
-      a.secure() && aaaa.secure() ? dns::Security::secure : dns::Security::insecure;
-  auto t = co_await r.tlsa("_25._tcp." + host);
-  if (t.status == dns::Status::ok && t.secure()) {
-    if (auto set = tls::dane::analyse(t)) f.tlsa_set = std::move(*set);
-  }
-  f.tlsa = std::move(t);
-  co_return f;
+  t["usable"] = dane;
+  return t;
 }
 
 void run_probe(Context& ctx, ProbeCliOptions& o) {
@@ -116,40 +105,40 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
     address = IpAddress::parse(o.address);
     if (!address) return fail(ctx, "probe", make_error(Errc::invalid_argument, "--address is not an IP address"));
   }
-  auto resolver = ctx.resolver();
-  if (!resolver) return fail(ctx, "probe", resolver.error());
+  auto rt = ctx.runtime();
+  if (!rt) return fail(ctx, "probe", rt.error());
 
-  DnsFacts facts;
+  // One decision path: DNS facts, DANE and MTA-STS applicability come from
+  // the policy engine, exactly as for `mxsec policy` and `mxsec check`.
+  std::optional<policy::MxDecision> decision;
   if (!target->literal) {
-    facts = run_sync(ctx.io, lookup_host(**resolver, target->host));
-    if (!facts.error.empty()) {
-      if (!address) return fail(ctx, "probe", make_error(Errc::dns, facts.error));
-    }
+    decision = run_sync(ctx.io, (*rt)->policy_engine().decide_named_host(o.domain, target->host));
     if (!address) {
-      if (facts.addresses.empty())
-        return fail(ctx, "probe", make_error(Errc::dns, target->host + " has no A/AAAA records"));
-      address = facts.addresses.front();
+      if (decision->addresses.empty())
+        return fail(ctx, "probe", make_error(Errc::dns, target->host + ": " + decision->reason));
+      address = decision->addresses.front();
     }
   }
   const std::string name = target->literal ? (o.domain.empty() ? target->host : o.domain) : target->host;
 
+  // For an IP literal there is no host to decide; only the domain's MTA-STS
+  // policy (with --domain) is consulted.
   std::optional<policy::mtasts::StsLookup> sts_lookup;
-  if (!o.domain.empty()) {
-    auto rt = ctx.runtime();
-    if (!rt) return fail(ctx, "probe", rt.error());
+  if (!o.domain.empty() && (*rt)->mta_sts() != nullptr)
     sts_lookup = run_sync(ctx.io, (*rt)->mta_sts()->lookup(o.domain));
-  }
 
   smtp::ProbeRequest req;
   req.address = *address;
   req.port = target->port;
   req.ehlo_name = o.ehlo.empty() ? "localhost" : o.ehlo;
   req.mx_host = name;
-  const bool dane = facts.tlsa_set && facts.address_security == dns::Security::secure && !facts.tlsa_set->usable.empty();
-  if (dane) {
-    req.tlsa = facts.tlsa_set->usable;
-    req.reference_names = {target->host};
-    if (!o.domain.empty() && normalize_domain(o.domain) != target->host) req.reference_names.push_back(normalize_domain(o.domain));
+  const policy::Verdict verdict = decision ? decision->verdict : policy::Verdict::opportunistic;
+  const bool dane = verdict == policy::Verdict::dane;
+  if (decision) {
+    req.reference_names = decision->reference_names;
+    if (dane) req.tlsa = decision->tlsa.usable;
+    // RFC 7672 §2.2: secure records, none usable: TLS without authentication.
+    else if (verdict == policy::Verdict::dane_unusable_tls_required) req.tlsa = std::vector<dns::TlsaRecord>{};
   }
   if (!ctx.options.tls.ca_file.empty()) req.tls.ca_files.push_back(ctx.options.tls.ca_file);
   const auto step = std::chrono::milliseconds(static_cast<long>(o.smtp_timeout * 1000));
@@ -163,10 +152,12 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
   bool sts_applies = false;
   if (sts_lookup && sts_lookup->policy && sts_lookup->policy->mode != policy::mtasts::Mode::none) {
     sts_applies = true;
-    sts_match = policy::mtasts::policy_matches_mx(*sts_lookup->policy, name);
+    sts_match = decision && decision->sts_mx_match ? *decision->sts_mx_match
+                                                   : policy::mtasts::policy_matches_mx(*sts_lookup->policy, name);
   }
   const bool webpki_ok = result.webpki && result.webpki->verdict == tls::WebPkiVerdict::ok;
-  bool ok = result.tls_established;
+  // A host the engine defers gets no mail, whatever the session shows.
+  bool ok = result.tls_established && verdict != policy::Verdict::defer;
   if (dane) ok = ok && result.dane.status == tls::dane::DaneStatus::matched;
   else if (sts_applies) ok = ok && webpki_ok && sts_match.value_or(false);
 
@@ -176,17 +167,16 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
     j["address"] = address->to_string();
     j["port"] = target->port;
     j["name"] = name;
-    nlohmann::json t = {{"looked_up", facts.tlsa.has_value()}, {"address_security", dns::to_string(facts.address_security)}};
-    if (facts.tlsa) {
-      t["status"] = dns::to_string(facts.tlsa->status);
-      t["security"] = dns::to_string(facts.tlsa->security);
-      if (!facts.tlsa->why_bogus.empty()) t["why_bogus"] = facts.tlsa->why_bogus;
-      nlohmann::json recs = nlohmann::json::array();
-      for (const auto& r : facts.tlsa->records) recs.push_back(tls::dane::to_text(r));
-      t["records"] = std::move(recs);
+    if (decision) {
+      j["policy"] = policy::to_string(decision->verdict);
+      j["policy_reason"] = decision->reason;
+      if (decision->defer_cause != policy::DeferCause::none)
+        j["defer_cause"] = policy::to_string(decision->defer_cause);
+      j["sni"] = decision->sni_name();
+      j["tlsa"] = tlsa_json(*decision, dane);
+    } else {
+      j["tlsa"] = {{"looked_up", false}, {"usable", false}};
     }
-    t["usable"] = dane;
-    j["tlsa"] = std::move(t);
     if (sts_lookup) {
       j["mta_sts"] = {{"domain", normalize_domain(o.domain)},
                       {"mode", sts_lookup->policy ? nlohmann::json(policy::mtasts::to_string(sts_lookup->policy->mode))
@@ -208,10 +198,15 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
                 << "            issuer " << escape_for_log(c.issuer, 160) << ", " << c.key_type << " " << c.key_bits
                 << ", SPKI SHA-256 " << c.spki_sha256_hex << "\n";
     }
-    if (facts.tlsa) {
-      std::cout << "  TLSA:     _25._tcp." << target->host << " " << dns::to_string(facts.tlsa->status) << ", "
-                << dns::to_string(facts.tlsa->security) << (dane ? "" : " (not used for DANE)") << "\n";
-      for (const auto& r : facts.tlsa->records) std::cout << "            " << tls::dane::to_text(r) << "\n";
+    if (decision) {
+      std::cout << "  policy:   " << policy::to_string(decision->verdict) << " (" << escape_for_log(decision->reason, 300)
+                << ")\n";
+      if (decision->tlsa.looked_up) {
+        std::cout << "  TLSA:     " << decision->tlsa.qname << " " << dns::to_string(decision->tlsa.status) << ", "
+                  << dns::to_string(decision->tlsa.security) << (dane ? "" : " (not used for DANE)") << "\n";
+        for (const auto* set : {&decision->tlsa.usable, &decision->tlsa.unusable})
+          for (const auto& r : *set) std::cout << "            " << tls::dane::to_text(r) << "\n";
+      }
     }
     if (result.dane.status != tls::dane::DaneStatus::not_requested)
       std::cout << "  DANE:     " << tls::dane::to_string(result.dane.status)

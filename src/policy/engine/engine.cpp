@@ -24,19 +24,6 @@ dns::Security combine(dns::Security a, dns::Security b) {
   return S::secure;
 }
 
-std::string answer_problem(std::string_view what, const auto& answer) {
-  std::string s(what);
-  if (answer.bogus()) {
-    s += " is DNSSEC-bogus";
-    if (!answer.why_bogus.empty()) s += " (" + escape_for_log(answer.why_bogus) + ")";
-  } else {
-    s += " lookup failed: ";
-    s += dns::to_string(answer.status);
-    if (!answer.error.empty()) s += " (" + escape_for_log(answer.error) + ")";
-  }
-  return s;
-}
-
 std::vector<std::string> tlsa_strings(const std::vector<dns::TlsaRecord>& records) {
   std::vector<std::string> out;
   out.reserve(records.size());
@@ -136,7 +123,7 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
     // "no MX"; the domain is deferred.
     d.status = DomainStatus::defer;
     d.defer_cause = dns_cause(mx);
-    d.reason = answer_problem("MX RRset", mx);
+    d.reason = dns::describe_failure("MX " + d.domain, mx);
     co_return d;
   }
   if (mx.status == dns::Status::nxdomain) {
@@ -341,7 +328,9 @@ asio::awaitable<PolicyEngine::Addresses> PolicyEngine::resolve_addresses(MxDecis
     if (ans->failed() && !failed) failed = ans;
     if (!ans->failed() && !answered) answered = ans;
   }
-  auto what = [&](const dns::AddressAnswer* ans) { return ans == (a ? &*a : nullptr) ? "A RRset" : "AAAA RRset"; };
+  auto what = [&](const dns::AddressAnswer* ans) {
+    return std::string(ans == (a ? &*a : nullptr) ? "A " : "AAAA ") + mx.host;
+  };
   if (failed) {
     // Fail closed: a bogus answer, or a failure in a signed zone (the other
     // family answered secure), never downgrades. In an unsigned zone one
@@ -352,7 +341,7 @@ asio::awaitable<PolicyEngine::Addresses> PolicyEngine::resolve_addresses(MxDecis
                               answered->status == dns::Status::ok && !answered->records.empty();
     if (!usable_other) {
       const dns::AddressAnswer& culprit = bogus ? (a && a->bogus() ? *a : *aaaa) : *failed;
-      defer(mx, Source::dns, dns_cause(culprit), answer_problem(what(&culprit), culprit));
+      defer(mx, Source::dns, dns_cause(culprit), dns::describe_failure(what(&culprit), culprit));
       mx.address_security = culprit.security;  // bogus, or indeterminate for SERVFAIL/timeouts
       co_return Addresses{false, {}};
     }
@@ -376,7 +365,7 @@ asio::awaitable<PolicyEngine::Addresses> PolicyEngine::resolve_addresses(MxDecis
   if (failed) {
     // Only reachable for an unsigned zone (see above): say what is missing.
     mx.address_security = dns::Security::insecure;
-    co_return Addresses{true, answer_problem(what(failed), *failed) + "; the host is used with the addresses of "
+    co_return Addresses{true, dns::describe_failure(what(failed), *failed) + "; the host is used with the addresses of "
                                                                          "the other family (unsigned zone)"};
   }
   co_return Addresses{true, {}};
@@ -402,7 +391,7 @@ asio::awaitable<PolicyEngine::TlsaOutcome> PolicyEngine::lookup_tlsa(MxDecision&
       // clear text). RFC 8460 §4.3.2.1 reports it as "dnssec-invalid" ("no
       // valid records were returned from the recursive resolver").
       defer(mx, Source::dns, t.bogus() ? DeferCause::tlsa_bogus : DeferCause::tlsa_lookup_failure,
-            answer_problem("TLSA RRset " + qname, t));
+            dns::describe_failure("TLSA " + qname, t));
       mx.tlsrpt_result = tlsrpt::ResultType::dnssec_invalid;
       co_return TlsaOutcome::failed;
     }

@@ -159,12 +159,6 @@ std::string resolve_entry(const std::string& host, std::uint16_t port, const std
   return entry;
 }
 
-std::string describe_dns(const char* type, const dns::AddressAnswer& ans) {
-  std::string s = std::string(type) + " " + dns::to_string(ans.status) + "/" + dns::to_string(ans.security);
-  if (ans.bogus() && !ans.why_bogus.empty()) s += " (" + escape_for_log(ans.why_bogus, 120) + ")";
-  if (!ans.error.empty()) s += " (" + escape_for_log(ans.error, 120) + ")";
-  return s;
-}
 
 }  // namespace
 
@@ -203,8 +197,9 @@ asio::awaitable<FetchResult> CurlPolicyFetcher::fetch(std::string policy_domain)
   const dns::AddressAnswer a = co_await resolver_.a(host);
   const dns::AddressAnswer aaaa = co_await resolver_.aaaa(host);
   if (a.failed() || aaaa.failed()) {
-    co_return fail(FetchFailure::dns, "resolving " + host + " failed: " + describe_dns("A", a) + ", " +
-                                          describe_dns("AAAA", aaaa));
+    const dns::AddressAnswer& bad = a.failed() ? a : aaaa;
+    co_return fail(FetchFailure::dns, "resolving " + host + " failed: " +
+                                          dns::describe_failure(std::string(a.failed() ? "A " : "AAAA ") + host, bad));
   }
   std::vector<IpAddress> addresses;
   for (const auto* ans : {&a, &aaaa})

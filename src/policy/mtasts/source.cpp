@@ -40,13 +40,6 @@ StsLookup from_entry(const CacheEntry& e, bool from_cache) {
   return r;
 }
 
-std::string describe_txt_failure(const std::string& qname, const dns::TxtAnswer& ans) {
-  std::string s = "TXT lookup of " + qname + " failed: " + dns::to_string(ans.status) + "/" +
-                  dns::to_string(ans.security);
-  if (ans.bogus() && !ans.why_bogus.empty()) s += " (" + escape_for_log(ans.why_bogus, 120) + ")";
-  if (!ans.error.empty()) s += " (" + escape_for_log(ans.error, 120) + ")";
-  return s;
-}
 
 // The _mta-sts records as text, for StsLookup::record: the one beginning with
 // v=STSv1 if there is one, else all of them joined with " | ".
@@ -159,7 +152,7 @@ asio::awaitable<StsLookup> CachingPolicySource::lookup(std::string policy_domain
   const std::string qname = "_mta-sts." + domain;
   const dns::TxtAnswer txt = co_await resolver_.txt(qname);
   if (txt.failed()) {
-    co_return fall_back(ResultType::sts_policy_fetch_error, describe_txt_failure(qname, txt), "");
+    co_return fall_back(ResultType::sts_policy_fetch_error, dns::describe_failure("TXT " + qname, txt), "");
   }
   std::vector<std::string> txts;
   for (const auto& rec : txt.records) txts.push_back(rec.joined());

@@ -157,9 +157,10 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
   if (req.verify_time) X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl), static_cast<time_t>(*req.verify_time));
   const bool dane_requested = req.tlsa.has_value();
   bool dane_armed = false;
+  // RFC 7672 §8.1: SNI is the TLSA base domain, the first reference name.
+  const std::vector<std::string> names =
+      req.reference_names.empty() ? std::vector<std::string>{req.mx_host} : req.reference_names;
   if (dane_requested && !req.tlsa->empty()) {
-    std::vector<std::string> names{req.mx_host};
-    names.insert(names.end(), req.reference_names.begin(), req.reference_names.end());
     auto armed = tls::dane::enable_dane(ssl, *req.tlsa, names);
     if (!armed) {
       fail(ProbeStage::handshake, armed.error());
@@ -167,7 +168,7 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
       co_return finish();
     }
     dane_armed = true;
-  } else if (SSL_set_tlsext_host_name(ssl, req.mx_host.c_str()) != 1) {
+  } else if (SSL_set_tlsext_host_name(ssl, names.front().c_str()) != 1) {
     fail(ProbeStage::handshake, make_error(Errc::crypto, "cannot set SNI: " + tls::openssl_error_text()));
     co_return finish();
   }

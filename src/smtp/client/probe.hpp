@@ -4,7 +4,7 @@
 // Contract
 // - probe() connects to one SMTP server address, reads the greeting, sends
 //   EHLO, and, when STARTTLS is offered, STARTTLS (RFC 3207), the TLS
-//   handshake (SNI = the MX host name), EHLO again over TLS, then QUIT. It
+//   handshake (SNI = the first reference name: the TLSA base domain), EHLO again over TLS, then QUIT. It
 //   sends nothing but EHLO, STARTTLS and QUIT: a probe never sends mail.
 // - Verification never aborts the handshake (tls::make_client_context uses
 //   SSL_VERIFY_NONE), so one connection yields both verdicts:
@@ -80,7 +80,10 @@ struct ProbeRequest {
   std::string ehlo_name;                        // our name in EHLO
   std::string mx_host;                          // SNI and WebPKI reference name
   std::optional<std::vector<dns::TlsaRecord>> tlsa;  // usable records; nullopt = no DANE
-  std::vector<std::string> reference_names;     // DANE names; empty = {mx_host}
+  // RFC 7672 §3.2.2 reference names, the TLSA base domain first; the first
+  // is also the SNI name (§8.1). Empty = {mx_host}. (policy::MxDecision's
+  // reference_names have this shape.)
+  std::vector<std::string> reference_names;
   tls::ClientContextConfig tls;
   ProbeTimeouts timeouts;
   ReplyLimits reply_limits;

@@ -260,6 +260,19 @@ TEST(Probe, DaneEeMatch) {
   EXPECT_EQ(log->sni, "mx.example.net");
 }
 
+// RFC 7672 §8.1 / §2.2.3: with TLSA records found at the CNAME target, SNI
+// carries that target (the TLSA base domain, first reference name), not the
+// MX host name; DANE-EE still matches on the key.
+TEST(Probe, SniIsTheTlsaBaseDomain) {
+  auto req = base_request();
+  req.tlsa = std::vector<dns::TlsaRecord>{tlsa(3, pki().leaf.cert.get())};
+  req.reference_names = {"real.hosting.example", "mx.example.net", "example.net"};
+  auto [r, log] = run(Mode::normal, req);
+  EXPECT_TRUE(r.tls_established);
+  EXPECT_EQ(r.dane.status, tls::dane::DaneStatus::matched);
+  EXPECT_EQ(log->sni, "real.hosting.example");
+}
+
 TEST(Probe, DaneTaMatchWithChain) {
   auto req = base_request();
   req.tls.ca_files.clear();  // DANE-TA needs no WebPKI anchor
