@@ -27,6 +27,27 @@ Result<SslCtxPtr> make_client_context(const ClientContextConfig& config) {
   return ctx;
 }
 
+Result<SslCtxPtr> make_server_context(const ServerContextConfig& config) {
+  if (config.min_protocol != TLS1_2_VERSION && config.min_protocol != TLS1_3_VERSION)
+    return make_error(Errc::invalid_argument, "TLS minimum protocol must be TLS 1.2 or TLS 1.3");
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) return make_error(Errc::crypto, "SSL_CTX_new failed: " + openssl_error_text());
+  if (SSL_CTX_set_min_proto_version(ctx.get(), config.min_protocol) != 1)
+    return make_error(Errc::crypto, "cannot set the minimum TLS version: " + openssl_error_text());
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), config.certificate_chain_file.c_str()) != 1)
+    return make_error(Errc::crypto, "cannot load certificate " + escape_for_log(config.certificate_chain_file) + ": " +
+                                        openssl_error_text());
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), config.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    return make_error(Errc::crypto,
+                      "cannot load key " + escape_for_log(config.key_file) + ": " + openssl_error_text());
+  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+    return make_error(Errc::crypto, "key " + escape_for_log(config.key_file) + " does not match certificate " +
+                                        escape_for_log(config.certificate_chain_file));
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  return ctx;
+}
+
 std::string protocol_name(const SSL* ssl) { return SSL_get_version(ssl); }
 
 }  // namespace mxsec::tls
