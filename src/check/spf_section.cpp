@@ -44,6 +44,17 @@ std::optional<std::string> static_target(const auth::spf::MacroString& ms, const
   return to_lower(out);
 }
 
+// RFC 7208 §4.8: the target-name of a mechanism, its domain-spec or else
+// the current domain, when it can be known without a message. nullopt also
+// for the mechanisms that name no host (all, ip4, ip6).
+std::optional<std::string> target_name(const auth::spf::Mechanism& m, const std::string& domain) {
+  using auth::spf::MechanismKind;
+  if (m.kind == MechanismKind::all || m.kind == MechanismKind::ip4 || m.kind == MechanismKind::ip6)
+    return std::nullopt;
+  if (!m.has_domain_spec) return domain;
+  return static_target(m.domain_spec, domain);
+}
+
 struct ChainEnd {
   std::optional<std::string> all;  // the all term that ends evaluation
   bool complete = true;            // false: a redirect target could not be read
@@ -60,6 +71,10 @@ class SpfWalk {
 
  private:
   enum class Via { include, redirect };
+  asio::awaitable<const auth::spf::Mechanism*> walk_mechanisms(const std::string& domain,
+                                                               const auth::spf::Record& rec, int depth);
+  asio::awaitable<void> visit_mechanism(const auth::spf::Mechanism& m, const std::string& domain, int depth);
+  asio::awaitable<ChainEnd> follow_redirect(const std::string& domain, const auth::spf::Record& rec, int depth);
   asio::awaitable<ChainEnd> follow(const std::string& target, Via via, const std::string& from, int depth);
   asio::awaitable<void> host_term(const auth::spf::Mechanism& m, const std::string& target,
                                   const std::string& domain);
@@ -78,61 +93,12 @@ class SpfWalk {
   std::string inexact_reason_;
 };
 
+// One record of the tree: its mechanisms, then its redirect= modifier, then
+// (for DOMAIN's own record) its exp= modifier.
 asio::awaitable<ChainEnd> SpfWalk::walk(const std::string& domain, const auth::spf::Record& rec, int depth) {
-  using auth::spf::MechanismKind;
   path_.push_back(domain);
   ChainEnd end;
-  const auth::spf::Mechanism* all = nullptr;
-  for (const auth::spf::Mechanism& m : rec.mechanisms) {
-    if (all) {
-      // RFC 7208 §5.1: "Mechanisms after "all" will never be tested."
-      add_finding(findings_, Severity::warning, "spf-after-all",
-                  "SPF record of " + domain + " has terms after " + escape_for_log(all->text) + " (" +
-                      escape_for_log(m.text) + " ...); they are never evaluated (RFC 7208 §5.1)",
-                  "move the all term to the end of the record or remove the terms after it");
-      break;
-    }
-    if (auth::spf::queries_dns(m.kind)) ++s_.lookups;
-    std::optional<std::string> target;
-    if (m.kind != MechanismKind::all && m.kind != MechanismKind::ip4 && m.kind != MechanismKind::ip6) {
-      if (!m.has_domain_spec) target = domain;
-      else target = static_target(m.domain_spec, domain);
-    }
-    switch (m.kind) {
-      case MechanismKind::all:
-        all = &m;
-        break;
-      case MechanismKind::ptr:
-        if (ptr_reported_.insert(domain).second)
-          add_finding(findings_, Severity::warning, "spf-ptr",
-                      "SPF record of " + domain + " uses " + escape_for_log(m.text) +
-                          ": RFC 7208 §5.5 says \"This mechanism SHOULD NOT be published\" (slow, unreliable, "
-                          "and many receivers skip it)",
-                      "replace ptr with ip4:/ip6: or a: terms for the sending hosts");
-        break;
-      case MechanismKind::include:
-        if (!target) {
-          inexact("an include target that depends on the message (macros) or is not a valid name");
-          break;
-        }
-        s_.includes.push_back(*target);
-        co_await follow(*target, Via::include, domain, depth);
-        break;
-      case MechanismKind::a:
-      case MechanismKind::exists:
-      case MechanismKind::mx: {
-        if (!target) {
-          inexact(std::string("an ") + auth::spf::to_string(m.kind) + " target that depends on the message (macros) or is not a valid name");
-          break;
-        }
-        co_await host_term(m, *target, domain);
-        break;
-      }
-      case MechanismKind::ip4:
-      case MechanismKind::ip6:
-        break;
-    }
-  }
+  const auth::spf::Mechanism* all = co_await walk_mechanisms(domain, rec, depth);
   if (all) end.all = std::string(1, qualifier_char(all->qualifier)) + "all";
 
   if (rec.redirect) {
@@ -145,20 +111,90 @@ asio::awaitable<ChainEnd> SpfWalk::walk(const std::string& domain, const auth::s
                       escape_for_log(rec.redirect_text) + "; the redirect is ignored (RFC 7208 §6.1)",
                   "remove either the all term or the redirect= modifier");
     } else {
-      ++s_.lookups;
-      std::optional<std::string> target = static_target(*rec.redirect, domain);
-      if (depth == 0) s_.redirect = target ? *target : rec.redirect_text;
-      if (!target) {
-        inexact("a redirect target that depends on the message (macros) or is not a valid name");
-        end.complete = false;
-      } else {
-        end = co_await follow(*target, Via::redirect, domain, depth);
-      }
+      end = co_await follow_redirect(domain, rec, depth);
     }
   }
 
   if (depth == 0 && rec.exp) co_await check_exp(domain, rec);
   path_.pop_back();
+  co_return end;
+}
+
+// The mechanisms of one record, in order, as check_host() meets them for a
+// client that matches none; returns the "all" mechanism that ends them, if
+// any.
+asio::awaitable<const auth::spf::Mechanism*> SpfWalk::walk_mechanisms(const std::string& domain,
+                                                                      const auth::spf::Record& rec, int depth) {
+  const auth::spf::Mechanism* all = nullptr;
+  for (const auth::spf::Mechanism& m : rec.mechanisms) {
+    if (all) {
+      // RFC 7208 §5.1: "Mechanisms after "all" will never be tested."
+      add_finding(findings_, Severity::warning, "spf-after-all",
+                  "SPF record of " + domain + " has terms after " + escape_for_log(all->text) + " (" +
+                      escape_for_log(m.text) + " ...); they are never evaluated (RFC 7208 §5.1)",
+                  "move the all term to the end of the record or remove the terms after it");
+      break;
+    }
+    if (auth::spf::queries_dns(m.kind)) ++s_.lookups;
+    if (m.kind == auth::spf::MechanismKind::all) all = &m;
+    else co_await visit_mechanism(m, domain, depth);
+  }
+  co_return all;
+}
+
+// One mechanism other than "all": the findings it raises and the DNS work it
+// costs a receiver (RFC 7208 §5).
+asio::awaitable<void> SpfWalk::visit_mechanism(const auth::spf::Mechanism& m, const std::string& domain, int depth) {
+  using auth::spf::MechanismKind;
+  const std::optional<std::string> target = target_name(m, domain);
+  switch (m.kind) {
+    case MechanismKind::ptr:
+      if (ptr_reported_.insert(domain).second)
+        add_finding(findings_, Severity::warning, "spf-ptr",
+                    "SPF record of " + domain + " uses " + escape_for_log(m.text) +
+                        ": RFC 7208 §5.5 says \"This mechanism SHOULD NOT be published\" (slow, unreliable, "
+                        "and many receivers skip it)",
+                    "replace ptr with ip4:/ip6: or a: terms for the sending hosts");
+      break;
+    case MechanismKind::include:
+      if (!target) {
+        inexact("an include target that depends on the message (macros) or is not a valid name");
+        break;
+      }
+      s_.includes.push_back(*target);
+      co_await follow(*target, Via::include, domain, depth);
+      break;
+    case MechanismKind::a:
+    case MechanismKind::exists:
+    case MechanismKind::mx: {
+      if (!target) {
+        inexact(std::string("an ") + auth::spf::to_string(m.kind) + " target that depends on the message (macros) or is not a valid name");
+        break;
+      }
+      co_await host_term(m, *target, domain);
+      break;
+    }
+    case MechanismKind::all:  // ends the mechanisms: walk_mechanisms()
+    case MechanismKind::ip4:
+    case MechanismKind::ip6:
+      break;
+  }
+}
+
+// The redirect= modifier of a record without "all" (RFC 7208 §6.1): the
+// evaluation goes on at its target, whose end is this record's end.
+asio::awaitable<ChainEnd> SpfWalk::follow_redirect(const std::string& domain, const auth::spf::Record& rec,
+                                                   int depth) {
+  ++s_.lookups;
+  std::optional<std::string> target = static_target(*rec.redirect, domain);
+  if (depth == 0) s_.redirect = target ? *target : rec.redirect_text;
+  if (!target) {
+    inexact("a redirect target that depends on the message (macros) or is not a valid name");
+    ChainEnd unknown;
+    unknown.complete = false;
+    co_return unknown;
+  }
+  ChainEnd end = co_await follow(*target, Via::redirect, domain, depth);
   co_return end;
 }
 
@@ -273,6 +309,81 @@ asio::awaitable<ChainEnd> SpfWalk::follow(const std::string& target, Via via, co
   co_return end;
 }
 
+// RFC 7208 §4.5: the SPF records among DOMAIN's TXT records; exactly one
+// may be published. False (with a finding) when there is none or several.
+bool select_record(const dns::TxtAnswer& ans, SpfSection& s, Findings& findings) {
+  for (std::string& t : joined_txts(ans))
+    if (auth::spf::is_spf_record(t)) s.records.push_back(std::move(t));
+  if (s.records.empty()) {
+    add_finding(findings, Severity::error, "spf-missing",
+                "no SPF record at " + s.domain + ": receivers get SPF \"none\" and anyone may use the domain in "
+                "MAIL FROM",
+                "publish a TXT record \"v=spf1 <your senders> -all\" at " + s.domain +
+                    " (\"v=spf1 -all\" if the domain sends no mail)");
+    return false;
+  }
+  if (s.records.size() > 1) {
+    // RFC 7208 §4.5: "If the resultant record set includes more than one
+    // record, check_host() produces the "permerror" result."
+    add_finding(findings, Severity::error, "spf-multiple",
+                std::to_string(s.records.size()) + " SPF records at " + s.domain +
+                    ": receivers return permerror (RFC 7208 §4.5)",
+                "merge them into one v=spf1 record");
+    return false;
+  }
+  s.record = s.records.front();
+  return true;
+}
+
+// RFC 7208 §4.6.4: the DNS-querying terms and the void lookups of the whole
+// tree against their limits.
+void lookup_limit_findings(const SpfSection& s, const SpfWalkLimits& limits, const std::string& inexact_reason,
+                           Findings& findings) {
+  const std::string count = (s.lookups_exact ? "" : "at least ") + std::to_string(s.lookups);
+  if (s.lookups > limits.max_dns_terms) {
+    add_finding(findings, Severity::error, "spf-too-many-lookups",
+                "SPF evaluation of " + s.domain + " needs " + count + " DNS-querying terms (include, a, mx, ptr, "
+                "exists, redirect); RFC 7208 §4.6.4 limits them to " + std::to_string(limits.max_dns_terms) +
+                    ", so receivers return permerror",
+                "flatten includes into ip4:/ip6: terms or drop services that no longer send for the domain");
+  } else if (!s.lookups_exact) {
+    add_finding(findings, Severity::info, "spf-lookups-inexact",
+                "the DNS lookup count of " + s.domain + " (" + std::to_string(s.lookups) +
+                    ") is a lower bound: " + inexact_reason,
+                "");
+  }
+  if (s.void_lookups > limits.max_void_lookups)
+    add_finding(findings, Severity::error, "spf-void-lookups",
+                "SPF evaluation of " + s.domain + " meets " + std::to_string(s.void_lookups) +
+                    " void lookups (names without records); RFC 7208 §4.6.4 allows " +
+                    std::to_string(limits.max_void_lookups) + ", so receivers return permerror",
+                "remove the include/a/mx/exists terms that name domains without records");
+}
+
+// What mail from hosts the tree does not list gets: the qualifier of the
+// "all" that ends the chain, or "neutral" without one (RFC 7208 §4.7).
+void default_result_findings(const SpfSection& s, Findings& findings) {
+  if (!s.all) {
+    add_finding(findings, Severity::warning, "spf-no-all",
+                "SPF record of " + s.domain + " ends without an all term or redirect=: mail from other hosts "
+                "gets \"neutral\" (RFC 7208 §4.7)",
+                "end the record with -all (or ~all)");
+  } else if (*s.all == "+all") {
+    add_finding(findings, Severity::error, "spf-plus-all",
+                "SPF record of " + s.domain + " ends with +all: every host on the Internet passes SPF",
+                "replace +all with -all (or ~all)");
+  } else if (*s.all == "?all") {
+    add_finding(findings, Severity::warning, "spf-neutral-all",
+                "SPF record of " + s.domain + " ends with ?all: mail from other hosts gets \"neutral\", "
+                "which says nothing",
+                "replace ?all with -all (or ~all)");
+  } else if (*s.all == "~all") {
+    add_finding(findings, Severity::info, "spf-softfail-all",
+                "SPF record of " + s.domain + " ends with ~all: mail from other hosts gets \"softfail\"; "
+                "with a DMARC policy of quarantine or reject that is enough",
+                "");
+  }
+}
 
 }  // namespace
 
@@ -304,26 +415,7 @@ asio::awaitable<SpfSection> check_spf(dns::Resolver& resolver, std::string domai
     s.dns_error = report_dns_failure(findings, s.domain, "TXT", ans, "the SPF record");
     co_return s;
   }
-  for (std::string& t : joined_txts(ans))
-    if (auth::spf::is_spf_record(t)) s.records.push_back(std::move(t));
-  if (s.records.empty()) {
-    add_finding(findings, Severity::error, "spf-missing",
-                "no SPF record at " + s.domain + ": receivers get SPF \"none\" and anyone may use the domain in "
-                "MAIL FROM",
-                "publish a TXT record \"v=spf1 <your senders> -all\" at " + s.domain +
-                    " (\"v=spf1 -all\" if the domain sends no mail)");
-    co_return s;
-  }
-  if (s.records.size() > 1) {
-    // RFC 7208 §4.5: "If the resultant record set includes more than one
-    // record, check_host() produces the "permerror" result."
-    add_finding(findings, Severity::error, "spf-multiple",
-                std::to_string(s.records.size()) + " SPF records at " + s.domain +
-                    ": receivers return permerror (RFC 7208 §4.5)",
-                "merge them into one v=spf1 record");
-    co_return s;
-  }
-  s.record = s.records.front();
+  if (!select_record(ans, s, findings)) co_return s;
   if (s.record->size() > limits.long_record_bytes)
     add_finding(findings, Severity::warning, "spf-record-long",
                 "SPF record of " + s.domain + " is " + std::to_string(s.record->size()) +
@@ -341,49 +433,8 @@ asio::awaitable<SpfSection> check_spf(dns::Resolver& resolver, std::string domai
   SpfWalk walk(resolver, findings, limits, s);
   ChainEnd end = co_await walk.walk(s.domain, *rec, 0);
   s.all = end.all;
-
-  const std::string count = (s.lookups_exact ? "" : "at least ") + std::to_string(s.lookups);
-  if (s.lookups > limits.max_dns_terms) {
-    add_finding(findings, Severity::error, "spf-too-many-lookups",
-                "SPF evaluation of " + s.domain + " needs " + count + " DNS-querying terms (include, a, mx, ptr, "
-                "exists, redirect); RFC 7208 §4.6.4 limits them to " + std::to_string(limits.max_dns_terms) +
-                    ", so receivers return permerror",
-                "flatten includes into ip4:/ip6: terms or drop services that no longer send for the domain");
-  } else if (!s.lookups_exact) {
-    add_finding(findings, Severity::info, "spf-lookups-inexact",
-                "the DNS lookup count of " + s.domain + " (" + std::to_string(s.lookups) +
-                    ") is a lower bound: " + walk.inexact_reason(),
-                "");
-  }
-  if (s.void_lookups > limits.max_void_lookups)
-    add_finding(findings, Severity::error, "spf-void-lookups",
-                "SPF evaluation of " + s.domain + " meets " + std::to_string(s.void_lookups) +
-                    " void lookups (names without records); RFC 7208 §4.6.4 allows " +
-                    std::to_string(limits.max_void_lookups) + ", so receivers return permerror",
-                "remove the include/a/mx/exists terms that name domains without records");
-
-  if (end.complete) {
-    if (!s.all) {
-      add_finding(findings, Severity::warning, "spf-no-all",
-                  "SPF record of " + s.domain + " ends without an all term or redirect=: mail from other hosts "
-                  "gets \"neutral\" (RFC 7208 §4.7)",
-                  "end the record with -all (or ~all)");
-    } else if (*s.all == "+all") {
-      add_finding(findings, Severity::error, "spf-plus-all",
-                  "SPF record of " + s.domain + " ends with +all: every host on the Internet passes SPF",
-                  "replace +all with -all (or ~all)");
-    } else if (*s.all == "?all") {
-      add_finding(findings, Severity::warning, "spf-neutral-all",
-                  "SPF record of " + s.domain + " ends with ?all: mail from other hosts gets \"neutral\", "
-                  "which says nothing",
-                  "replace ?all with -all (or ~all)");
-    } else if (*s.all == "~all") {
-      add_finding(findings, Severity::info, "spf-softfail-all",
-                  "SPF record of " + s.domain + " ends with ~all: mail from other hosts gets \"softfail\"; "
-                  "with a DMARC policy of quarantine or reject that is enough",
-                  "");
-    }
-  }
+  lookup_limit_findings(s, limits, walk.inexact_reason(), findings);
+  if (end.complete) default_result_findings(s, findings);
   co_return s;
 }
 

@@ -210,6 +210,96 @@ void sts_findings(const std::string& domain, const MtaStsSection& s, const std::
   }
 }
 
+// The DNSSEC status of the domain's zone, from its SOA: a failed question
+// leaves it indeterminate unless the validator found it bogus.
+asio::awaitable<DnssecSection> zone_dnssec(dns::Resolver& resolver, const std::string& domain) {
+  DnssecSection d;
+  auto soa = co_await resolver.resolve(domain, dns::RrType::soa);
+  d.status = soa.security;
+  d.why_bogus = soa.why_bogus;
+  if (soa.status == dns::Status::servfail || soa.status == dns::Status::timeout || soa.status == dns::Status::error)
+    if (soa.security != dns::Security::bogus) d.status = dns::Security::indeterminate;
+  co_return d;
+}
+
+// The STARTTLS session with one address of an MX host, as a sender under
+// the engine's decision would open it (DANE: the usable TLSA records).
+smtp::ProbeRequest probe_request(const policy::MxDecision& m, const IpAddress& address, const TransportOptions& o) {
+  smtp::ProbeRequest req;
+  req.address = address;
+  req.port = o.smtp_port;
+  req.ehlo_name = o.ehlo_name;
+  req.mx_host = m.host;
+  if (m.verdict == Verdict::dane) req.tlsa = m.tlsa.usable;
+  req.reference_names = m.reference_names;
+  req.tls = o.tls;
+  req.timeouts = o.timeouts;
+  return req;
+}
+
+// One MX host: the engine's decision and, when probing, one session per
+// address family (probe_targets).
+asio::awaitable<MxHostSection> probe_mx_host(const policy::MxDecision& m, const TransportOptions& o) {
+  MxHostSection h;
+  h.decision = m;
+  std::vector<IpAddress> targets = o.probe ? probe_targets(m.addresses) : std::vector<IpAddress>{};
+  for (const IpAddress& target : targets) {
+    smtp::ProbeRequest req = probe_request(m, target, o);
+    // (The result is awaited into a named local first: g++ 12 mishandles
+    // temporaries that span a co_await inside a braced initializer.)
+    smtp::ProbeResult result = co_await smtp::probe(std::move(req));
+    h.probes.push_back(MxHostSection::AddressProbe{target, std::move(result)});
+  }
+  co_return h;
+}
+
+// RFC 8461 §4: whether every MX host matches the policy's mx patterns
+// (§4.1) and every probed one presented a WebPKI-valid certificate (§4.2).
+// Left unset when no policy applies (none, or mode none) or, for the
+// certificates, when nothing was probed.
+void sts_policy_validation(MtaStsSection& s, const std::vector<MxHostSection>& mx) {
+  if (!s.lookup || !s.lookup->policy || s.lookup->policy->mode == policy::mtasts::Mode::none) return;
+  bool all_match = true;
+  bool all_valid = true;
+  bool any_probe = false;
+  for (const auto& h : mx) {
+    if (!policy::mtasts::policy_matches_mx(*s.lookup->policy, h.decision.host)) all_match = false;
+    for (const auto& pr : h.probes) {
+      any_probe = true;
+      if (!pr.result.tls_established || !pr.result.webpki || pr.result.webpki->verdict != tls::WebPkiVerdict::ok)
+        all_valid = false;
+    }
+  }
+  s.all_mx_match = all_match;
+  if (any_probe) s.all_webpki_valid = all_valid;
+}
+
+// Findings on the domain as a whole: its MX RRset and the engine's status.
+void domain_findings(const std::string& domain, const policy::DomainDecision& d, Findings& out) {
+  switch (d.status) {
+    case policy::DomainStatus::null_mx:
+      add_finding(out, S::info, "mx-null", domain + " publishes a null MX (RFC 7505): it accepts no mail", "");
+      break;
+    case policy::DomainStatus::nxdomain:
+      add_finding(out, S::error, "domain-nxdomain", domain + " does not exist", "");
+      break;
+    case policy::DomainStatus::defer:
+      add_finding(out, S::error, "mx-lookup-failed", "MX lookup for " + domain + ": " + d.reason,
+                  "make the MX RRset resolve and validate");
+      break;
+    case policy::DomainStatus::no_usable_mx:
+      add_finding(out, S::error, "mx-none-usable", "no MX host of " + domain + " can be used: senders defer mail",
+                  "see the per-host findings");
+      break;
+    case policy::DomainStatus::ok:
+      break;
+  }
+  for (const auto& m : d.mx)
+    if (m.implicit)
+      add_finding(out, S::info, "mx-implicit", domain + " has no MX records; mail goes to its A/AAAA address",
+                  "publish an MX record");
+}
+
 }  // namespace
 
 std::vector<IpAddress> probe_targets(const std::vector<IpAddress>& addresses) {
@@ -227,11 +317,7 @@ asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, poli
                                                    std::string domain, TransportOptions options, Findings& findings) {
   TransportSections out;
   domain = normalize_domain(domain);
-  auto soa = co_await resolver.resolve(domain, dns::RrType::soa);
-  out.dnssec.status = soa.security;
-  out.dnssec.why_bogus = soa.why_bogus;
-  if (soa.status == dns::Status::servfail || soa.status == dns::Status::timeout || soa.status == dns::Status::error)
-    if (soa.security != dns::Security::bogus) out.dnssec.status = dns::Security::indeterminate;
+  out.dnssec = co_await zone_dnssec(resolver, domain);
 
   std::optional<FixedSource> fixed;
   if (sts != nullptr) {
@@ -242,67 +328,14 @@ asio::awaitable<TransportSections> check_transport(dns::Resolver& resolver, poli
   out.decision = co_await engine.decide(domain);
 
   for (const auto& m : out.decision.mx) {
-    MxHostSection h;
-    h.decision = m;
     out.dnssec.mx_hosts.push_back({m.host, m.address_security, m.address_security == dns::Security::bogus ? m.reason : ""});
-    std::vector<IpAddress> targets = options.probe ? probe_targets(m.addresses) : std::vector<IpAddress>{};
-    for (const IpAddress& target : targets) {
-      smtp::ProbeRequest req;
-      req.address = target;
-      req.port = options.smtp_port;
-      req.ehlo_name = options.ehlo_name;
-      req.mx_host = m.host;
-      if (m.verdict == Verdict::dane) req.tlsa = m.tlsa.usable;
-      req.reference_names = m.reference_names;
-      req.tls = options.tls;
-      req.timeouts = options.timeouts;
-      // (The result is awaited into a named local first: g++ 12 mishandles
-      // temporaries that span a co_await inside a braced initializer.)
-      smtp::ProbeResult result = co_await smtp::probe(std::move(req));
-      h.probes.push_back(MxHostSection::AddressProbe{target, std::move(result)});
-    }
+    MxHostSection h = co_await probe_mx_host(m, options);
     out.mx.push_back(std::move(h));
   }
-
-  if (out.mta_sts.lookup && out.mta_sts.lookup->policy && out.mta_sts.lookup->policy->mode != policy::mtasts::Mode::none) {
-    bool all_match = true;
-    bool all_valid = true;
-    bool any_probe = false;
-    for (const auto& h : out.mx) {
-      if (!policy::mtasts::policy_matches_mx(*out.mta_sts.lookup->policy, h.decision.host)) all_match = false;
-      for (const auto& pr : h.probes) {
-        any_probe = true;
-        if (!pr.result.tls_established || !pr.result.webpki || pr.result.webpki->verdict != tls::WebPkiVerdict::ok)
-          all_valid = false;
-      }
-    }
-    out.mta_sts.all_mx_match = all_match;
-    if (any_probe) out.mta_sts.all_webpki_valid = all_valid;
-  }
+  sts_policy_validation(out.mta_sts, out.mx);
 
   dnssec_findings(domain, out.dnssec, findings);
-  switch (out.decision.status) {
-    case policy::DomainStatus::null_mx:
-      add_finding(findings, S::info, "mx-null", domain + " publishes a null MX (RFC 7505): it accepts no mail", "");
-      break;
-    case policy::DomainStatus::nxdomain:
-      add_finding(findings, S::error, "domain-nxdomain", domain + " does not exist", "");
-      break;
-    case policy::DomainStatus::defer:
-      add_finding(findings, S::error, "mx-lookup-failed", "MX lookup for " + domain + ": " + out.decision.reason,
-                  "make the MX RRset resolve and validate");
-      break;
-    case policy::DomainStatus::no_usable_mx:
-      add_finding(findings, S::error, "mx-none-usable", "no MX host of " + domain + " can be used: senders defer mail",
-                  "see the per-host findings");
-      break;
-    case policy::DomainStatus::ok:
-      break;
-  }
-  for (const auto& m : out.decision.mx)
-    if (m.implicit)
-      add_finding(findings, S::info, "mx-implicit", domain + " has no MX records; mail goes to its A/AAAA address",
-                  "publish an MX record");
+  domain_findings(domain, out.decision, findings);
   for (const auto& h : out.mx) host_findings(h, options, findings);
   sts_findings(domain, out.mta_sts, out.mx, findings);
   co_return out;

@@ -93,13 +93,149 @@ nlohmann::json tlsa_json(const policy::MxDecision& m, bool dane) {
   return t;
 }
 
+// What one probe found: the target, the engine's decision for it, the
+// session, and the checks that apply.
+struct ProbeReport {
+  Target target;
+  IpAddress address;
+  std::string name;  // the name WebPKI is judged for: HOST, or --domain for an IP literal
+  std::optional<policy::MxDecision> decision;  // none for an IP literal
+  std::optional<policy::mtasts::StsLookup> sts_lookup;  // --domain's MTA-STS policy
+  smtp::ProbeResult result;
+  std::int64_t now = 0;
+  std::optional<bool> sts_match;  // the host matches an applicable MTA-STS policy
+  bool ok = false;
+
+  policy::Verdict verdict() const { return decision ? decision->verdict : policy::Verdict::opportunistic; }
+  bool dane() const { return verdict() == policy::Verdict::dane; }
+};
+
+// --domain and --smtp-timeout; the target and --address are parsed apart.
+Result<void> check_options(const ProbeCliOptions& o) {
+  if (!o.domain.empty() && !is_valid_domain_name(o.domain))
+    return make_error(Errc::invalid_argument, "--domain '" + escape_for_log(o.domain) + "' is not a domain");
+  if (o.smtp_timeout <= 0 || o.smtp_timeout > 600)
+    return make_error(Errc::invalid_argument, "--smtp-timeout must be between 0 and 600 seconds");
+  return Result<void>{};
+}
+
+// The session as a sender under the engine's decision would open it.
+smtp::ProbeRequest probe_request(const ProbeReport& r, const ProbeCliOptions& o, const std::string& ca_file) {
+  smtp::ProbeRequest req;
+  req.address = r.address;
+  req.port = r.target.port;
+  req.ehlo_name = o.ehlo.empty() ? "localhost" : o.ehlo;
+  req.mx_host = r.name;
+  if (r.decision) {
+    req.reference_names = r.decision->reference_names;
+    if (r.dane()) req.tlsa = r.decision->tlsa.usable;
+    // RFC 7672 §2.2: secure records, none usable: TLS without authentication.
+    else if (r.verdict() == policy::Verdict::dane_unusable_tls_required) req.tlsa = std::vector<dns::TlsaRecord>{};
+  }
+  if (!ca_file.empty()) req.tls.ca_files.push_back(ca_file);
+  const auto step = std::chrono::milliseconds(static_cast<long>(o.smtp_timeout * 1000));
+  req.timeouts.connect = req.timeouts.greeting = req.timeouts.command = req.timeouts.handshake = step;
+  req.timeouts.total = 3 * step;
+  return req;
+}
+
+// The exit verdict: TLS, and the check that applies (DANE when usable TLSA
+// records exist, else WebPKI and the mx patterns when an MTA-STS policy
+// applies, RFC 8461 §4).
+void assess(ProbeReport& r) {
+  bool sts_applies = false;
+  const auto& sts = r.sts_lookup;
+  if (sts && sts->policy && sts->policy->mode != policy::mtasts::Mode::none) {
+    sts_applies = true;
+    r.sts_match = r.decision && r.decision->sts_mx_match ? *r.decision->sts_mx_match
+                                                         : policy::mtasts::policy_matches_mx(*sts->policy, r.name);
+  }
+  const bool webpki_ok = r.result.webpki && r.result.webpki->verdict == tls::WebPkiVerdict::ok;
+  // A host the engine defers gets no mail, whatever the session shows.
+  r.ok = r.result.tls_established && r.verdict() != policy::Verdict::defer;
+  if (r.dane()) r.ok = r.ok && r.result.dane.status == tls::dane::DaneStatus::matched;
+  else if (sts_applies) r.ok = r.ok && webpki_ok && r.sts_match.value_or(false);
+}
+
+nlohmann::json report_json(const ProbeReport& r, const ProbeCliOptions& o) {
+  nlohmann::json j = check::probe_json(r.result, r.now);
+  j["host"] = r.target.host;
+  j["address"] = r.address.to_string();
+  j["port"] = r.target.port;
+  j["name"] = r.name;
+  if (r.decision) {
+    j["policy"] = policy::to_string(r.decision->verdict);
+    j["policy_reason"] = r.decision->reason;
+    if (r.decision->defer_cause != policy::DeferCause::none)
+      j["defer_cause"] = policy::to_string(r.decision->defer_cause);
+    j["sni"] = r.decision->sni_name();
+    j["tlsa"] = tlsa_json(*r.decision, r.dane());
+  } else {
+    j["tlsa"] = {{"looked_up", false}, {"usable", false}};
+  }
+  if (r.sts_lookup) {
+    j["mta_sts"] = {{"domain", normalize_domain(o.domain)},
+                    {"mode", r.sts_lookup->policy ? nlohmann::json(policy::mtasts::to_string(r.sts_lookup->policy->mode))
+                                                  : nlohmann::json(nullptr)},
+                    {"mx_match", r.sts_match ? nlohmann::json(*r.sts_match) : nlohmann::json(nullptr)}};
+    if (!r.sts_lookup->detail.empty()) j["mta_sts"]["detail"] = r.sts_lookup->detail;
+  }
+  j["ok"] = r.ok;
+  return j;
+}
+
+// The session: banner, STARTTLS, TLS parameters and the certificate chain.
+void print_session(const ProbeReport& r) {
+  const smtp::ProbeResult& result = r.result;
+  std::cout << "probe " << r.target.host << " [" << r.address.to_string() << "]:" << r.target.port << "\n";
+  if (result.banner) std::cout << "  banner:   " << escape_for_log(result.banner->to_log_string(), 200) << "\n";
+  if (!result.connected) std::cout << "  connect:  failed\n";
+  else std::cout << "  STARTTLS: " << (result.starttls_offered ? "offered" : "not offered") << "\n";
+  if (result.tls_established) std::cout << "  TLS:      " << result.protocol << ", " << result.cipher << "\n";
+  for (std::size_t i = 0; i < result.peer_chain.size(); ++i) {
+    const auto& c = result.peer_chain[i];
+    std::cout << "  cert[" << i << "]:  " << escape_for_log(c.subject, 160) << "\n"
+              << "            issuer " << escape_for_log(c.issuer, 160) << ", " << c.key_type << " " << c.key_bits
+              << ", SPKI SHA-256 " << c.spki_sha256_hex << "\n";
+  }
+}
+
+// The policy, the DANE, WebPKI and MTA-STS checks, and the verdict.
+void print_checks(const ProbeReport& r) {
+  const smtp::ProbeResult& result = r.result;
+  if (const auto& decision = r.decision) {
+    std::cout << "  policy:   " << policy::to_string(decision->verdict) << " (" << escape_for_log(decision->reason, 300)
+              << ")\n";
+    if (decision->tlsa.looked_up) {
+      std::cout << "  TLSA:     " << decision->tlsa.qname << " " << dns::to_string(decision->tlsa.status) << ", "
+                << dns::to_string(decision->tlsa.security) << (r.dane() ? "" : " (not used for DANE)") << "\n";
+      for (const auto* set : {&decision->tlsa.usable, &decision->tlsa.unusable})
+        for (const auto& rec : *set) std::cout << "            " << tls::dane::to_text(rec) << "\n";
+    }
+  }
+  if (result.dane.status != tls::dane::DaneStatus::not_requested)
+    std::cout << "  DANE:     " << tls::dane::to_string(result.dane.status)
+              << (result.dane.status == tls::dane::DaneStatus::matched
+                      ? " (depth " + std::to_string(result.dane.matched_depth) + ")"
+                      : " (" + result.dane.verify_error_text + ")")
+              << "\n";
+  if (result.webpki)
+    std::cout << "  WebPKI:   " << tls::to_string(result.webpki->verdict) << " for " << r.name
+              << (result.webpki->error_text.empty() ? "" : " (" + result.webpki->error_text + ")") << "\n";
+  if (r.sts_lookup)
+    std::cout << "  MTA-STS:  " << (r.sts_lookup->policy ? policy::mtasts::to_string(r.sts_lookup->policy->mode) : "no policy")
+              << (r.sts_match ? (*r.sts_match ? ", host listed" : ", host NOT listed") : "") << "\n";
+  if (result.failure)
+    std::cout << "  error:    " << smtp::to_string(result.failure->stage) << ": "
+              << escape_for_log(result.failure->error.message, 300) << "\n";
+  if (result.tlsrpt_failure) std::cout << "  TLS-RPT:  " << policy::tlsrpt::to_string(*result.tlsrpt_failure) << "\n";
+  std::cout << "  verdict:  " << (r.ok ? "ok" : "FAILED") << std::endl;
+}
+
 void run_probe(Context& ctx, ProbeCliOptions& o) {
   auto target = parse_target(o.target);
   if (!target) return fail(ctx, "probe", target.error());
-  if (!o.domain.empty() && !is_valid_domain_name(o.domain))
-    return fail(ctx, "probe", make_error(Errc::invalid_argument, "--domain '" + escape_for_log(o.domain) + "' is not a domain"));
-  if (o.smtp_timeout <= 0 || o.smtp_timeout > 600)
-    return fail(ctx, "probe", make_error(Errc::invalid_argument, "--smtp-timeout must be between 0 and 600 seconds"));
+  if (auto checked = check_options(o); !checked) return fail(ctx, "probe", checked.error());
   std::optional<IpAddress> address = target->literal;
   if (!o.address.empty()) {
     address = IpAddress::parse(o.address);
@@ -108,125 +244,38 @@ void run_probe(Context& ctx, ProbeCliOptions& o) {
   auto rt = ctx.runtime();
   if (!rt) return fail(ctx, "probe", rt.error());
 
+  ProbeReport r;
+  r.target = *target;
   // One decision path: DNS facts, DANE and MTA-STS applicability come from
   // the policy engine, exactly as for `mxsec policy` and `mxsec check`.
-  std::optional<policy::MxDecision> decision;
   if (!target->literal) {
-    decision = run_sync(ctx.io, (*rt)->policy_engine().decide_named_host(o.domain, target->host));
+    r.decision = run_sync(ctx.io, (*rt)->policy_engine().decide_named_host(o.domain, target->host));
     if (!address) {
-      if (decision->addresses.empty())
-        return fail(ctx, "probe", make_error(Errc::dns, target->host + ": " + decision->reason));
-      address = decision->addresses.front();
+      if (r.decision->addresses.empty())
+        return fail(ctx, "probe", make_error(Errc::dns, target->host + ": " + r.decision->reason));
+      address = r.decision->addresses.front();
     }
   }
-  const std::string name = target->literal ? (o.domain.empty() ? target->host : o.domain) : target->host;
+  r.address = *address;
+  r.name = target->literal ? (o.domain.empty() ? target->host : o.domain) : target->host;
 
   // For an IP literal there is no host to decide; only the domain's MTA-STS
   // policy (with --domain) is consulted.
-  std::optional<policy::mtasts::StsLookup> sts_lookup;
   if (!o.domain.empty() && (*rt)->mta_sts() != nullptr)
-    sts_lookup = run_sync(ctx.io, (*rt)->mta_sts()->lookup(o.domain));
+    r.sts_lookup = run_sync(ctx.io, (*rt)->mta_sts()->lookup(o.domain));
 
-  smtp::ProbeRequest req;
-  req.address = *address;
-  req.port = target->port;
-  req.ehlo_name = o.ehlo.empty() ? "localhost" : o.ehlo;
-  req.mx_host = name;
-  const policy::Verdict verdict = decision ? decision->verdict : policy::Verdict::opportunistic;
-  const bool dane = verdict == policy::Verdict::dane;
-  if (decision) {
-    req.reference_names = decision->reference_names;
-    if (dane) req.tlsa = decision->tlsa.usable;
-    // RFC 7672 §2.2: secure records, none usable: TLS without authentication.
-    else if (verdict == policy::Verdict::dane_unusable_tls_required) req.tlsa = std::vector<dns::TlsaRecord>{};
-  }
-  if (!ctx.options.tls.ca_file.empty()) req.tls.ca_files.push_back(ctx.options.tls.ca_file);
-  const auto step = std::chrono::milliseconds(static_cast<long>(o.smtp_timeout * 1000));
-  req.timeouts.connect = req.timeouts.greeting = req.timeouts.command = req.timeouts.handshake = step;
-  req.timeouts.total = 3 * step;
-  const auto result = run_sync(ctx.io, smtp::probe(std::move(req)));
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch()).count();
-
-  std::optional<bool> sts_match;
-  bool sts_applies = false;
-  if (sts_lookup && sts_lookup->policy && sts_lookup->policy->mode != policy::mtasts::Mode::none) {
-    sts_applies = true;
-    sts_match = decision && decision->sts_mx_match ? *decision->sts_mx_match
-                                                   : policy::mtasts::policy_matches_mx(*sts_lookup->policy, name);
-  }
-  const bool webpki_ok = result.webpki && result.webpki->verdict == tls::WebPkiVerdict::ok;
-  // A host the engine defers gets no mail, whatever the session shows.
-  bool ok = result.tls_established && verdict != policy::Verdict::defer;
-  if (dane) ok = ok && result.dane.status == tls::dane::DaneStatus::matched;
-  else if (sts_applies) ok = ok && webpki_ok && sts_match.value_or(false);
+  r.result = run_sync(ctx.io, smtp::probe(probe_request(r, o, ctx.options.tls.ca_file)));
+  r.now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  assess(r);
 
   if (ctx.json || o.json) {
-    nlohmann::json j = check::probe_json(result, now);
-    j["host"] = target->host;
-    j["address"] = address->to_string();
-    j["port"] = target->port;
-    j["name"] = name;
-    if (decision) {
-      j["policy"] = policy::to_string(decision->verdict);
-      j["policy_reason"] = decision->reason;
-      if (decision->defer_cause != policy::DeferCause::none)
-        j["defer_cause"] = policy::to_string(decision->defer_cause);
-      j["sni"] = decision->sni_name();
-      j["tlsa"] = tlsa_json(*decision, dane);
-    } else {
-      j["tlsa"] = {{"looked_up", false}, {"usable", false}};
-    }
-    if (sts_lookup) {
-      j["mta_sts"] = {{"domain", normalize_domain(o.domain)},
-                      {"mode", sts_lookup->policy ? nlohmann::json(policy::mtasts::to_string(sts_lookup->policy->mode))
-                                                  : nlohmann::json(nullptr)},
-                      {"mx_match", sts_match ? nlohmann::json(*sts_match) : nlohmann::json(nullptr)}};
-      if (!sts_lookup->detail.empty()) j["mta_sts"]["detail"] = sts_lookup->detail;
-    }
-    j["ok"] = ok;
-    print_json(j);
+    print_json(report_json(r, o));
   } else {
-    std::cout << "probe " << target->host << " [" << address->to_string() << "]:" << target->port << "\n";
-    if (result.banner) std::cout << "  banner:   " << escape_for_log(result.banner->to_log_string(), 200) << "\n";
-    if (!result.connected) std::cout << "  connect:  failed\n";
-    else std::cout << "  STARTTLS: " << (result.starttls_offered ? "offered" : "not offered") << "\n";
-    if (result.tls_established) std::cout << "  TLS:      " << result.protocol << ", " << result.cipher << "\n";
-    for (std::size_t i = 0; i < result.peer_chain.size(); ++i) {
-      const auto& c = result.peer_chain[i];
-      std::cout << "  cert[" << i << "]:  " << escape_for_log(c.subject, 160) << "\n"
-                << "            issuer " << escape_for_log(c.issuer, 160) << ", " << c.key_type << " " << c.key_bits
-                << ", SPKI SHA-256 " << c.spki_sha256_hex << "\n";
-    }
-    if (decision) {
-      std::cout << "  policy:   " << policy::to_string(decision->verdict) << " (" << escape_for_log(decision->reason, 300)
-                << ")\n";
-      if (decision->tlsa.looked_up) {
-        std::cout << "  TLSA:     " << decision->tlsa.qname << " " << dns::to_string(decision->tlsa.status) << ", "
-                  << dns::to_string(decision->tlsa.security) << (dane ? "" : " (not used for DANE)") << "\n";
-        for (const auto* set : {&decision->tlsa.usable, &decision->tlsa.unusable})
-          for (const auto& r : *set) std::cout << "            " << tls::dane::to_text(r) << "\n";
-      }
-    }
-    if (result.dane.status != tls::dane::DaneStatus::not_requested)
-      std::cout << "  DANE:     " << tls::dane::to_string(result.dane.status)
-                << (result.dane.status == tls::dane::DaneStatus::matched
-                        ? " (depth " + std::to_string(result.dane.matched_depth) + ")"
-                        : " (" + result.dane.verify_error_text + ")")
-                << "\n";
-    if (result.webpki)
-      std::cout << "  WebPKI:   " << tls::to_string(result.webpki->verdict) << " for " << name
-                << (result.webpki->error_text.empty() ? "" : " (" + result.webpki->error_text + ")") << "\n";
-    if (sts_lookup)
-      std::cout << "  MTA-STS:  " << (sts_lookup->policy ? policy::mtasts::to_string(sts_lookup->policy->mode) : "no policy")
-                << (sts_match ? (*sts_match ? ", host listed" : ", host NOT listed") : "") << "\n";
-    if (result.failure)
-      std::cout << "  error:    " << smtp::to_string(result.failure->stage) << ": "
-                << escape_for_log(result.failure->error.message, 300) << "\n";
-    if (result.tlsrpt_failure) std::cout << "  TLS-RPT:  " << policy::tlsrpt::to_string(*result.tlsrpt_failure) << "\n";
-    std::cout << "  verdict:  " << (ok ? "ok" : "FAILED") << std::endl;
+    print_session(r);
+    print_checks(r);
   }
-  ctx.exit_code = ok ? kExitOk : kExitFinding;
+  ctx.exit_code = r.ok ? kExitOk : kExitFinding;
 }
 
 void add_probe(CLI::App& app, Context& ctx) {

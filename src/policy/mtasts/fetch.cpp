@@ -5,7 +5,16 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <asio/co_spawn.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/cancellation_state.hpp>
+#include <asio/cancellation_type.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <memory>
 #include <mutex>
@@ -159,6 +168,79 @@ std::string resolve_entry(const std::string& host, std::uint16_t port, const std
   return entry;
 }
 
+// A cancelled result if the awaiting coroutine has been cancelled.
+std::optional<FetchResult> cancelled_during(const asio::cancellation_state& cs, const std::string& host,
+                                            const char* step) {
+  if (cs.cancelled() == asio::cancellation_type::none) return std::nullopt;
+  return fail(FetchFailure::cancelled, "fetching the policy from " + host + " cancelled during " + std::string(step));
+}
+
+// CURLOPT_XFERINFOFUNCTION: a non-zero return aborts the transfer with
+// CURLE_ABORTED_BY_CALLBACK. libcurl calls it often while data flows and at
+// least once a second while it waits.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
+// The abort flag of one transfer. It lives on the heap, shared by the pool
+// task that runs the transfer and by the cancellation slot handler, so
+// neither refers into the coroutine frame that awaits the fetch, and
+// whichever lets go last frees it.
+struct TransferControl {
+  std::atomic<bool> abort{false};
+};
+
+// Installed in the awaiting coroutine's cancellation slot while the transfer
+// runs. It holds only a shared_ptr, so it can never dangle, whenever the slot
+// destroys it.
+struct AbortOnCancel {
+  std::shared_ptr<TransferControl> control;
+  void operator()(asio::cancellation_type type) const {
+    if (type != asio::cancellation_type::none) control->abort.store(true);
+  }
+};
+
+// The initiation of the asynchronous transfer: runs fetch_blocking() on the
+// pool, completes with void(FetchResult) on the handler's executor.
+//
+// A named type, not a lambda written inside the co_await expression: g++ 12
+// mishandles lambdas and temporaries in co_await expressions (a heap
+// use-after-free of the coroutine frame was seen under ASan), so fetch()
+// builds this object, and the awaitable, in named locals first.
+struct TransferInitiation {
+  const CurlPolicyFetcher* fetcher;
+  asio::thread_pool::executor_type pool;
+  std::string host;
+  std::vector<IpAddress> addresses;
+  std::shared_ptr<TransferControl> control;
+
+  template <class Handler>
+  void operator()(Handler handler) && {
+    // Runs on the awaiting coroutine's thread, the thread that may emit the
+    // cancellation signal, so assigning the slot here is not a race.
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) slot.assign(AbortOnCancel{control});
+    // Outstanding work keeps the handler's io_context running while the
+    // transfer is on the pool.
+    auto completion_ex =
+        asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+    asio::post(pool, [fetcher = fetcher, host = std::move(host), addresses = std::move(addresses),
+                      control = std::move(control), completion_ex = std::move(completion_ex),
+                      handler = std::move(handler)]() mutable {
+      FetchResult result = fetcher->fetch_blocking(host, addresses, &control->abort);
+      control.reset();
+      // Completion runs on the handler's executor: the slot is cleared
+      // there (cancellation slots are not thread-safe, and the signal is
+      // emitted on that executor), before the handler resumes the coroutine,
+      // so AbortOnCancel is destroyed before anything it could be handed to
+      // next can be cancelled.
+      asio::dispatch(completion_ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+        asio::get_associated_cancellation_slot(handler).clear();
+        std::move(handler)(std::move(result));
+      });
+    });
+  }
+};
 
 }  // namespace
 
@@ -173,6 +255,7 @@ const char* to_string(FetchFailure f) {
     case FetchFailure::content_type: return "content-type";
     case FetchFailure::too_large: return "too-large";
     case FetchFailure::timeout: return "timeout";
+    case FetchFailure::cancelled: return "cancelled";
     case FetchFailure::other: return "other";
   }
   return "?";
@@ -190,12 +273,17 @@ asio::awaitable<FetchResult> CurlPolicyFetcher::fetch(std::string policy_domain)
     co_return fail(FetchFailure::other, "policy domain \"" + escape_for_log(policy_domain, 100) +
                                             "\" is not a valid host name");
   }
+  // Checked after each step: once the coroutine is cancelled, Asio throws on
+  // the next co_await of an awaitable, and fetch() must end with a value.
+  const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
 
   // The policy host is resolved by mxsec's validating resolver; a bogus answer
   // is never used, and a failure of either family fails the fetch closed
   // rather than trusting whatever the other family says.
   const dns::AddressAnswer a = co_await resolver_.a(host);
+  if (auto c = cancelled_during(cs, host, "DNS")) co_return std::move(*c);
   const dns::AddressAnswer aaaa = co_await resolver_.aaaa(host);
+  if (auto c = cancelled_during(cs, host, "DNS")) co_return std::move(*c);
   if (a.failed() || aaaa.failed()) {
     const dns::AddressAnswer& bad = a.failed() ? a : aaaa;
     co_return fail(FetchFailure::dns, "resolving " + host + " failed: " +
@@ -207,21 +295,29 @@ asio::awaitable<FetchResult> CurlPolicyFetcher::fetch(std::string policy_domain)
       if (addresses.size() < static_cast<std::size_t>(limits::kPolicyMaxAddressesPerHost)) addresses.push_back(ip);
   if (addresses.empty()) co_return fail(FetchFailure::dns, host + " has no A or AAAA record");
 
-  // The transfer blocks, so it runs on the pool; co_spawn resumes this
-  // coroutine on its own executor when it completes.
-  auto blocking = [](const CurlPolicyFetcher* self, std::string h,
-                     std::vector<IpAddress> addrs) -> asio::awaitable<FetchResult> {
-    co_return self->fetch_blocking(h, addrs);
-  };
-  co_return co_await asio::co_spawn(pool_, blocking(this, host, std::move(addresses)), asio::use_awaitable);
+  // The transfer blocks, so it runs on the pool (TransferInitiation) and
+  // this coroutine resumes on its own executor. The initiation and the
+  // awaitable are named locals, so the co_await below holds no temporary and
+  // no lambda (see TransferInitiation for why).
+  TransferInitiation initiation{this, pool_.get_executor(), host, std::move(addresses),
+                                std::make_shared<TransferControl>()};
+  asio::awaitable<FetchResult> transfer =
+      asio::async_initiate<const asio::use_awaitable_t<>&, void(FetchResult)>(std::move(initiation),
+                                                                              asio::use_awaitable);
+  FetchResult result = co_await std::move(transfer);
+  co_return result;
 }
 
-FetchResult CurlPolicyFetcher::fetch_blocking(const std::string& host, const std::vector<IpAddress>& addresses) const {
+FetchResult CurlPolicyFetcher::fetch_blocking(const std::string& host, const std::vector<IpAddress>& addresses,
+                                              const std::atomic<bool>* abort) const {
   if (!curl_ready()) return fail(FetchFailure::other, "curl_global_init failed");
   if (addresses.empty()) return fail(FetchFailure::dns, host + " has no address");
   const std::string url = "https://" + host +
                           (config_.https_port == 443 ? std::string() : ":" + std::to_string(config_.https_port)) +
                           "/.well-known/mta-sts.txt";
+  const std::string what = "HTTPS GET " + url + ": ";
+  // Cancelled while it waited for a pool thread: do not connect at all.
+  if (abort != nullptr && abort->load()) return fail(FetchFailure::cancelled, what + "cancelled before connecting");
 
   CurlEasy curl(curl_easy_init());
   if (!curl) return fail(FetchFailure::other, "curl_easy_init failed");
@@ -276,12 +372,20 @@ FetchResult CurlPolicyFetcher::fetch_blocking(const std::string& host, const std
   set(curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(config_.max_body_bytes)));
   set(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body));
   set(curl_easy_setopt(c, CURLOPT_WRITEDATA, &t));
+  if (abort != nullptr) {
+    // libcurl takes a void*; on_progress only reads through it.
+    set(curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &on_progress));
+    set(curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<void*>(static_cast<const void*>(abort))));
+    set(curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L));
+  }
   if (!setup_ok) return fail(FetchFailure::other, "libcurl rejected an option (libcurl too old?)");
 
   const CURLcode rc = curl_easy_perform(c);
-  const std::string what = "HTTPS GET " + url + ": ";
   FetchResult r;
-  if (t.rejected_headers || rc == CURLE_OK) {
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    // Only on_progress aborts, and only when the caller cancelled.
+    r = fail(FetchFailure::cancelled, what + "cancelled after " + std::to_string(t.received) + " body bytes");
+  } else if (t.rejected_headers || rc == CURLE_OK) {
     if (auto bad = judge_headers(c, url)) {
       r = std::move(*bad);
       r.detail = what + r.detail;

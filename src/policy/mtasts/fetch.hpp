@@ -27,11 +27,24 @@
 //   environment, no .netrc, no cookies, https only.
 // - The blocking transfer runs on a private pool of FetcherConfig::threads
 //   threads; the calling coroutine resumes on its own executor.
+// - Cancellation: CurlPolicyFetcher::fetch() honours Asio per-operation
+//   cancellation of the awaiting coroutine (co_spawn with a bound
+//   cancellation slot, or awaitable_operators `||`), whatever the type
+//   (terminal, partial, total): a GET has no effect mxsec would have to undo.
+//   During DNS the question is dropped by the resolver; during the transfer
+//   libcurl's progress callback aborts it, which libcurl checks at least once
+//   a second (XXX: so the abort takes up to about a second, not an instant;
+//   the multi interface with curl_multi_wakeup() would make it immediate).
+//   Either way fetch() completes with FetchFailure::cancelled and the pool
+//   thread is free for the next fetch. A coroutine already cancelled before
+//   fetch() is awaited gets Asio's operation_aborted exception, as for any
+//   awaitable.
 // - The body is returned as received; parsing it is parse_policy()'s job.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/thread_pool.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +68,8 @@ enum class FetchFailure {
   content_type,  // not text/plain (§3.2)
   too_large,     // body over FetcherConfig::max_body_bytes
   timeout,       // total timeout or low-speed limit
+  cancelled,     // the caller cancelled the fetch (Asio per-operation cancellation);
+                 // says nothing about the domain, so it is not a failure to remember
   other,         // anything else (bad domain, libcurl setup, ...)
 };
 const char* to_string(FetchFailure f);
@@ -98,7 +113,11 @@ class CurlPolicyFetcher final : public PolicyFetcher {
   asio::awaitable<FetchResult> fetch(std::string policy_domain) override;
 
   // The blocking transfer to `host` pinned to `addresses` (exposed for tests).
-  FetchResult fetch_blocking(const std::string& host, const std::vector<IpAddress>& addresses) const;
+  // If `abort` is given, the transfer stops with FetchFailure::cancelled
+  // once it reads true (checked before connecting and by libcurl's progress
+  // callback); it must outlive the call.
+  FetchResult fetch_blocking(const std::string& host, const std::vector<IpAddress>& addresses,
+                             const std::atomic<bool>* abort = nullptr) const;
 
  private:
   dns::Resolver& resolver_;

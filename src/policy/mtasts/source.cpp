@@ -199,7 +199,10 @@ asio::awaitable<StsLookup> CachingPolicySource::lookup(std::string policy_domain
     // "sts-policy-fetch-error".
     const ResultType type = *fetched.failure == FetchFailure::certificate ? ResultType::sts_webpki_invalid
                                                                           : ResultType::sts_policy_fetch_error;
-    remember_failure(domain, FailedFetch{id, now, type, detail});
+    // A fetch our caller cancelled says nothing about the domain: it is not
+    // remembered, so the next lookup fetches again at once instead of being
+    // held off for retry_after.
+    if (*fetched.failure != FetchFailure::cancelled) remember_failure(domain, FailedFetch{id, now, type, detail});
     co_return fall_back(type, std::move(detail), record);
   }
   auto parsed = parse_policy(fetched.body);

@@ -79,7 +79,10 @@ class PolicySource {
 //   further attempts to a period of five minutes or longer per version ID":
 //   after a failed fetch for (domain, id), no new fetch for the same pair is
 //   made for SourceOptions::retry_after; the lookup reports the earlier
-//   failure instead. This memory is per process and bounded.
+//   failure instead. This memory is per process and bounded. A fetch that
+//   was cancelled (FetchFailure::cancelled: the lookup itself was cancelled)
+//   is not the domain's failure and is not remembered; that lookup still
+//   falls back as for any failed fetch.
 // - The PolicyStore (an SQLite file may block on disk) is read and written
 //   on a private worker thread, never on the thread that serves I/O; the
 //   lookup resumes on its own executor.

@@ -209,32 +209,21 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     co_return Result<void>{};
   }
 
-  asio::awaitable<Result<Line>> read_line() {
+  // The read loop of read_line() and read_reply(): takes the next item from
+  // what is buffered and, only when nothing complete is buffered, reads one
+  // more chunk under the read deadline. `take_buffered` returns the item or
+  // its error, or nullopt when it needs more input. A step cancelled before
+  // a chunk is asked for ends with Errc::cancelled; a failed read (timeout,
+  // cancellation, eof, I/O error) ends it with fill()'s error.
+  template <class T, class TakeBuffered>
+  asio::awaitable<Result<T>> read_until_complete(TakeBuffered take_buffered) {
     auto self = shared_from_this();
     auto cs = co_await asio::this_coro::cancellation_state;
-    if (line_parser.state() == LineParser::State::failed) line_parser.reset();
     arm(Step::read, config.timeouts.read);
     for (;;) {
-      if (skip_to_lf) {
-        const std::size_t lf = in.find('\n');
-        in.erase(0, lf == std::string::npos ? in.size() : lf + 1);
-        skip_to_lf = lf == std::string::npos;
-      }
-      if (!skip_to_lf && !in.empty()) {
-        const std::size_t used = line_parser.push(in);
-        const bool line_ended = used > 0 && in[used - 1] == '\n';
-        in.erase(0, used);
-        if (line_parser.state() == LineParser::State::done) {
-          disarm();
-          co_return line_parser.take();
-        }
-        if (line_parser.state() == LineParser::State::failed) {
-          disarm();
-          skip_to_lf = !line_ended;
-          Error e = line_parser.error();
-          line_parser.reset();
-          co_return e;
-        }
+      if (std::optional<Result<T>> taken = take_buffered()) {
+        disarm();
+        co_return std::move(*taken);
       }
       if (is_cancelled(cs)) {
         disarm();
@@ -248,33 +237,49 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  asio::awaitable<Result<Reply>> read_reply() {
-    auto self = shared_from_this();
-    auto cs = co_await asio::this_coro::cancellation_state;
-    if (reply_parser.state() == ReplyParser::State::failed) reply_parser.reset();
-    arm(Step::read, config.timeouts.read);
-    for (;;) {
-      if (!in.empty()) {
-        in.erase(0, reply_parser.push(in));
-        if (reply_parser.state() == ReplyParser::State::done) {
-          disarm();
-          co_return reply_parser.take();
-        }
-        if (reply_parser.state() == ReplyParser::State::failed) {
-          disarm();
-          co_return reply_parser.error();
-        }
-      }
-      if (is_cancelled(cs)) {
-        disarm();
-        co_return cancelled_error(Step::read);
-      }
-      auto got = co_await fill(cs);
-      if (!got) {
-        disarm();
-        co_return got.error();
-      }
+  // The next command line in `in`, or the error of an overlong one (whose
+  // rest is then skipped up to its LF); nullopt while no line is complete.
+  std::optional<Result<Line>> take_buffered_line() {
+    if (line_parser.state() == LineParser::State::failed) line_parser.reset();
+    if (skip_to_lf) {
+      const std::size_t lf = in.find('\n');
+      in.erase(0, lf == std::string::npos ? in.size() : lf + 1);
+      skip_to_lf = lf == std::string::npos;
     }
+    if (skip_to_lf || in.empty()) return std::nullopt;
+    const std::size_t used = line_parser.push(in);
+    const bool line_ended = used > 0 && in[used - 1] == '\n';
+    in.erase(0, used);
+    if (line_parser.state() == LineParser::State::done) return line_parser.take();
+    if (line_parser.state() == LineParser::State::failed) {
+      skip_to_lf = !line_ended;
+      Error e = line_parser.error();
+      line_parser.reset();
+      return e;
+    }
+    return std::nullopt;
+  }
+
+  // The next reply in `in`, or its error; nullopt while no reply is
+  // complete. A parser that failed in the previous step starts afresh.
+  std::optional<Result<Reply>> take_buffered_reply() {
+    if (reply_parser.state() == ReplyParser::State::failed) reply_parser.reset();
+    if (in.empty()) return std::nullopt;
+    in.erase(0, reply_parser.push(in));
+    if (reply_parser.state() == ReplyParser::State::done) return reply_parser.take();
+    if (reply_parser.state() == ReplyParser::State::failed) return reply_parser.error();
+    return std::nullopt;
+  }
+
+  // Plain functions, not coroutines around a co_await: in a coroutine that
+  // is already cancelled a nested co_await throws (throw_if_cancelled)
+  // instead of ending the step with Errc::cancelled.
+  asio::awaitable<Result<Line>> read_line() {
+    return read_until_complete<Line>([this] { return take_buffered_line(); });
+  }
+
+  asio::awaitable<Result<Reply>> read_reply() {
+    return read_until_complete<Reply>([this] { return take_buffered_reply(); });
   }
 
   asio::awaitable<Result<std::string_view>> read_some() {

@@ -18,12 +18,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "dns/fake_resolver.hpp"
@@ -102,12 +114,14 @@ struct Pki {
 // One https_server.py child, killed (by PID) when the object goes away.
 class Server {
  public:
-  Server(const std::string& bind, const std::string& cert, const std::string& key, const std::string& mode) {
+  // port 0: the kernel picks one.
+  Server(const std::string& bind, const std::string& cert, const std::string& key, const std::string& mode,
+         std::uint16_t port = 0) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return;
     const std::string script = std::string(MXSEC_MTASTS_TEST_DIR) + "/https_server.py";
-    std::vector<std::string> argv = {"/usr/bin/python3", script, "--bind", bind, "--cert", cert,
-                                     "--key", key, "--mode", mode};
+    std::vector<std::string> argv = {"/usr/bin/python3", script, "--bind", bind, "--port", std::to_string(port),
+                                     "--cert", cert, "--key", key, "--mode", mode};
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -279,6 +293,132 @@ TEST_F(FetchTest, ConnectionRefused) {
   EXPECT_EQ(r.failure, FetchFailure::connect) << r.detail;
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
+long long millis(SteadyClock::duration d) {
+  return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+// Awaits one fetch; records the result and when it arrived.
+asio::awaitable<void> await_fetch(PolicyFetcher& fetcher, std::optional<FetchResult>& out,
+                                  SteadyClock::time_point& done) {
+  out.emplace(co_await fetcher.fetch("example.test"));
+  done = SteadyClock::now();
+}
+
+// Sleeps for `d`; records when it woke.
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d, SteadyClock::time_point& woke) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::use_awaitable);
+  woke = SteadyClock::now();
+}
+
+// `fetch || sleep`: whichever ends first cancels the other; the whole ends
+// when both have ended. Records which won and when the race was over.
+asio::awaitable<void> fetch_or_sleep(PolicyFetcher& fetcher, std::chrono::milliseconds d, std::size_t& winner,
+                                     SteadyClock::time_point& woke, SteadyClock::time_point& done) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::awaitable<FetchResult> fetch = fetcher.fetch("example.test");
+  asio::awaitable<void> sleep = sleep_for(d, woke);
+  asio::awaitable<std::variant<FetchResult, std::monostate>> race = std::move(fetch) || std::move(sleep);
+  const std::variant<FetchResult, std::monostate> outcome = co_await std::move(race);
+  winner = outcome.index();
+  done = SteadyClock::now();
+}
+
+// A cancelled fetch aborts its transfer at once rather than at the timeout,
+// and leaves the fetcher (here with a single pool thread) usable. The
+// bounds are generous: they catch a hang, they do not benchmark.
+TEST_F(FetchTest, CancellationAbortsTheTransferAndTheFetcherStaysUsable) {
+  ASSERT_TRUE(pki().ok);
+  const std::string addr = "127.0.53.103";
+  auto drip = std::make_unique<Server>(addr, pki().file("good.pem"), pki().file("good.key"), "drip");
+  ASSERT_NE(drip->port(), 0);
+  const std::uint16_t port = drip->port();
+  dns::FakeResolver resolver;
+  resolver.add_a("mta-sts.example.test", addr);
+  FetcherConfig config;
+  config.ca_file = pki().file("ca.pem");
+  config.https_port = port;
+  config.timeout = std::chrono::seconds(30);
+  config.threads = 1;
+  CurlPolicyFetcher fetcher(resolver, config);
+  constexpr auto kCancelAfter = std::chrono::milliseconds(200);
+  constexpr auto kBound = std::chrono::seconds(5);
+
+  {
+    SCOPED_TRACE("cancellation slot, terminal");
+    asio::io_context io;
+    asio::cancellation_signal signal;
+    std::optional<FetchResult> result;
+    std::exception_ptr error;
+    SteadyClock::time_point cancelled_at{};
+    SteadyClock::time_point done{};
+    asio::co_spawn(io, await_fetch(fetcher, result, done),
+                   asio::bind_cancellation_slot(signal.slot(), [&error](std::exception_ptr e) { error = e; }));
+    asio::steady_timer timer(io, kCancelAfter);
+    timer.async_wait([&signal, &cancelled_at](std::error_code) {
+      cancelled_at = SteadyClock::now();
+      signal.emit(asio::cancellation_type::terminal);
+    });
+    io.run();
+    ASSERT_FALSE(error);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->failure, FetchFailure::cancelled) << result->detail;
+    EXPECT_NE(result->detail.find("cancelled"), std::string::npos) << result->detail;
+    EXPECT_EQ(result->body, "");
+    EXPECT_LT(done - cancelled_at, kBound);
+    std::cout << "[ timing   ] slot: cancel to completion " << millis(done - cancelled_at) << " ms\n";
+  }
+  {
+    SCOPED_TRACE("awaitable_operators ||");
+    asio::io_context io;
+    std::size_t winner = 99;
+    std::exception_ptr error;
+    SteadyClock::time_point woke{};
+    SteadyClock::time_point done{};
+    asio::co_spawn(io, fetch_or_sleep(fetcher, kCancelAfter, winner, woke, done),
+                   [&error](std::exception_ptr e) { error = e; });
+    io.run();
+    ASSERT_FALSE(error);
+    EXPECT_EQ(winner, 1u) << "the timer should win against a 100 s drip";
+    EXPECT_LT(done - woke, kBound);
+    std::cout << "[ timing   ] ||: cancel to completion " << millis(done - woke) << " ms\n";
+  }
+  {
+    SCOPED_TRACE("a normal fetch afterwards");
+    drip.reset();
+    Server good(addr, pki().file("good.pem"), pki().file("good.key"), "good", port);
+    ASSERT_EQ(good.port(), port);
+    asio::io_context io;
+    const auto start = SteadyClock::now();
+    const FetchResult r = run_sync(io, fetcher.fetch("example.test"));
+    EXPECT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.body, "version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmax_age: 86400\r\n");
+    // The only pool thread was free: not stuck in an abandoned drip.
+    EXPECT_LT(SteadyClock::now() - start, kBound);
+  }
+}
+
+// An abort flag already set when the transfer gets its pool thread: no
+// connection is attempted (a closed port would otherwise say `connect`).
+TEST_F(FetchTest, AbortFlagAlreadySetMeansNoConnection) {
+  const std::string addr = "127.0.53.103";
+  dns::FakeResolver resolver;
+  FetcherConfig config;
+  config.https_port = closed_port(addr);
+  config.timeout = std::chrono::seconds(5);
+  config.threads = 1;
+  CurlPolicyFetcher fetcher(resolver, config);
+  const std::vector<IpAddress> addresses = {*IpAddress::parse(addr)};
+  std::atomic<bool> abort{true};
+  FetchResult r = fetcher.fetch_blocking("mta-sts.example.test", addresses, &abort);
+  EXPECT_EQ(r.failure, FetchFailure::cancelled) << r.detail;
+  abort = false;
+  r = fetcher.fetch_blocking("mta-sts.example.test", addresses, &abort);
+  EXPECT_EQ(r.failure, FetchFailure::connect) << r.detail;
+}
+
 struct DnsCase {
   const char* name;
   const char* zone;
@@ -316,6 +456,7 @@ TEST(FetchFailureNames, AreStable) {
   EXPECT_STREQ(to_string(FetchFailure::redirect), "redirect");
   EXPECT_STREQ(to_string(FetchFailure::too_large), "too-large");
   EXPECT_STREQ(to_string(FetchFailure::content_type), "content-type");
+  EXPECT_STREQ(to_string(FetchFailure::cancelled), "cancelled");
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """A hostile MTA-STS policy host for mxsec's fetch tests.
 
-Usage: https_server.py --bind 127.0.x.y --cert leaf.pem --key leaf.key --mode MODE
+Usage: https_server.py --bind 127.0.x.y [--port N] --cert leaf.pem --key leaf.key --mode MODE
 
-Listens on port 0 (the kernel picks a free port), prints "PORT <n>" on
-stdout, then serves HTTPS until killed. Every request is answered according
+Listens on port N (default 0: the kernel picks a free port), prints "PORT <n>"
+on stdout, then serves HTTPS until killed. Every request is answered according
 to MODE:
   good          200 text/plain; charset=utf-8, a valid policy
   html          200 text/html
@@ -105,6 +105,7 @@ class Server(http.server.ThreadingHTTPServer):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bind", required=True)
+    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--mode", default="good")
@@ -113,7 +114,7 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(args.cert, args.key)
-    httpd = Server((args.bind, 0), Handler)
+    httpd = Server((args.bind, args.port), Handler)
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     sys.stdout.write("PORT %d\n" % httpd.server_address[1])
     sys.stdout.flush()

@@ -10,8 +10,19 @@
 
 #include <mutex>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "dns/fake_resolver.hpp"
@@ -37,6 +48,18 @@ class FakeFetcher final : public PolicyFetcher {
   asio::awaitable<FetchResult> fetch(std::string policy_domain) override {
     ++calls;
     last_domain = policy_domain;
+    if (on_fetch) on_fetch();
+    if (hang_until_cancelled) {
+      // Like a transfer that never ends; per-operation cancellation ends it
+      // as CurlPolicyFetcher would.
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::hours(1));
+      std::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      FetchResult r;
+      r.failure = FetchFailure::cancelled;
+      r.detail = "HTTPS GET https://mta-sts.example.test/.well-known/mta-sts.txt: cancelled";
+      co_return r;
+    }
     co_return next;
   }
   void serve(std::string body) {
@@ -52,6 +75,8 @@ class FakeFetcher final : public PolicyFetcher {
   FetchResult next;
   int calls = 0;
   std::string last_domain;
+  std::function<void()> on_fetch;     // called as each fetch begins
+  bool hang_until_cancelled = false;  // then the fetch only ends when cancelled
 };
 
 class SourceTest : public ::testing::Test {
@@ -251,6 +276,66 @@ TEST_F(SourceTest, PolicyHostCertificateFailureIsStsWebpkiInvalid) {
   fetcher_.fail(FetchFailure::certificate, "certificate verify failed");
   r = lookup_again();
   EXPECT_EQ(r.failure, ResultType::sts_webpki_invalid);
+}
+
+// A fetch cancelled by the caller is not the domain's failure: it is not
+// remembered, so the next lookup fetches at once rather than being held off
+// for retry_after (§3.3's five minutes are for failures of the domain).
+TEST_F(SourceTest, CancelledFetchIsNotRememberedAsAFailure) {
+  publish("v=STSv1; id=1;");
+  fetcher_.fail(FetchFailure::cancelled, "HTTPS GET ...: cancelled after 0 body bytes");
+  StsLookup r = lookup();
+  EXPECT_EQ(r.state, State::no_policy);
+  EXPECT_EQ(r.failure, ResultType::sts_policy_fetch_error);
+  EXPECT_NE(r.detail.find("(cancelled)"), std::string::npos) << r.detail;
+  EXPECT_EQ(fetcher_.calls, 1);
+
+  clock_.set(kT0 + 1);  // well within retry_after
+  fetcher_.serve(policy_body("enforce", 86400));
+  r = lookup_again();
+  EXPECT_EQ(fetcher_.calls, 2);
+  EXPECT_EQ(r.state, State::policy);
+  EXPECT_FALSE(r.from_cache);
+  EXPECT_FALSE(r.failure);
+  EXPECT_EQ(r.detail.find("not retried"), std::string::npos) << r.detail;
+}
+
+// The same when the lookup itself is cancelled (a bound cancellation slot)
+// while its fetch runs: it completes with a value, not an exception, and
+// nothing is remembered against the domain.
+TEST_F(SourceTest, CancelledLookupCompletesAndIsNotRemembered) {
+  publish("v=STSv1; id=1;");
+  source_ = std::make_unique<CachingPolicySource>(*resolver_, fetcher_, *store_, clock_, options_);
+  {
+    asio::io_context io;
+    asio::cancellation_signal signal;
+    std::optional<StsLookup> result;
+    std::exception_ptr error;
+    fetcher_.hang_until_cancelled = true;
+    // Emitted once the fetch is waiting: the post runs after it suspends.
+    fetcher_.on_fetch = [&io, &signal] {
+      asio::post(io, [&signal] { signal.emit(asio::cancellation_type::terminal); });
+    };
+    asio::co_spawn(io, source_->lookup("example.test"),
+                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, StsLookup r) {
+                     error = e;
+                     if (!e) result = std::move(r);
+                   }));
+    io.run();
+    ASSERT_FALSE(error);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->state, State::no_policy);
+    EXPECT_EQ(result->failure, ResultType::sts_policy_fetch_error);
+    EXPECT_NE(result->detail.find("(cancelled)"), std::string::npos) << result->detail;
+    EXPECT_EQ(fetcher_.calls, 1);
+  }
+  fetcher_.hang_until_cancelled = false;
+  fetcher_.on_fetch = nullptr;
+  fetcher_.serve(policy_body("enforce", 86400));
+  const StsLookup r = lookup_again();
+  EXPECT_EQ(fetcher_.calls, 2);
+  EXPECT_EQ(r.state, State::policy);
+  EXPECT_FALSE(r.failure);
 }
 
 TEST_F(SourceTest, FailedRefreshKeepsTheCachedPolicyAndReports) {
