@@ -7,9 +7,25 @@
 //   part, in runtime/options.hpp and core/limits.hpp). An unknown key, a
 //   value of the wrong type or out of range, or a TOML syntax error is an
 //   Error (Errc::parse) whose message names the source, the line, the key
-//   and the problem: "mxsec.toml:12: limits.max_recipients: must be between
-//   1 and 100000, got 0". Nothing is half-applied: either the whole file is
+//   and the problem: "mxsec.toml:12: limits.recipients: must be between
+//   100 and 100000, got 0". Nothing is half-applied: either the whole file is
 //   valid or the caller keeps what it had (SIGHUP reload relies on this).
+//   The line is that of the offending value; for a missing key, that of its
+//   table. Elements of arrays are named "dns.forwarders[1]",
+//   "listener[0].kind" (counted from 0). A TOML syntax error reads
+//   "<source>:<line>:<column>: <toml++'s description>". Only the first
+//   problem found is reported; the sections are read in a fixed order
+//   (top level, dns, tls, mta_sts, policy, listener, relay, domain,
+//   inbound, limits, metrics, log), so a cross-check such as "a submission
+//   listener needs tls.certificate" never reports the consequence of a bad
+//   value read later.
+// - [[listener]], [[domain]] and relay.networks, when the file gives them,
+//   replace the defaults instead of adding to them. Without [[domain]], the
+//   default domain "localhost" delivers into <spool_dir>/maildir/%d/%u, so it
+//   follows a spool_dir set in the file. Relative paths are kept as written
+//   and are relative to the working directory of `mxsec serve`; files named
+//   here (certificate, key, trust anchors, users_file, ...) are read when
+//   they are used, not by parse_config().
 // - The [dns], [tls] (ca_file) and [mta_sts] tables fill the same
 //   runtime::RuntimeOptions the CLI flags fill, and are checked by the same
 //   runtime::validate() with TOML key names (runtime::OptionNames), so
@@ -23,7 +39,8 @@
 //   ./mxsec-data/maildir/%d/%u, relay only for 127.0.0.1/32 (and ::1/128).
 // - render_config() prints the effective configuration with every key as
 //   TOML that parse_config() reads back to an equal configuration
-//   (`mxsec config show`, like `postconf`).
+//   (`mxsec config show`, like `postconf`). Optional values are written in
+//   the form that means "unset" ("" for metrics.address).
 #pragma once
 
 #include <chrono>
@@ -66,7 +83,7 @@ struct Delivery {
   std::string maildir;      // path pattern; %u = local part, %d = domain (A-label), %% = %
   IpAddress lmtp_address;   // lmtp:HOST:PORT (HOST is an IP address or [IPv6])
   std::uint16_t lmtp_port = 24;
-  std::string text() const;  // as written in the file
+  std::string text() const;  // "maildir:PATH", "lmtp:HOST:PORT" (as written, port always shown)
 };
 
 struct LocalDomain {
@@ -116,14 +133,15 @@ struct ServerTls {
 };
 
 struct MetricsConfig {
-  std::optional<Listener> address;  // Prometheus /metrics, plain HTTP; unset = off
+  std::optional<Listener> address;  // Prometheus /metrics, plain HTTP; unset ("" in the file) = off
 };
 
 struct LogConfig {
   enum class Format { text, json };
   Format format = Format::text;
-  std::string level = "info";  // spdlog level name
+  std::string level = "info";  // spdlog level name: trace, debug, info, warn, error, critical, off
 };
+const char* to_string(LogConfig::Format f);
 
 struct ServerConfig {
   std::string hostname;        // "" = the machine's name (gethostname)
@@ -143,9 +161,14 @@ struct ServerConfig {
   unsigned threads = 0;        // event loops; 0 = one per core
 };
 
+// A configuration file is a page or two; anything this large is a wrong path.
+inline constexpr std::size_t kConfigFileBytes = 1024 * 1024;
+
 ServerConfig default_config();
+// Errc::limit past kConfigFileBytes, Errc::parse for everything else.
 Result<ServerConfig> parse_config(std::string_view toml_text, std::string_view source_name);
-Result<ServerConfig> load_config(const std::string& path);  // bounded read, then parse_config
+// Bounded read (Errc::io, Errc::limit), then parse_config with `path` as the source.
+Result<ServerConfig> load_config(const std::string& path);
 std::string render_config(const ServerConfig& config);
 
 // The names runtime::validate() uses for the TOML keys ("dns.timeout", ...).
