@@ -98,4 +98,11 @@ inline constexpr int kPolicyMaxMxHosts = 32;          // MX records considered p
 inline constexpr int kPolicyMaxAddressesPerHost = 16;
 inline constexpr int kPolicyMaxCnameChain = 8;
 
+// --- Queue (queue/spool) -------------------------------------------------------------
+// The envelope and prepended header fields of one queue file (its JSON part),
+// and one state/ID file. The server writes both, but a damaged file must not
+// make the reader allocate whatever its footer claims.
+inline constexpr std::size_t kQueueEnvelopeBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kQueueStateBytes = 16 * 1024 * 1024;
+
 }  // namespace mxsec::limits

@@ -31,6 +31,54 @@
 //   queue/ and state/; the CLI writes hold/ and removes messages.
 // - Errors: Errc::io with the path and strerror; Errc::parse for a damaged
 //   queue file; Errc::not_found for an unknown ID.
+//
+// On-disk format and further rules
+// - queue/ID = text | JSON | footer. The footer is 64 ASCII octets,
+//     "\nmxsec-queue 1 t=<16 hex> j=<8 hex> c=<16 hex>\n"
+//   (lower-case hex): the text length, the JSON length, and FNV-1a 64 over the
+//   JSON followed by the footer up to "c=". load() preads the footer, checks
+//   text + JSON + footer = file size, the checksum, the JSON against the
+//   envelope schema, that its id is the file name and its text_bytes the
+//   footer's; anything else is Errc::parse "damaged queue file <path>: ...".
+//   The text itself is not checksummed (it is never read whole; the rename
+//   makes a file appear complete or not at all). The JSON part of a file and
+//   a state file are bounded by limits::kQueueEnvelopeBytes / kQueueStateBytes.
+// - commit() takes envelope.id and envelope.text_bytes from the writer. JSON
+//   holds text, so every string of the envelope and the prepend must be
+//   UTF-8 (SMTP input is ASCII or, with SMTPUTF8, UTF-8; RFC 6531 §3.3);
+//   otherwise commit() fails with Errc::invalid_argument and the message is
+//   discarded. A failed commit() leaves nothing in incoming/ or queue/ (if the
+//   directory fsync fails, the renamed file is unlinked again, best effort).
+// - state/ID holds, per recipient in envelope order, the address (checked on
+//   load), state, attempts, next_attempt, last_result and last_host.
+//   last_result and last_host quote remote servers, so invalid UTF-8 in them
+//   is stored as U+FFFD. load() fails with Errc::parse if the state file does
+//   not parse or does not match the envelope's recipients. save_state()
+//   writes a uniquely named state/ID.tmp.* (O_EXCL), fdatasync()s it, renames
+//   it over state/ID and fsync()s state/ (Options::fsync); save_state() on an
+//   ID without a queue file is Errc::not_found.
+// - remove() unlinks queue/ID, then (after an fsync of queue/, so that a
+//   crash cannot bring the message back without its state) state/ID and
+//   hold/ID; files already missing are fine, an ID with none of them is
+//   Errc::not_found. set_hold() on an ID without a queue file is
+//   Errc::not_found. An ID that is not valid_id() is Errc::invalid_argument
+//   for every call that takes one (held() answers false).
+// - Mode::server creates the directory and its subdirectories (0700) if
+//   missing, refuses a spool directory that is group- or world-writable,
+//   holds an exclusive flock() on the spool directory (a second server on the
+//   same spool fails with Errc::io), empties incoming/, and removes state/
+//   and hold/ files that have no queue file as well as state/ID.tmp.*
+//   leftovers. Mode::client creates and deletes nothing except through
+//   set_hold(), remove() and save_state(); create() is Errc::invalid_argument.
+// - Options::directory itself may be a symbolic link (the administrator's
+//   choice); nothing inside it is followed (O_NOFOLLOW, openat() from
+//   directory descriptors opened once).
+// - commit() ignores per-operation cancellation: once started, it completes
+//   with the message either committed (durable) or not there at all.
+// - Group commit: after its rename, a commit joins the pending batch; one
+//   thread of the sync pool at a time takes every rename completed so far,
+//   fsync()s queue/ once and completes the whole batch. directory_syncs()
+//   counts those fsyncs.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -85,7 +133,7 @@ struct Options {
   std::string directory;
   bool fsync = true;
   std::size_t write_buffer_bytes = 64 * 1024;
-  std::size_t sync_threads = 4;  // threads doing fdatasync (parallel) and the directory syncs
+  std::size_t sync_threads = 4;  // threads doing fdatasync (parallel) and the directory syncs; 0 counts as 1
 };
 
 enum class Mode { server, client };
@@ -102,13 +150,21 @@ class MessageWriter {
   const QueueId& id() const;
   Result<void> write(std::string_view text);
   std::uint64_t size() const;  // octets written so far
-  // Writes the buffer out so that map_text() sees every octet.
+  // Writes the buffer out so that map_incoming() sees every octet. A write
+  // error is sticky: later write(), flush() and commit() return it.
   Result<void> flush();
+  // Removes the file now; later write() and commit() fail.
   void abort();
+  // The heap the writer holds for text: Options::write_buffer_bytes, fixed at
+  // create() (for tests of the memory bound).
+  std::size_t buffer_capacity() const;
+
+  // Opaque (queue/spool_impl.hpp); public so that the implementation's
+  // helpers can name it.
+  struct Impl;
 
  private:
   friend class Spool;
-  struct Impl;
   explicit MessageWriter(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -125,19 +181,23 @@ class MappedText {
  private:
   friend class Spool;
   friend class MessageWriter;
+  // Maps the first `size` octets of `fd` read-only; `label` names the file.
+  static Result<MappedText> map(int fd, std::uint64_t size, const std::string& label);
   void* data_ = nullptr;
   std::size_t size_ = 0;
 };
 
 class Spool {
  public:
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
   static Result<std::unique_ptr<Spool>> open(Options options, Mode mode);
   ~Spool();
   const Options& options() const;
 
   // --- receiving (server) ---------------------------------------------------
   Result<MessageWriter> create();
-  // The text written so far (after writer.flush()), for verification.
+  // The text written so far, for verification (flushes the writer first).
   Result<MappedText> map_incoming(MessageWriter& writer) const;
   // Makes the message durable (see the contract); `prepend` is header text
   // (CRLF-terminated fields, e.g. Received and Authentication-Results) that
@@ -162,8 +222,12 @@ class Spool {
   Result<void> set_hold(const QueueId& id, bool hold);
   bool held(const QueueId& id) const;
 
+  // Directory fsyncs made by commits so far (group commit: fewer than commits).
+  std::uint64_t directory_syncs() const;
+
+  struct Impl;  // opaque, as MessageWriter::Impl
+
  private:
-  struct Impl;
   explicit Spool(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
