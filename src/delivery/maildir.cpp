@@ -3,31 +3,20 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 
+#include "core/file.hpp"
 #include "core/strings.hpp"
+#include "core/unique_fd.hpp"
 
 namespace mxsec::delivery {
 namespace {
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-Error io_error(const std::string& what, const std::string& path) {
-  return make_error(Errc::io, what + " " + path + ": " + std::strerror(errno));
-}
+Error io_error(const std::string& what, const std::string& path) { return errno_error(path, what); }
 
 Result<void> make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return {};
@@ -55,29 +44,6 @@ std::string unique_name(const std::string& hostname) {
   }
   return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" + std::to_string(::getpid()) + "Q" +
          std::to_string(++counter) + "." + host;
-}
-
-Result<void> write_all(int fd, const std::vector<std::string_view>& slices, const std::string& path) {
-  std::vector<iovec> iov;
-  for (auto s : slices)
-    if (!s.empty()) iov.push_back({const_cast<char*>(s.data()), s.size()});
-  std::size_t first = 0;
-  while (first < iov.size()) {
-    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
-    const ssize_t n = ::writev(fd, iov.data() + first, count);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return io_error("write", path);
-    }
-    // Advance past what was written, possibly inside one slice.
-    std::size_t left = static_cast<std::size_t>(n);
-    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
-    if (left > 0) {
-      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
-      iov[first].iov_len -= left;
-    }
-  }
-  return {};
 }
 
 }  // namespace
@@ -111,10 +77,12 @@ Result<std::string> deliver_maildir(const std::string& maildir, const std::vecto
   const std::string tmp = maildir + "/tmp/" + name;
   const std::string final_path = maildir + "/new/" + name;
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (fd.fd < 0) return io_error("open", tmp);
-    auto written = write_all(fd.fd, slices, tmp);
-    if (written && options.fsync && ::fsync(fd.fd) != 0) written = io_error("fsync", tmp);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return io_error("open", tmp);
+    Result<void> written;
+    for (auto slice : slices)
+      if (written) written = write_all(fd.get(), slice, tmp);
+    if (written && options.fsync && ::fsync(fd.get()) != 0) written = io_error("fsync", tmp);
     if (!written) {
       ::unlink(tmp.c_str());
       return written.error();
@@ -127,8 +95,8 @@ Result<std::string> deliver_maildir(const std::string& maildir, const std::vecto
   }
   if (options.fsync) {
     const std::string dir = maildir + "/new";
-    Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d.fd < 0 || ::fsync(d.fd) != 0) return io_error("fsync", dir);
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d || ::fsync(d.get()) != 0) return io_error("fsync", dir);
   }
   return final_path;
 }
