@@ -74,6 +74,19 @@ inline constexpr std::chrono::milliseconds kSmtpSessionTimeout{1800000};  // 30 
 // to the receive buffer beyond the line or reply limit.
 inline constexpr std::size_t kSmtpReadChunkBytes = 4096;
 
+// --- SMTP server: paths and ESMTP parameters (smtp/proto/command.hpp) ------------
+// RFC 5321 §4.5.3.1.1-3: "The maximum total length of a user name or other
+// local-part is 64 octets", "of a domain name or number is 255 octets", "of a
+// reverse-path or forward-path is 256 octets (including the punctuation and
+// element separators)". Longer is refused (553 5.1.3 / 501 5.5.4).
+inline constexpr std::size_t kSmtpLocalPartBytes = 64;
+inline constexpr std::size_t kSmtpDomainBytes = 255;
+inline constexpr std::size_t kSmtpPathBytes = 256;
+// RFC 3461 §4.4 and §4.2: the ENVID value is at most 100 characters, the
+// ORCPT value at most 500, both counted as sent (xtext). Longer is 501 5.5.4.
+inline constexpr std::size_t kDsnEnvidBytes = 100;
+inline constexpr std::size_t kDsnOrcptBytes = 500;
+
 // --- TLS ----------------------------------------------------------------------
 inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout{60000};
 inline constexpr int kTlsMaxChainCertificates = 16;             // certificates accepted from a peer

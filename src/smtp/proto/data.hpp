@@ -30,6 +30,11 @@
 //   written (overflow() becomes true) so the server can answer 552 5.3.4 at
 //   the end of data instead of cutting the session; a text line longer than
 //   1000 octets incl. CRLF (§4.5.3.1.6) sets long_line() and is kept.
+//   Octets and line lengths are those of the text as written to `out`
+//   (without stuffing dots and dropped bare CR / LF); a last BDAT line
+//   without CRLF is measured as if it had one. With overflow, `out` holds
+//   exactly the first max_message_bytes octets of the text, which may end
+//   inside a CRLF: such a message is refused, never spooled.
 // - NUL octets are kept and counted in nul() (the server decides).
 //
 // - BdatDecoder checks a BDAT chunk (RFC 3030 §2: the octets are taken as
@@ -58,6 +63,7 @@ struct TextCounters {
   bool long_line = false;
   bool overflow = false;  // octets > max_message_bytes: text past the limit was not written
   bool clean() const { return bare_cr == 0 && bare_lf == 0; }
+  friend bool operator==(const TextCounters&, const TextCounters&) = default;
 };
 
 class DataDecoder {
@@ -69,11 +75,14 @@ class DataDecoder {
   void reset();
 
  private:
-  // implementation-defined state
+  // Where the decoder stands in the text. line_start: right after a CRLF
+  // (or the DATA command's); dot: a "." at line_start; dot_cr: CRLF "." CR;
+  // cr: a CR that ended the previous input, not yet known to be CRLF.
+  enum class State : unsigned char { line_start, text, cr, dot, dot_cr };
   std::uint64_t max_;
   TextCounters counters_;
-  int state_ = 0;
-  std::size_t line_length_ = 0;
+  State state_ = State::line_start;
+  std::size_t line_length_ = 0;  // text octets of the current line so far
   bool done_ = false;
 };
 
@@ -82,7 +91,9 @@ class BdatDecoder {
   explicit BdatDecoder(std::uint64_t max_message_bytes = limits::kMessageBytes);
   // All of `chunk` is consumed.
   void push(std::string_view chunk, std::string& out);
-  void finish(std::string& out);  // after the chunk marked LAST
+  // After the chunk marked LAST. Writes nothing today (a dangling CR is
+  // dropped, not written); `out` is where a future flush would go.
+  void finish(std::string& out);
   const TextCounters& counters() const { return counters_; }
   void reset();
 
