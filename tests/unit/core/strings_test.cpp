@@ -37,5 +37,17 @@ TEST(EscapeForLog, ControlAndNonAsciiBytesAreHexEscaped) {
   EXPECT_EQ(escape_for_log("abcdef", 3), "abc...");
 }
 
+TEST(WipeSecret, ClearsTheWholeBuffer) {
+  for (std::size_t n : {std::size_t{5}, std::size_t{100}}) {  // short-string buffer and heap buffer
+    std::string secret(n, 's');
+    const char* buffer = secret.data();
+    const std::size_t capacity = secret.capacity();
+    wipe_secret(secret);
+    EXPECT_TRUE(secret.empty());
+    EXPECT_EQ(secret.data(), buffer);  // clear() keeps the buffer, so it can be inspected
+    EXPECT_EQ(std::string(buffer, capacity), std::string(capacity, '\0')) << n;
+  }
+}
+
 }  // namespace
 }  // namespace mxsec
