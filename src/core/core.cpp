@@ -1,3 +1,5 @@
+#include <string.h>  // explicit_bzero
+
 #include <chrono>
 
 #include "core/clock.hpp"
@@ -104,6 +106,12 @@ std::string escape_for_log(std::string_view s, std::size_t max_len) {
     }
   }
   return out;
+}
+
+void wipe_secret(std::string& s) {
+  // data() holds capacity() + 1 octets, inline (short string) buffer included.
+  ::explicit_bzero(s.data(), s.capacity());
+  s.clear();
 }
 
 std::string normalize_domain(std::string_view name) {

@@ -86,6 +86,22 @@ inline constexpr std::size_t kSmtpPathBytes = 256;
 // ORCPT value at most 500, both counted as sent (xtext). Longer is 501 5.5.4.
 inline constexpr std::size_t kDsnEnvidBytes = 100;
 inline constexpr std::size_t kDsnOrcptBytes = 500;
+// --- SMTP AUTH (smtp/server: RFC 4954, RFC 4616) ---------------------------------
+// A client response line during an AUTH exchange, excluding its line end.
+// RFC 4954 §4: "12288 octets is considered to be a sufficient line length
+// limit for handling of deployed authentication mechanisms"; a longer line
+// fails the AUTH command with 500 5.5.6. (The AUTH command line itself, with
+// its initial response, stays under kSmtpLineBytes.)
+inline constexpr std::size_t kSmtpAuthLineBytes = 12288;
+// authcid and authzid. RFC 4616 §2: "The server MUST be capable of accepting
+// authzid, authcid, and passwd production up to and including 255 octets."
+// User names in the users file have the same bound.
+inline constexpr std::size_t kSmtpAuthIdentityBytes = 255;
+// A password: at most what crypt(3) hashes (CRYPT_MAX_PASSPHRASE_SIZE 512,
+// terminating NUL included).
+inline constexpr std::size_t kSmtpAuthPasswordBytes = 511;
+// The users file of `mxsec passwd` (one "user:hash" line per user).
+inline constexpr std::size_t kUsersFileBytes = 1024 * 1024;
 
 // --- TLS ----------------------------------------------------------------------
 inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout{60000};

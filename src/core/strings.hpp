@@ -59,6 +59,20 @@ std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max = 
 // and non-ASCII become \xNN, and the result is cut at `max_len` with "...".
 std::string escape_for_log(std::string_view s, std::size_t max_len = 200);
 
+// Overwrites the whole buffer of a string that held a secret (a password),
+// in a way the compiler may not optimise away, and empties it.
+void wipe_secret(std::string& s);
+// A string holding a secret, wiped when it goes; not copyable, so the secret
+// is not copied by accident. (Moves of short strings leave a copy behind:
+// wipe the moved-from string too.)
+struct SecretString {
+  std::string text;
+  SecretString() = default;
+  SecretString(const SecretString&) = delete;
+  SecretString& operator=(const SecretString&) = delete;
+  ~SecretString() { wipe_secret(text); }
+};
+
 // Domain-name helpers (presentation form, ASCII). A trailing dot is removed.
 std::string normalize_domain(std::string_view name);
 // True if `name` equals `parent` or is a subdomain of it (case-insensitive).

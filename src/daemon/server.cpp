@@ -99,7 +99,7 @@ struct Server::Impl {
   config::ServerConfig config;
   std::unique_ptr<queue::Spool> spool;
   tls::SslCtxPtr tls;
-  std::optional<smtp::server::UserDb> users;
+  std::optional<smtp::UserDb> users;
   SystemClock clock;
   smtp::server::Counters counters;
   std::unique_ptr<delivery::QueueRunner> runner;
@@ -236,7 +236,7 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
     impl->tls = std::move(*ctx);
   }
   if (!c.relay.users_file.empty()) {
-    auto users = smtp::server::UserDb::load(c.relay.users_file);
+    auto users = smtp::UserDb::load(c.relay.users_file);
     if (!users) return users.error();
     impl->users.emplace(std::move(*users));
   }

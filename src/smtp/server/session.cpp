@@ -242,19 +242,31 @@ class Session {
       co_return co_await bad_command(538, "5.7.11", "Encryption required for requested authentication mechanism");
     if (authenticated()) co_return co_await bad_command(503, "5.5.1", "Error: already authenticated");
     if (txn_.mail) co_return co_await bad_command(503, "5.5.1", "Error: AUTH not allowed during a mail transaction");
-    SaslServer sasl(cmd.argument);
+    auto argument = parse_auth_argument(cmd.argument);
+    if (auto* r = std::get_if<Refusal>(&argument)) co_return co_await bad_command(r->code, r->status, r->text);
+    const auto& a = std::get<AuthArgument>(argument);
+    SaslOptions options;
+    options.encrypted = tls_active_;
+    SaslServer sasl(a.mechanism, a.initial_response, options);
+    SaslStep step = sasl.start();
     for (;;) {
-      const SaslStep step = sasl.step();
-      if (step.kind == SaslStep::Kind::challenge) {
-        conn_.queue("334 " + step.challenge + "\r\n");
+      if (const auto* challenge = std::get_if<SaslChallenge>(&step)) {
+        conn_.queue(challenge->line + "\r\n");
         if (!co_await flush()) co_return Flow::close;
         auto line = co_await conn_.read_line();
+        if (!line && line.error().code == Errc::limit) {
+          step = sasl.line_too_long();
+          continue;
+        }
         if (!line) co_return co_await on_read_error(line.error());
-        sasl.respond(line->text);
+        step = sasl.next(line->text);
         continue;
       }
-      if (step.kind == SaslStep::Kind::refused) co_return co_await bad_command(step.code, step.status, step.text);
-      co_return co_await check_credentials(step.credentials);
+      if (const auto* r = std::get_if<Refusal>(&step)) {
+        if (r->code == 535) co_return co_await auth_failed();
+        co_return co_await bad_command(r->code, r->status, r->text);
+      }
+      co_return co_await check_credentials(std::get<SaslCredentials>(step));
     }
   }
 
@@ -265,9 +277,15 @@ class Session {
       reply(235, "2.7.0", "Authentication successful");
       co_return Flow::next;
     }
-    count(&Counters::auth_failures);
     log_warn("authentication failed for {} from {}", escape_for_log(c.authcid), client_text_);
-    reply(535, "5.7.8", "Error: authentication credentials invalid");
+    co_return co_await auth_failed();
+  }
+
+  // RFC 4954 §6: 535 5.7.8; after limits.auth_failures the session ends.
+  asio::awaitable<Flow> auth_failed() {
+    count(&Counters::auth_failures);
+    const Refusal r = auth_failed_refusal();
+    reply(r.code, r.status, r.text);
     if (++auth_failures_ >= limits_.auth_failures)
       co_return co_await limit_hit("auth_failures", "4.7.0", "Error: too many authentication failures");
     co_return Flow::next;

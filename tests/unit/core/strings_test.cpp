@@ -90,5 +90,17 @@ TEST(Utf8, SequenceLength) {
   for (const auto& c : cases) EXPECT_EQ(utf8_sequence_length(c.bytes), c.length) << escape_for_log(c.bytes);
 }
 
+TEST(WipeSecret, ClearsTheWholeBuffer) {
+  for (std::size_t n : {std::size_t{5}, std::size_t{100}}) {  // short-string buffer and heap buffer
+    std::string secret(n, 's');
+    const char* buffer = secret.data();
+    const std::size_t capacity = secret.capacity();
+    wipe_secret(secret);
+    EXPECT_TRUE(secret.empty());
+    EXPECT_EQ(secret.data(), buffer);  // clear() keeps the buffer, so it can be inspected
+    EXPECT_EQ(std::string(buffer, capacity), std::string(capacity, '\0')) << n;
+  }
+}
+
 }  // namespace
 }  // namespace mxsec
