@@ -35,6 +35,8 @@
 namespace mxsec::cli {
 namespace {
 
+using smtp::Reply;
+
 struct SendmailOptions {
   bool from_headers = false;  // -t
   bool ignore_dots = false;   // -i / -oi
@@ -142,7 +144,11 @@ asio::awaitable<int> submit(asio::ip::tcp::endpoint server, Submission s, std::s
   }
   conn->queue(s.data);
   auto done = co_await conn->flush();
-  auto final_reply = done ? co_await conn->read_reply() : Result<Reply>(done.error());
+  if (!done) {
+    error = done.error().message;
+    co_return EX_TEMPFAIL;
+  }
+  auto final_reply = co_await conn->read_reply();
   if (!final_reply || !final_reply->positive_completion()) {
     error = final_reply ? "end of data: " + final_reply->to_log_string() : final_reply.error().message;
     co_return final_reply ? exit_for(*final_reply) : EX_TEMPFAIL;

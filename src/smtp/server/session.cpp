@@ -312,7 +312,7 @@ class Session {
     if (helo_.empty()) co_return co_await bad_command(503, "5.5.1", "Error: send HELO/EHLO first");
     if (txn_.mail) co_return co_await bad_command(503, "5.5.1", "Error: nested MAIL command");
     if (submission() && !authenticated()) co_return co_await bad_command(530, "5.7.0", "Authentication required");
-    auto parsed = parse_mail(strip_keyword(cmd.argument, "FROM:"), extensions());
+    auto parsed = parse_mail(cmd.argument, extensions());
     if (auto* r = std::get_if<Refusal>(&parsed)) co_return co_await bad_command(r->code, r->status, r->text);
     MailFrom mail = std::move(std::get<MailFrom>(parsed));
     if (services_.inbound && config_.inbound.verify && !trusted_client()) {
@@ -332,14 +332,6 @@ class Session {
     co_return Flow::next;
   }
 
-  static std::string_view strip_keyword(std::string_view arg, std::string_view keyword) {
-    // "FROM:<a@b>" / "TO:<c@d>": the keyword is case-insensitive; the
-    // parsers see what follows the colon. A missing keyword leaves the
-    // argument as it is, which the parser refuses.
-    if (istarts_with(arg, keyword)) return arg.substr(keyword.size());
-    return std::string_view("\x01");
-  }
-
   // --- RCPT ------------------------------------------------------------------------------
   const config::LocalDomain* local_domain(std::string_view domain_ascii) const {
     for (const auto& d : config_.domains)
@@ -355,7 +347,7 @@ class Session {
       reply(452, "4.5.3", "Error: too many recipients");
       co_return Flow::next;
     }
-    auto parsed = parse_rcpt(strip_keyword(cmd.argument, "TO:"), extensions(), txn_.mail->smtputf8);
+    auto parsed = parse_rcpt(cmd.argument, extensions(), txn_.mail->smtputf8);
     if (auto* r = std::get_if<Refusal>(&parsed)) co_return co_await bad_command(r->code, r->status, r->text);
     RcptTo rcpt = std::move(std::get<RcptTo>(parsed));
     if (rcpt.path.domain.empty()) {
@@ -495,11 +487,11 @@ class Session {
       conn_.consume(take);
       left -= take;
       if (txn_.bdat_writer && text.size() >= kTextChunkBytes) store(*txn_.bdat_writer, text, outcome);
-      text.clear();
       if (too_slow(started, size - left))
         co_return co_await limit_hit("min_data_rate", "4.4.2", "Error: data rate too low");
     }
     if (txn_.bdat_writer) store(*txn_.bdat_writer, text, outcome);
+    text.clear();
     co_return Flow::next;
   }
 
@@ -606,7 +598,7 @@ class Session {
       h += ")";
     }
     h += " id " + id;
-    if (txn_.recipients.size() == 1) h += "\r\n\tfor <" + escape_for_log(txn_.recipients[0].path.address(), 512) + ">";
+    if (txn_.recipients.size() == 1) h += "\r\n\tfor <" + txn_.recipients[0].path.address() + ">";  // parsed: no CR, LF or invalid UTF-8
     h += "; " + rfc5322_date(now()) + "\r\n";
     return h;
   }

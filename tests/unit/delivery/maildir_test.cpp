@@ -19,8 +19,7 @@ TEST(MaildirPath, Expands) {
 }
 
 TEST(MaildirPath, RefusesLocalPartsThatLeaveTheDirectory) {
-  for (const char* bad : {"../etc", "a/b", ".hidden", "", std::string("a\0b", 3).c_str()})
-    EXPECT_FALSE(maildir_path("/m/%u", bad, "d")) << bad;
+  for (const char* bad : {"../etc", "a/b", ".hidden", ""}) EXPECT_FALSE(maildir_path("/m/%u", bad, "d")) << bad;
   EXPECT_FALSE(maildir_path("/m/%u", std::string_view("a\0b", 3), "d"));
 }
 

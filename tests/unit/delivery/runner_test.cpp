@@ -26,7 +26,9 @@ struct Bed {
     d.name = d.name_ascii = "example.test";
     d.delivery.maildir = (dir / "maildir/%d/%u").string();
     config.domains.push_back(d);
-    spool = std::move(*queue::Spool::open({dir.string(), false}, queue::Mode::server));
+    auto opened = queue::Spool::open({dir.string(), false}, queue::Mode::server);
+    if (!opened) throw std::runtime_error(opened.error().message);
+    spool = std::move(opened.value());
   }
   ~Bed() { fs::remove_all(dir); }
 
@@ -37,7 +39,12 @@ struct Bed {
     queue::Envelope e;
     e.id = w->id();
     e.reverse_path = "alice@example.org";
-    for (const auto& r : rcpts) e.recipients.push_back({r, r.substr(r.find('@') + 1)});
+    for (const auto& r : rcpts) {
+      queue::Recipient q;
+      q.address = r;
+      q.domain_ascii = r.substr(r.find('@') + 1);
+      e.recipients.push_back(q);
+    }
     e.arrival = clock.now();
     e.text_bytes = text.size();
     asio::io_context io;

@@ -92,7 +92,7 @@ struct Bed {
     config.domains.push_back(d);
     auto s = queue::Spool::open({dir.string(), false}, queue::Mode::server);
     if (!s) throw std::runtime_error(s.error().message);
-    spool = std::move(*s);
+    spool = std::move(s.value());
   }
   ~Bed() { fs::remove_all(dir); }
   static inline int count = 0;
