@@ -8,15 +8,21 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cerrno>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include "core/file.hpp"
 #include "daemon/inbound.hpp"
+#include "daemon/verdict_log.hpp"
 #include "delivery/runner.hpp"
 #include "queue/spool.hpp"
 #include "runtime/runtime.hpp"
@@ -100,9 +106,12 @@ struct Server::Impl {
   std::unique_ptr<queue::Spool> spool;
   tls::SslCtxPtr tls;
   std::optional<smtp::UserDb> users;
+  // Password hashing (yescrypt) off the event loops.
+  asio::thread_pool blocking{2};
   SystemClock clock;
   smtp::server::Counters counters;
   std::unique_ptr<delivery::QueueRunner> runner;
+  std::unique_ptr<VerdictLog> verdicts;
   Admission admission;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<config::Listener> bound;
@@ -201,10 +210,15 @@ struct Server::Impl {
     w->services.spool = spool.get();
     w->services.tls = tls.get();
     w->services.users = users ? &*users : nullptr;
+    w->services.blocking = &blocking;
     w->services.inbound = w->verifier.get();
     w->services.clock = &clock;
     w->services.counters = &counters;
     w->services.on_committed = [this](const queue::Envelope& e) { runner->submit(e); };
+    w->services.on_verdict = [this](const auth::MessageVerdict& v, const smtp::server::ClientInfo& c,
+                                    std::string_view disposition) {
+      verdicts->record(v, c, disposition, clock.now());
+    };
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
       config::Listener l = config.listeners[i];
       if (!workers.empty()) l.port = bound[i].port;  // port 0: the one the first worker got
@@ -240,6 +254,11 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
     if (!users) return users.error();
     impl->users.emplace(std::move(*users));
   }
+  const std::string reports = c.spool_dir + "/reports";
+  if (::mkdir(reports.c_str(), 0700) != 0 && errno != EEXIST) return errno_error(reports, "mkdir");
+  auto verdicts = VerdictLog::open(reports + "/dmarc.jsonl");
+  if (!verdicts) return verdicts.error();
+  impl->verdicts = std::move(*verdicts);
   impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock);
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -285,11 +304,13 @@ void Server::stop(std::chrono::milliseconds grace) {
   for (auto& w : s.workers)
     if (w->thread.joinable()) w->thread.join();
   s.runner->stop();
+  s.blocking.join();
   s.workers.clear();
 }
 
 std::vector<config::Listener> Server::bound() const { return impl_->bound; }
 const smtp::server::Counters& Server::counters() const { return impl_->counters; }
+void Server::flush() { impl_->runner->flush(); }
 void Server::wait_deliveries() { impl_->runner->wait_idle(); }
 
 }  // namespace mxsec::daemon

@@ -48,6 +48,8 @@ class Server {
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   std::vector<config::Listener> bound() const;
   const smtp::server::Counters& counters() const;
+  // Tries every queued message now (`mxsec queue flush`, SIGUSR1).
+  void flush();
   // Blocks until every queued delivery attempt has run (tests, --once).
   void wait_deliveries();
 

@@ -186,13 +186,18 @@ void QueueRunner::start() {
 void QueueRunner::submit(const queue::Envelope& e) { impl_->schedule(e.id, e); }
 
 void QueueRunner::flush() {
-  std::vector<queue::QueueId> ids;
+  // The whole queue, not only what waits for a retry: a released message
+  // was skipped while held and waits for nothing.
   {
     std::lock_guard lock(impl_->mu);
-    for (auto& [when, id] : impl_->retries) ids.push_back(id);
     impl_->retries.clear();
   }
-  for (const auto& id : ids) {
+  auto ids = impl_->spool.list();
+  if (!ids) {
+    spdlog::error("queue: {}", ids.error().message);
+    return;
+  }
+  for (const auto& id : *ids) {
     auto e = impl_->spool.load(id);
     if (!e) continue;
     for (auto& r : e->recipients) r.next_attempt = 0;

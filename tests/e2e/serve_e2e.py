@@ -9,6 +9,7 @@ Addresses: the server listens on 127.0.61.1; the stranger connects from
 127.0.62.9 (every 127.x address is local on Linux)."""
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -156,6 +157,50 @@ def test_open_relay(c, tmp):
     c.judge(f"open relay: {len(RELAY_TRICKS)} address tricks from a stranger are all refused", problems)
 
 
+def test_queue_cli(c, tmp, config):
+    """A relayed message waits in the queue (no outbound delivery agent yet):
+    list, show, hold, release, flush and delete work while the server runs."""
+    s = smtp(source="127.0.0.1")
+    s.ehlo("localhost")
+    s.sendmail("app@example.test", ["someone@other.example"], b"Subject: queued\r\n\r\nwaits\r\n")
+    s.quit()
+    problems = []
+
+    def listing():
+        rc, out, err = c.run(["queue", "list", "--config", config, "--json"])
+        return json.loads(out)["messages"] if rc == 0 else []
+
+    wait_for(lambda: any(m["recipients"][0]["attempts"] > 0 for m in listing()))
+    msgs = listing()
+    if len(msgs) != 1:
+        c.judge("queue list shows the waiting message", [f"{len(msgs)} messages listed"])
+        return
+    mid = msgs[0]["id"]
+    r = msgs[0]["recipients"][0]
+    if r["state"] != "pending" or "no delivery agent" not in r["last_result"]:
+        problems.append(f"recipient state {r}")
+    rc, out, err = c.run(["queue", "show", mid, "--config", config])
+    if rc != 0 or "someone@other.example" not in out:
+        problems.append(f"show: rc={rc} {out!r}")
+    for action, held in (("hold", True), ("release", False)):
+        rc, out, err = c.run(["queue", action, mid, "--config", config])
+        if rc != 0 or listing()[0]["held"] != held:
+            problems.append(f"{action}: rc={rc} {err!r}")
+    rc, out, err = c.run(["queue", "flush", "--config", config])
+    if rc != 0:
+        problems.append(f"flush: rc={rc} {err!r}")
+    rc, out, err = c.run(["queue", "show", "0000000000000000", "--config", config])
+    if rc != 1:
+        problems.append(f"show of an unknown ID exits {rc}, not 1")
+    rc, out, err = c.run(["queue", "show", "../../etc/passwd", "--config", config])
+    if rc != 2:
+        problems.append(f"show of a path exits {rc}, not 2")
+    rc, out, err = c.run(["queue", "delete", mid, "--config", config])
+    if rc != 0 or listing():
+        problems.append(f"delete: rc={rc} {err!r}")
+    c.judge("queue list/show/hold/release/flush/delete while the server runs", problems)
+
+
 def test_sigterm(c, server):
     start = time.time()
     rc = server.term()
@@ -260,6 +305,7 @@ def main():
         test_sendmail(c, tmp, config)
         test_forged_auth_results(c, tmp)
         test_open_relay(c, tmp)
+        test_queue_cli(c, tmp, config)
     finally:
         test_sigterm(c, server)
     test_crash(c, args.mxsec, tmp, config, args.kills, args.messages)

@@ -15,7 +15,10 @@
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <string>
 
 #include "app/cli/command.hpp"
@@ -42,6 +45,29 @@ void setup_logging(const config::LogConfig& log) {
   spdlog::set_default_logger(logger);
 }
 
+// <spool_dir>/mxsec.pid, for `mxsec queue flush`; removed at exit.
+class PidFile {
+ public:
+  explicit PidFile(std::string path) : path_(std::move(path)) {
+    std::FILE* f = std::fopen(path_.c_str(), "we");
+    if (!f) {
+      spdlog::warn("cannot write {}: {}", path_, std::strerror(errno));
+      path_.clear();
+      return;
+    }
+    std::fprintf(f, "%ld\n", static_cast<long>(::getpid()));
+    std::fclose(f);
+  }
+  ~PidFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  PidFile(const PidFile&) = delete;
+  PidFile& operator=(const PidFile&) = delete;
+
+ private:
+  std::string path_;
+};
+
 Result<config::ServerConfig> effective_config(const std::string& file) {
   auto config = file.empty() ? Result<config::ServerConfig>(config::default_config()) : config::load_config(file);
   if (!config) return config;
@@ -59,6 +85,7 @@ void run_serve(Context& ctx, const ServeOptions& opts) {
   if (!config) return fail(ctx, "serve", config.error());
   setup_logging(config->log);
   const std::string user = config->user;
+  const std::string spool_dir = config->spool_dir;
   auto server = daemon::Server::create(std::move(*config));
   if (!server) return fail(ctx, "serve", server.error());
   auto bound = (*server)->bind();
@@ -70,13 +97,22 @@ void run_serve(Context& ctx, const ServeOptions& opts) {
   // The signal set is in place before the workers run, so a SIGTERM that
   // arrives early is not lost.
   asio::io_context signals_io;
-  asio::signal_set signals(signals_io, SIGTERM, SIGINT);
+  asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGUSR1);
   int received = 0;
-  signals.async_wait([&](const std::error_code& ec, int sig) {
-    if (!ec) received = sig;
-  });
+  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGUSR1) {  // `mxsec queue flush`
+      spdlog::info("SIGUSR1: flushing the queue");
+      (*server)->flush();
+      signals.async_wait(on_signal);
+      return;
+    }
+    received = sig;
+  };
+  signals.async_wait(on_signal);
   auto running = (*server)->run();
   if (!running) return fail(ctx, "serve", running.error());
+  PidFile pid_file(spool_dir + "/mxsec.pid");
   for (const auto& l : (*server)->bound()) std::printf("mxsec: listening on %s (%s)\n", l.text().c_str(), to_string(l.kind));
   std::fflush(stdout);
   signals_io.run();

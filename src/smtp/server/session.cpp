@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/co_spawn.hpp>
 #include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <string_view>
 #include <utility>
@@ -26,6 +28,15 @@ constexpr std::size_t kTextChunkBytes = 64 * 1024;
 constexpr std::chrono::seconds kDataRateGrace{30};
 
 enum class Flow { next, close };
+
+// A named coroutine (not a lambda in a co_await expression: g++ 12 mishandles
+// those), run on the blocking pool by co_spawn; the awaiting session
+// resumes on its own executor.
+asio::awaitable<bool> verify_password(const UserDb* users, std::string user, std::string password) {
+  const bool valid = users->verify(user, password);
+  wipe_secret(password);
+  co_return valid;
+}
 
 struct Transaction {
   std::optional<MailFrom> mail;
@@ -271,7 +282,14 @@ class Session {
   }
 
   asio::awaitable<Flow> check_credentials(const SaslCredentials& c) {
-    if (services_.users->verify(c.authcid, c.password)) {
+    bool valid = false;
+    if (services_.blocking) {
+      auto task = verify_password(services_.users, c.authcid, c.password);
+      valid = co_await asio::co_spawn(*services_.blocking, std::move(task), asio::use_awaitable);
+    } else {
+      valid = services_.users->verify(c.authcid, c.password);
+    }
+    if (valid) {
       auth_user_ = c.authcid;
       log_info("{} authenticated as {}", client_text_, escape_for_log(auth_user_));
       reply(235, "2.7.0", "Authentication successful");
@@ -507,14 +525,22 @@ class Session {
     }
     std::string prepend = received_header(writer.id());
     auto verdict = co_await verify(writer);
+    bool hold = false;
     if (verdict) {
       if (auto r = dmarc_refusal(*verdict)) {
+        record(*verdict, "reject");
         writer.abort();
         count(&Counters::messages_rejected);
         count(&Counters::dmarc_rejects);
         reply(r->code, r->status, r->text);
         reset_transaction();
         co_return Flow::next;
+      }
+      const bool quarantine = quarantined(*verdict);
+      record(*verdict, quarantine ? "quarantine" : "accept");
+      if (quarantine) {
+        prepend = "X-Mxsec-Quarantine: DMARC policy of " + verdict->from_domain + "\r\n" + prepend;
+        hold = config_.inbound.quarantine == config::QuarantineAction::hold;
       }
       prepend = verdict->auth_results_header + prepend;
     }
@@ -530,6 +556,11 @@ class Session {
     log_info("{}: client={}, from=<{}>, size={}, nrcpt={}{}", envelope.id, client_text_,
              escape_for_log(envelope.reverse_path), envelope.text_bytes, envelope.recipients.size(),
              auth_user_.empty() ? std::string() : ", sasl_username=" + escape_for_log(auth_user_));
+    if (hold) {
+      auto held = services_.spool->set_hold(envelope.id, true);
+      if (!held) log_error("{}: cannot hold: {}", envelope.id, held.error().message);
+      else log_info("{}: held (DMARC quarantine)", envelope.id);
+    }
     reply(250, "2.0.0", "Ok: queued as " + envelope.id);
     reset_transaction();
     if (services_.on_committed) services_.on_committed(envelope);
@@ -579,6 +610,21 @@ class Session {
     if (config_.inbound.dmarc_reject != config::DmarcAction::reject) return std::nullopt;
     log_info("reject: {}: DMARC policy of {} is reject", client_text_, v.from_domain);
     return Refusal{550, "5.7.1", "Error: DMARC policy of " + v.from_domain + " rejects this message"};
+  }
+
+  // RFC 9989 §5.x: what a receiver does with a failing message depends on
+  // the policy it applies; p=reject turned into quarantine by
+  // dmarc_reject = "quarantine" is quarantined too.
+  bool quarantined(const auth::MessageVerdict& v) const {
+    if (v.dmarc.result != auth::dmarc::Verdict::fail) return false;
+    if (v.dmarc.policy.applied == auth::dmarc::Policy::quarantine)
+      return config_.inbound.dmarc_reject != config::DmarcAction::none;
+    return v.dmarc.policy.applied == auth::dmarc::Policy::reject &&
+           config_.inbound.dmarc_reject == config::DmarcAction::quarantine;
+  }
+
+  void record(const auth::MessageVerdict& v, std::string_view disposition) const {
+    if (services_.on_verdict) services_.on_verdict(v, client_, disposition);
   }
 
   std::string authserv_id() const {

@@ -38,12 +38,16 @@
 //   neither authenticated nor in the relay networks): SPF at MAIL FROM
 //   (spf_fail = reject: 550 5.7.23), DKIM and DMARC at the end of data on
 //   the spooled text; the Authentication-Results header is prepended;
-//   DMARC p=reject failures get 550 5.7.1 when dmarc_reject = reject.
+//   DMARC p=reject failures get 550 5.7.1 when dmarc_reject = reject;
+//   quarantine (p=quarantine, or p=reject with dmarc_reject = quarantine)
+//   adds "X-Mxsec-Quarantine:" and, with inbound.quarantine = hold, holds
+//   the message in the queue. Each verdict goes to Services::on_verdict.
 #pragma once
 
 #include <openssl/ssl.h>
 
 #include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -94,11 +98,17 @@ struct Services {
   queue::Spool* spool = nullptr;
   SSL_CTX* tls = nullptr;             // nullptr: no STARTTLS
   const UserDb* users = nullptr;      // nullptr: no AUTH
+  // Where password hashes are checked (yescrypt costs milliseconds of CPU,
+  // which must not stall the event loop); nullptr: on the session's thread.
+  asio::thread_pool* blocking = nullptr;
   InboundVerifier* inbound = nullptr; // nullptr: no SPF/DKIM/DMARC
   const Clock* clock = nullptr;
   Counters* counters = nullptr;
   // Called after a commit, with the new message's ID (delivery picks it up).
   std::function<void(const queue::Envelope&)> on_committed;
+  // Called once per verified message with what was decided ("accept",
+  // "quarantine", "reject"), for DMARC aggregate reports (RFC 9989 §5).
+  std::function<void(const auth::MessageVerdict&, const ClientInfo&, std::string_view disposition)> on_verdict;
 };
 
 asio::awaitable<void> run_session(Connection connection, ClientInfo client, Services& services);

@@ -7,6 +7,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 #include <filesystem>
 #include <fstream>
@@ -199,6 +200,7 @@ TEST_P(Dialogue, Plays) {
   ClientInfo client{*IpAddress::parse("192.0.2.10"), 40000, config::ListenerKind::smtp, false};
   SessionConfig sc;
   bool tls = false;
+  std::optional<UserDb> users;
   for (const auto& [k, v] : script.settings) {
     if (k == "client") client.address = *IpAddress::parse(v);
     else if (k == "listener") client.listener = v == "submission" ? config::ListenerKind::submission : config::ListenerKind::smtp;
@@ -208,6 +210,14 @@ TEST_P(Dialogue, Plays) {
     else if (k == "bad_commands") bed.config.limits.bad_commands = std::stoi(v);
     else if (k == "command_timeout_ms") sc.timeouts.read = std::chrono::milliseconds(std::stoi(v));
     else if (k == "line_bytes") sc.max_line_bytes = std::stoul(v);
+    else if (k == "users") {
+      const auto sp = v.find(' ');
+      auto hash = UserDb::hash_password(v.substr(sp + 1));
+      ASSERT_TRUE(hash);
+      auto db = UserDb::parse(v.substr(0, sp) + ":" + *hash + "\n", "users");
+      ASSERT_TRUE(db) << db.error().message;
+      users.emplace(std::move(*db));
+    }
     else FAIL() << "unknown setting " << k;
   }
   tls::SslCtxPtr server_tls = tls ? test::make_server_context(pki().leaf) : nullptr;
@@ -217,6 +227,9 @@ TEST_P(Dialogue, Plays) {
   services.spool = bed.spool.get();
   services.tls = server_tls.get();
   services.clock = &bed.clock;
+  services.users = users ? &*users : nullptr;
+  asio::thread_pool blocking(1);
+  services.blocking = &blocking;
   services.counters = &bed.counters;
   services.on_committed = [&](const queue::Envelope& e) { bed.committed.push_back(e); };
 
