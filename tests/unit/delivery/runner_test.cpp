@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include "unit/config/test_server_config.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -19,13 +20,7 @@ struct Bed {
   Bed() {
     dir = fs::temp_directory_path() / ("mxsec-runner-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
     fs::remove_all(dir);
-    config = config::default_config();
-    config.hostname = config.hostname_ascii = "mx.example.test";
-    config.domains.clear();
-    config::LocalDomain d;
-    d.name = d.name_ascii = "example.test";
-    d.delivery.maildir = (dir / "maildir/%d/%u").string();
-    config.domains.push_back(d);
+    config = test::test_server_config(dir);
     auto opened = queue::Spool::open({dir.string(), false}, queue::Mode::server);
     if (!opened) throw std::runtime_error(opened.error().message);
     spool = std::move(opened.value());

@@ -19,6 +19,7 @@
 #include "smtp/server/session.hpp"
 #include "smtp/session/memory_stream.hpp"
 #include "unit/tls/test_pki.hpp"
+#include "unit/config/test_server_config.hpp"
 
 namespace mxsec::smtp::server {
 namespace {
@@ -83,14 +84,7 @@ struct Bed {
   Bed() {
     dir = fs::temp_directory_path() / ("mxsec-dialogue-" + std::to_string(::getpid()) + "-" + std::to_string(++count));
     fs::remove_all(dir);
-    config = config::default_config();
-    config.hostname = config.hostname_ascii = "mx.example.test";
-    config.domains.clear();
-    config::LocalDomain d;
-    d.name = d.name_ascii = "example.test";
-    d.delivery.kind = config::Delivery::Kind::maildir;
-    d.delivery.maildir = (dir / "maildir/%d/%u").string();
-    config.domains.push_back(d);
+    config = test::test_server_config(dir);
     auto s = queue::Spool::open({dir.string(), false}, queue::Mode::server);
     if (!s) throw std::runtime_error(s.error().message);
     spool = std::move(s.value());
