@@ -1,3 +1,5 @@
+#include <string.h>  // explicit_bzero
+
 #include <chrono>
 
 #include "core/clock.hpp"
@@ -106,6 +108,12 @@ std::string escape_for_log(std::string_view s, std::size_t max_len) {
   return out;
 }
 
+void wipe_secret(std::string& s) {
+  // data() holds capacity() + 1 octets, inline (short string) buffer included.
+  ::explicit_bzero(s.data(), s.capacity());
+  s.clear();
+}
+
 std::string normalize_domain(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   return to_lower(name);
@@ -127,6 +135,53 @@ bool is_valid_domain_name(std::string_view name) {
     if (label.empty() || label.size() > 63) return false;
     for (char c : label)
       if (!is_alnum(c) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+bool is_ldh_domain(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::string_view label : split(name, '.')) {
+    if (label.empty() || label.size() > 63 || !is_alnum(label.front()) || !is_alnum(label.back())) return false;
+    for (char c : label)
+      if (!is_alnum(c) && c != '-') return false;
+  }
+  return true;
+}
+
+std::size_t utf8_sequence_length(std::string_view s) {
+  if (s.empty()) return 0;
+  const auto c = static_cast<unsigned char>(s[0]);
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // bounds of the second octet (RFC 3629 §4 UTF8-3, UTF8-4)
+  if (c >= 0xc2 && c <= 0xdf) len = 2;
+  else if (c == 0xe0) { len = 3; lo = 0xa0; }
+  else if (c >= 0xe1 && c <= 0xec) len = 3;
+  else if (c == 0xed) { len = 3; hi = 0x9f; }
+  else if (c >= 0xee && c <= 0xef) len = 3;
+  else if (c == 0xf0) { len = 4; lo = 0x90; }
+  else if (c >= 0xf1 && c <= 0xf3) len = 4;
+  else if (c == 0xf4) { len = 4; hi = 0x8f; }
+  else return 0;
+  if (s.size() < len) return 0;
+  const auto c1 = static_cast<unsigned char>(s[1]);
+  if (c1 < lo || c1 > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    const auto ck = static_cast<unsigned char>(s[k]);
+    if (ck < 0x80 || ck > 0xbf) return 0;
+  }
+  return len;
+}
+
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence_length(s.substr(i));
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }

@@ -8,16 +8,23 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/unique_fd.hpp"
+
 namespace mxsec {
+
+Error errno_error(const std::string& label, std::string_view call) {
+  const int saved = errno;
+  return make_error(Errc::io, label + ": " + std::string(call) + ": " + std::strerror(saved));
+}
 
 Result<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes, std::string_view what) {
   const std::string label = std::string(what) + " " + path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(Errc::io, label + ": " + std::strerror(errno));
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return make_error(Errc::io, label + ": " + std::strerror(errno));
+  return read_fd_bounded(fd.get(), max_bytes, label);
+}
+
+Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, const std::string& label) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return make_error(Errc::io, label + ": not a regular file");
   std::string out;
@@ -34,6 +41,33 @@ Result<std::string> read_file_bounded(const std::string& path, std::size_t max_b
     out.append(buf, static_cast<std::size_t>(n));
   }
   return out;
+}
+
+Result<void> write_all(int fd, std::string_view data, const std::string& label) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(label, "write");
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+Result<void> pread_exact(int fd, char* out, std::size_t size, std::uint64_t offset, const std::string& label) {
+  while (size > 0) {
+    const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(label, "pread");
+    }
+    if (n == 0) return make_error(Errc::io, label + ": pread: unexpected end of file");
+    out += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
 }
 
 }  // namespace mxsec

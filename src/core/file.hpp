@@ -1,4 +1,4 @@
-// core/file.hpp: reading a whole file with a size limit.
+// core/file.hpp: reading and writing files through descriptors, with limits.
 //
 // Contract
 // - read_file_bounded() opens `path` read-only (O_CLOEXEC), refuses anything
@@ -6,9 +6,16 @@
 //   `max_bytes` is Errc::limit (nothing past the limit is buffered); any
 //   other failure is Errc::io. Every message names the file and, when given,
 //   `what` it is ("trust anchor file", "local policy file").
+// - read_fd_bounded() is the same for a descriptor the caller opened (e.g.
+//   with openat() and O_NOFOLLOW); `label` names the file in messages.
+// - write_all() writes every octet of `data` (retrying short writes and
+//   EINTR); pread_exact() reads exactly `size` octets at `offset`, and a file
+//   that ends first is Errc::io ("unexpected end of file"). Messages are
+//   "<label>: <call>: <strerror>".
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,5 +24,11 @@
 namespace mxsec {
 
 Result<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes, std::string_view what = "file");
+Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, const std::string& label);
+Result<void> write_all(int fd, std::string_view data, const std::string& label);
+Result<void> pread_exact(int fd, char* out, std::size_t size, std::uint64_t offset, const std::string& label);
+
+// "<label>: <call>: <strerror(errno)>" as Errc::io; reads errno.
+Error errno_error(const std::string& label, std::string_view call);
 
 }  // namespace mxsec

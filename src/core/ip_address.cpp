@@ -83,4 +83,39 @@ std::string IpAddress::reverse_name() const {
   return out + "ip6.arpa";
 }
 
+Result<AddressPort> parse_address_port(std::string_view text) {
+  auto bad = [](const char* why) { return make_error(Errc::invalid_argument, why); };
+  std::string_view host = text;
+  std::string_view port_text;
+  bool has_port = false;
+  const bool bracketed = !text.empty() && text.front() == '[';
+  if (bracketed) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return bad("missing ']'");
+    host = text.substr(1, close - 1);
+    const std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return bad("unexpected text after ']'");
+      port_text = rest.substr(1);
+      has_port = true;
+    }
+  } else if (const auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    has_port = true;
+  }
+  if (has_port && port_text.empty()) return bad("empty port");
+  AddressPort out;
+  auto ip = IpAddress::parse(host);
+  if (!ip) return bad("not an IP address");
+  if (bracketed && ip->is_v4()) return bad("brackets are for IPv6 addresses");
+  out.address = *ip;
+  if (has_port) {
+    const auto port = parse_uint(port_text, 65535);
+    if (!port || *port == 0) return bad("port must be 1..65535");
+    out.port = static_cast<std::uint16_t>(*port);
+  }
+  return out;
+}
+
 }  // namespace mxsec

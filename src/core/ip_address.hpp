@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/result.hpp"
+
 namespace mxsec {
 
 class IpAddress {
@@ -41,5 +43,17 @@ class IpAddress {
   std::array<std::uint8_t, 16> bytes_{};
   bool v6_ = false;
 };
+
+// An address with an optional port, as written in flags and configuration
+// files: "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT". A bare IPv6 address
+// (without brackets) has no port; brackets around an IPv4 address, an empty
+// or zero port, and host names are refused. The error (Errc::invalid_argument)
+// says only what is wrong ("missing ']'", "not an IP address", ...): the
+// caller names the setting and the expected form.
+struct AddressPort {
+  IpAddress address;
+  std::optional<std::uint16_t> port;
+};
+Result<AddressPort> parse_address_port(std::string_view text);
 
 }  // namespace mxsec

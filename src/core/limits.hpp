@@ -74,6 +74,35 @@ inline constexpr std::chrono::milliseconds kSmtpSessionTimeout{1800000};  // 30 
 // to the receive buffer beyond the line or reply limit.
 inline constexpr std::size_t kSmtpReadChunkBytes = 4096;
 
+// --- SMTP server: paths and ESMTP parameters (smtp/proto/command.hpp) ------------
+// RFC 5321 §4.5.3.1.1-3: "The maximum total length of a user name or other
+// local-part is 64 octets", "of a domain name or number is 255 octets", "of a
+// reverse-path or forward-path is 256 octets (including the punctuation and
+// element separators)". Longer is refused (553 5.1.3 / 501 5.5.4).
+inline constexpr std::size_t kSmtpLocalPartBytes = 64;
+inline constexpr std::size_t kSmtpDomainBytes = 255;
+inline constexpr std::size_t kSmtpPathBytes = 256;
+// RFC 3461 §4.4 and §4.2: the ENVID value is at most 100 characters, the
+// ORCPT value at most 500, both counted as sent (xtext). Longer is 501 5.5.4.
+inline constexpr std::size_t kDsnEnvidBytes = 100;
+inline constexpr std::size_t kDsnOrcptBytes = 500;
+// --- SMTP AUTH (smtp/server: RFC 4954, RFC 4616) ---------------------------------
+// A client response line during an AUTH exchange, excluding its line end.
+// RFC 4954 §4: "12288 octets is considered to be a sufficient line length
+// limit for handling of deployed authentication mechanisms"; a longer line
+// fails the AUTH command with 500 5.5.6. (The AUTH command line itself, with
+// its initial response, stays under kSmtpLineBytes.)
+inline constexpr std::size_t kSmtpAuthLineBytes = 12288;
+// authcid and authzid. RFC 4616 §2: "The server MUST be capable of accepting
+// authzid, authcid, and passwd production up to and including 255 octets."
+// User names in the users file have the same bound.
+inline constexpr std::size_t kSmtpAuthIdentityBytes = 255;
+// A password: at most what crypt(3) hashes (CRYPT_MAX_PASSPHRASE_SIZE 512,
+// terminating NUL included).
+inline constexpr std::size_t kSmtpAuthPasswordBytes = 511;
+// The users file of `mxsec passwd` (one "user:hash" line per user).
+inline constexpr std::size_t kUsersFileBytes = 1024 * 1024;
+
 // --- TLS ----------------------------------------------------------------------
 inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout{60000};
 inline constexpr int kTlsMaxChainCertificates = 16;             // certificates accepted from a peer
@@ -97,5 +126,12 @@ inline constexpr int kTlsRptMaxRua = 8;
 inline constexpr int kPolicyMaxMxHosts = 32;          // MX records considered per domain
 inline constexpr int kPolicyMaxAddressesPerHost = 16;
 inline constexpr int kPolicyMaxCnameChain = 8;
+
+// --- Queue (queue/spool) -------------------------------------------------------------
+// The envelope and prepended header fields of one queue file (its JSON part),
+// and one state/ID file. The server writes both, but a damaged file must not
+// make the reader allocate whatever its footer claims.
+inline constexpr std::size_t kQueueEnvelopeBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kQueueStateBytes = 16 * 1024 * 1024;
 
 }  // namespace mxsec::limits

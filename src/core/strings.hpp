@@ -59,6 +59,20 @@ std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max = 
 // and non-ASCII become \xNN, and the result is cut at `max_len` with "...".
 std::string escape_for_log(std::string_view s, std::size_t max_len = 200);
 
+// Overwrites the whole buffer of a string that held a secret (a password),
+// in a way the compiler may not optimise away, and empties it.
+void wipe_secret(std::string& s);
+// A string holding a secret, wiped when it goes; not copyable, so the secret
+// is not copied by accident. (Moves of short strings leave a copy behind:
+// wipe the moved-from string too.)
+struct SecretString {
+  std::string text;
+  SecretString() = default;
+  SecretString(const SecretString&) = delete;
+  SecretString& operator=(const SecretString&) = delete;
+  ~SecretString() { wipe_secret(text); }
+};
+
 // Domain-name helpers (presentation form, ASCII). A trailing dot is removed.
 std::string normalize_domain(std::string_view name);
 // True if `name` equals `parent` or is a subdomain of it (case-insensitive).
@@ -66,5 +80,18 @@ bool is_subdomain_of(std::string_view name, std::string_view parent);
 // Syntax check of a host name as used in SPF/DKIM/DMARC: labels 1..63 octets,
 // total <= 253, LDH plus '_' (underscore appears in _dmarc, _domainkey).
 bool is_valid_domain_name(std::string_view name);
+// RFC 5321 §4.1.2 Domain (sub-domain = Let-dig [Ldh-str]): one or more labels
+// of letters, digits and '-', each 1..63 octets and beginning and ending with
+// a letter or digit. No trailing dot, no '_', no length limit on the whole
+// name (callers apply theirs: 253 for DNS, 255 for an SMTP path).
+bool is_ldh_domain(std::string_view name);
+
+// RFC 3629 §4: the length (2, 3 or 4) of the well-formed UTF-8 sequence that
+// starts `s`, or 0 if there is none there: an ASCII byte, a stray
+// continuation byte, an overlong form, a surrogate, a code point above
+// U+10FFFF, or a sequence cut short.
+std::size_t utf8_sequence_length(std::string_view s);
+// True if `s` is well-formed UTF-8 throughout (ASCII is).
+bool is_utf8(std::string_view s);
 
 }  // namespace mxsec

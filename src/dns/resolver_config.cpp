@@ -99,38 +99,13 @@ bool ServerAddress::is_loopback() const {
 std::string ServerAddress::to_unbound() const { return address.to_string() + "@" + std::to_string(port); }
 
 Result<ServerAddress> parse_server_address(std::string_view text) {
-  const std::string shown = "'" + escape_for_log(text, 80) + "'";
-  auto bad = [&](std::string_view why) {
-    return make_error(Errc::invalid_argument,
-                      "resolver address " + shown + ": " + std::string(why) + " (expected ADDR, ADDR:PORT or [V6]:PORT)");
-  };
-  std::string_view host = text;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return bad("missing ']'");
-    host = text.substr(1, close - 1);
-    const std::string_view rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return bad("unexpected text after ']'");
-      port_text = rest.substr(1);
-      if (port_text.empty()) return bad("empty port");
-    }
-  } else if (const auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-    if (port_text.empty()) return bad("empty port");
-  }
+  auto parsed = parse_address_port(text);
+  if (!parsed)
+    return make_error(Errc::invalid_argument, "resolver address '" + escape_for_log(text, 80) + "': " +
+                                                  parsed.error().message + " (expected ADDR, ADDR:PORT or [V6]:PORT)");
   ServerAddress out;
-  auto ip = IpAddress::parse(host);
-  if (!ip) return bad("not an IP address");
-  if (text.front() == '[' && ip->is_v4()) return bad("brackets are for IPv6 addresses");
-  out.address = *ip;
-  if (!port_text.empty()) {
-    const auto port = parse_uint(port_text, 65535);
-    if (!port || *port == 0) return bad("port must be 1..65535");
-    out.port = static_cast<std::uint16_t>(*port);
-  }
+  out.address = parsed->address;
+  if (parsed->port) out.port = *parsed->port;
   return out;
 }
 

@@ -1,6 +1,8 @@
 // runtime/options.cpp: see options.hpp.
 #include "runtime/options.hpp"
 
+#include <cmath>
+
 #include "core/strings.hpp"
 
 namespace mxsec::runtime {
@@ -18,12 +20,17 @@ Result<void> check_timeout(std::chrono::milliseconds t, const std::string& name)
 }  // namespace
 
 Result<std::chrono::milliseconds> seconds_option(double seconds, std::string_view name, double max_seconds) {
-  // Written as a negated range so NaN is refused too.
-  if (!(seconds > 0 && seconds <= max_seconds))
+  // Written as a negated range so NaN is refused too. Rounded, not
+  // truncated: 1.001 * 1000 is 1000.999... in binary floating point, and a
+  // value printed as 1.001 (`mxsec config show`) must read back as 1001 ms.
+  // Less than half a millisecond would round to 0, which means "no timeout"
+  // to nobody; it is refused with the same words.
+  const long long ms = seconds > 0 && seconds <= max_seconds ? std::llround(seconds * 1000) : 0;
+  if (ms <= 0)
     return make_error(Errc::invalid_argument,
                       std::string(name) + " must be between 0 and " + std::to_string(static_cast<int>(max_seconds)) +
                           " seconds");
-  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  return std::chrono::milliseconds(ms);
 }
 
 Result<dns::ResolverConfig> resolver_config(const DnsOptions& options, const OptionNames& names) {

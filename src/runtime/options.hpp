@@ -72,7 +72,8 @@ Result<void> validate(const RuntimeOptions& options, const OptionNames& names = 
 Result<dns::ResolverConfig> resolver_config(const DnsOptions& options, const OptionNames& names = {});
 
 // Seconds as given on a command line or in a file, checked to lie in
-// (0, max_seconds]; `name` is quoted in the error.
+// (0, max_seconds] and rounded to the nearest millisecond (at least 1);
+// `name` is quoted in the error.
 Result<std::chrono::milliseconds> seconds_option(double seconds, std::string_view name, double max_seconds = 600);
 
 // The inverse, for showing a default: 5000 ms -> 5.0.

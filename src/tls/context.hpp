@@ -37,6 +37,17 @@ struct ClientContextConfig {
 
 Result<SslCtxPtr> make_client_context(const ClientContextConfig& config);
 
+// Server SSL_CTX for STARTTLS (RFC 3207) and implicit TLS (RFC 8314): the
+// certificate chain and key from PEM files (checked to match), TLS 1.2 or
+// newer (RFC 8996 retired 1.0 and 1.1), no client certificate requested,
+// no session tickets' renegotiation. Errc::io / Errc::crypto name the file.
+struct ServerContextConfig {
+  std::string certificate_chain_file;
+  std::string key_file;
+  int min_protocol = TLS1_2_VERSION;
+};
+Result<SslCtxPtr> make_server_context(const ServerContextConfig& config);
+
 // "TLSv1.3" etc. for an SSL after the handshake.
 std::string protocol_name(const SSL* ssl);
 

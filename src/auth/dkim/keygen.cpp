@@ -12,20 +12,12 @@
 
 #include "auth/dkim/digest.hpp"
 #include "codec/base64.hpp"
+#include "core/file.hpp"
+#include "core/unique_fd.hpp"
 #include "core/strings.hpp"
 #include "tls/handles.hpp"
 
 namespace mxsec::auth::dkim {
-namespace {
-
-struct FdCloser {
-  int fd;
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-}  // namespace
 
 Result<std::string> public_key_b64(EVP_PKEY* pkey) {
   const int id = EVP_PKEY_get_base_id(pkey);
@@ -74,19 +66,10 @@ Result<GeneratedKey> generate_key(KeyType type, int bits) {
 }
 
 Result<void> write_private_key(const std::string& path, std::string_view pem) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error(Errc::io, "cannot create " + path + ": " + std::strerror(errno));
-  FdCloser closer{fd};
-  std::size_t off = 0;
-  while (off < pem.size()) {
-    const ssize_t w = ::write(fd, pem.data() + off, pem.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return make_error(Errc::io, "cannot write " + path + ": " + std::strerror(errno));
-    }
-    off += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0) return make_error(Errc::io, "cannot fsync " + path + ": " + std::strerror(errno));
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return make_error(Errc::io, "cannot create " + path + ": " + std::strerror(errno));
+  if (auto ok = write_all(fd.get(), pem, path); !ok) return ok;
+  if (::fsync(fd.get()) != 0) return make_error(Errc::io, "cannot fsync " + path + ": " + std::strerror(errno));
   return {};
 }
 

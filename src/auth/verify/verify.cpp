@@ -95,7 +95,10 @@ asio::awaitable<Result<MessageVerdict>> verify_message(dns::Resolver& resolver, 
   input.mail_from = path->domain.empty() ? std::string() : path->local_part + "@" + path->domain;
 
   MessageVerdict v;
-  v.spf = co_await spf::check_sender(resolver, input.ip, input.helo, input.mail_from, input.receiver, config.spf);
+  if (input.spf)
+    v.spf = *input.spf;
+  else
+    v.spf = co_await spf::check_sender(resolver, input.ip, input.helo, input.mail_from, input.receiver, config.spf);
   v.dkim = co_await verifier.verify(*parsed, resolver, clock);
 
   auto from = author_domain(*parsed);

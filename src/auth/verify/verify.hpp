@@ -37,6 +37,9 @@ struct VerifyInput {
   std::string mail_from;   // RFC5321.MailFrom, "" or "<>" for the null path
   std::string receiver;    // our host name, for SPF %{r}
   std::string authserv_id; // RFC 8601 authserv-id (our host name)
+  // SPF already evaluated at MAIL FROM (a server does it there, RFC 7208
+  // §2.4); when set, verify_message() reports it instead of asking again.
+  std::optional<spf::SpfResult> spf;
 };
 
 struct VerifyConfig {

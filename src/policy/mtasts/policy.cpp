@@ -29,35 +29,9 @@ bool is_field_name(std::string_view n) {
 // UTF8-2/3/4: no overlongs, no surrogates, nothing above U+10FFFF); no CTLs.
 // The caller has removed surrounding white space.
 bool is_field_value(std::string_view v) {
-  if (v.empty()) return false;
-  std::size_t i = 0;
-  while (i < v.size()) {
-    const auto c = static_cast<unsigned char>(v[i]);
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf;  // bounds of the second octet
-    if (c >= 0xc2 && c <= 0xdf) len = 2;
-    else if (c == 0xe0) { len = 3; lo = 0xa0; }
-    else if (c >= 0xe1 && c <= 0xec) len = 3;
-    else if (c == 0xed) { len = 3; hi = 0x9f; }
-    else if (c >= 0xee && c <= 0xef) len = 3;
-    else if (c == 0xf0) { len = 4; lo = 0x90; }
-    else if (c >= 0xf1 && c <= 0xf3) len = 4;
-    else if (c == 0xf4) { len = 4; hi = 0x8f; }
-    else return false;
-    if (v.size() - i < len) return false;
-    const auto c1 = static_cast<unsigned char>(v[i + 1]);
-    if (c1 < lo || c1 > hi) return false;
-    for (std::size_t k = 2; k < len; ++k) {
-      const auto ck = static_cast<unsigned char>(v[i + k]);
-      if (ck < 0x80 || ck > 0xbf) return false;
-    }
-    i += len;
-  }
+  if (v.empty() || !is_utf8(v)) return false;
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   return true;
 }
 
@@ -68,13 +42,7 @@ std::optional<std::string> parse_mx_pattern(std::string_view v) {
   std::string_view name = v;
   if (name.size() >= 2 && name.substr(0, 2) == "*.") name.remove_prefix(2);
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty() || name.size() > 253) return std::nullopt;
-  for (std::string_view label : split(name, '.')) {
-    if (label.empty() || label.size() > 63) return std::nullopt;
-    if (label.front() == '-' || label.back() == '-') return std::nullopt;
-    for (char c : label)
-      if (!is_alnum(c) && c != '-') return std::nullopt;
-  }
+  if (name.size() > 253 || !is_ldh_domain(name)) return std::nullopt;
   std::string out = v.substr(0, 2) == "*." ? "*." : "";
   out += to_lower(name);
   return out;

@@ -1,30 +1,14 @@
 #include "smtp/proto/ehlo.hpp"
 
 #include "core/strings.hpp"
+#include "smtp/proto/grammar.hpp"
 
 namespace mxsec::smtp {
-namespace {
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  return out;
-}
-
-bool is_keyword(std::string_view k) {
-  if (k.empty() || !is_alnum(k.front())) return false;
-  for (char c : k)
-    if (!is_alnum(c) && c != '-') return false;
-  return true;
-}
-
-}  // namespace
-
-bool EhloCapabilities::has(std::string_view keyword) const { return keywords.count(upper(keyword)) != 0; }
+bool EhloCapabilities::has(std::string_view keyword) const { return keywords.count(ascii_upper(keyword)) != 0; }
 
 const std::vector<std::string>* EhloCapabilities::params(std::string_view keyword) const {
-  auto it = keywords.find(upper(keyword));
+  auto it = keywords.find(ascii_upper(keyword));
   return it == keywords.end() ? nullptr : &it->second;
 }
 
@@ -45,7 +29,7 @@ EhloCapabilities parse_ehlo(const Reply& reply) {
   if (sp != std::string_view::npos) caps.greeting = std::string(first.substr(sp + 1));
   for (std::size_t i = 1; i < reply.lines.size(); ++i) {
     auto words = split(reply.lines[i], ' ');
-    if (words.empty() || !is_keyword(words.front())) {
+    if (words.empty() || !is_esmtp_keyword(words.front())) {
       ++caps.malformed_lines;
       continue;
     }
@@ -65,7 +49,7 @@ EhloCapabilities parse_ehlo(const Reply& reply) {
       ++caps.malformed_lines;
       continue;
     }
-    caps.keywords.emplace(upper(words.front()), std::move(params));
+    caps.keywords.emplace(ascii_upper(words.front()), std::move(params));
   }
   return caps;
 }

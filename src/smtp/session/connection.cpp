@@ -282,6 +282,19 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     return read_until_complete<Reply>([this] { return take_buffered_reply(); });
   }
 
+  asio::awaitable<Result<std::string_view>> read_some() {
+    auto self = shared_from_this();
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (in.empty()) {
+      if (is_cancelled(cs)) co_return cancelled_error(Step::read);
+      arm(Step::read, config.timeouts.read);
+      auto got = co_await fill(cs);
+      disarm();
+      if (!got) co_return got.error();
+    }
+    co_return std::string_view(in);
+  }
+
   asio::awaitable<Result<void>> flush() {
     auto self = shared_from_this();
     auto cs = co_await asio::this_coro::cancellation_state;
@@ -417,6 +430,8 @@ Connection Connection::over_memory(MemoryStream stream, SessionConfig config) {
 
 asio::awaitable<Result<Line>> Connection::read_line() { return impl_->read_line(); }
 asio::awaitable<Result<Reply>> Connection::read_reply() { return impl_->read_reply(); }
+asio::awaitable<Result<std::string_view>> Connection::read_some() { return impl_->read_some(); }
+void Connection::consume(std::size_t n) { impl_->in.erase(0, std::min(n, impl_->in.size())); }
 void Connection::queue(std::string_view bytes) { impl_->out.append(bytes); }
 std::size_t Connection::queued() const { return impl_->out.size(); }
 asio::awaitable<Result<void>> Connection::flush() { return impl_->flush(); }

@@ -125,6 +125,13 @@ class Connection {
   // --- reading ---------------------------------------------------------------
   asio::awaitable<Result<Line>> read_line();
   asio::awaitable<Result<Reply>> read_reply();
+  // Raw octets (DATA and BDAT text): the received octets not consumed yet,
+  // reading once (read deadline) when none are buffered. The view is valid
+  // until the next call on the connection; consume() takes `n` octets off
+  // the front. Must not be mixed with a read_line() that is still
+  // mid-line (it never is after read_line() returned a line).
+  asio::awaitable<Result<std::string_view>> read_some();
+  void consume(std::size_t n);
 
   // --- writing ---------------------------------------------------------------
   void queue(std::string_view bytes);

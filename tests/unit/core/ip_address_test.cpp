@@ -73,5 +73,32 @@ TEST(IpAddress, FromBytes) {
   EXPECT_TRUE(IpAddress{}.is_v4());
 }
 
+TEST(IpAddress, AddressWithOptionalPort) {
+  struct Case {
+    const char* in;
+    const char* address;  // nullptr: refused
+    int port;             // -1: none given
+  };
+  for (const Case& c : {Case{"192.0.2.1", "192.0.2.1", -1}, Case{"192.0.2.1:25", "192.0.2.1", 25},
+                        Case{"[2001:db8::1]:587", "2001:db8::1", 587}, Case{"[::1]", "::1", -1},
+                        Case{"2001:db8::1:25", "2001:db8::1:25", -1},  // a bare IPv6 address has no port
+                        Case{"1.1.1.1:65535", "1.1.1.1", 65535}, Case{"", nullptr, 0}, Case{"1.1.1.1:", nullptr, 0},
+                        Case{"1.1.1.1:0", nullptr, 0}, Case{"1.1.1.1:65536", nullptr, 0}, Case{"[1.1.1.1]:53", nullptr, 0},
+                        Case{"[::1", nullptr, 0}, Case{"[::1]53", nullptr, 0}, Case{"[::1]:", nullptr, 0},
+                        Case{"mx.example:25", nullptr, 0}, Case{"1.1.1.1:+25", nullptr, 0}}) {
+    auto a = parse_address_port(c.in);
+    if (!c.address) {
+      ASSERT_FALSE(a) << c.in;
+      EXPECT_EQ(a.error().code, Errc::invalid_argument);
+      continue;
+    }
+    ASSERT_TRUE(a) << c.in << ": " << a.error().message;
+    EXPECT_EQ(a->address.to_string(), c.address) << c.in;
+    EXPECT_EQ(a->port ? *a->port : -1, c.port) << c.in;
+  }
+  EXPECT_EQ(parse_address_port("[::1").error().message, "missing ']'");
+  EXPECT_EQ(parse_address_port("1.1.1.1:0").error().message, "port must be 1..65535");
+}
+
 }  // namespace
 }  // namespace mxsec

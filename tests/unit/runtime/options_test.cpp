@@ -25,7 +25,9 @@ TEST(RuntimeOptions, DefaultsComeFromLimits) {
 TEST(RuntimeOptions, SecondsOptionRefusesOutOfRangeAndNaN) {
   EXPECT_EQ(*seconds_option(2.5, "--timeout"), 2500ms);
   EXPECT_EQ(*seconds_option(600, "--timeout"), 600000ms);
-  for (double bad : {0.0, -1.0, 600.5, std::nan(""), std::numeric_limits<double>::infinity()}) {
+  EXPECT_EQ(*seconds_option(1.001, "--timeout"), 1001ms);  // 1000.999... in binary: rounded, not truncated
+  EXPECT_EQ(*seconds_option(0.0006, "--timeout"), 1ms);
+  for (double bad : {0.0, -1.0, 0.0004, 600.5, std::nan(""), std::numeric_limits<double>::infinity()}) {
     auto r = seconds_option(bad, "--timeout");
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, Errc::invalid_argument);

@@ -1,4 +1,4 @@
-// Test helper: "parsegrind" for the SMTP reply push parser. The outcome of a
+// Test helper: "parsegrind" for the SMTP push parsers. The outcome of a
 // parse must not depend on how the bytes are split across push() calls.
 #pragma once
 
@@ -11,6 +11,28 @@
 #include "smtp/proto/reply.hpp"
 
 namespace mxsec::test {
+
+// Calls check(cuts, how) with the cut offsets of every split of `input` in
+// two (including the empty first and last parts) and of byte by byte.
+template <class Check>
+void for_each_split(std::string_view input, Check&& check) {
+  for (std::size_t i = 0; i <= input.size(); ++i) check(std::vector<std::size_t>{i}, "split at " + std::to_string(i));
+  std::vector<std::size_t> every;
+  for (std::size_t i = 1; i < input.size(); ++i) every.push_back(i);
+  check(every, std::string("byte by byte"));
+}
+
+// The parts of `input` between the cuts (offsets ascending, each <= size).
+inline std::vector<std::string_view> chunks_at(std::string_view input, const std::vector<std::size_t>& cuts) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (std::size_t end : cuts) {
+    out.push_back(input.substr(start, end - start));
+    start = end;
+  }
+  out.push_back(input.substr(start));
+  return out;
+}
 
 struct PushOutcome {
   smtp::ReplyParser::State state = smtp::ReplyParser::State::need_more;
@@ -50,10 +72,9 @@ inline PushOutcome parsegrind(std::string_view input, smtp::ReplyLimits limits =
       EXPECT_EQ(o.consumed, whole.consumed) << how;
     }
   };
-  for (std::size_t i = 0; i <= input.size(); ++i) same(push_chunks(input, {i}, limits), "split at " + std::to_string(i));
-  std::vector<std::size_t> every;
-  for (std::size_t i = 1; i < input.size(); ++i) every.push_back(i);
-  same(push_chunks(input, every, limits), "byte by byte");
+  for_each_split(input, [&](const std::vector<std::size_t>& cuts, const std::string& how) {
+    same(push_chunks(input, cuts, limits), how);
+  });
   return whole;
 }
 

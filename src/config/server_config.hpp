@@ -1,0 +1,177 @@
+// config/server_config.hpp: the TOML configuration of `mxsec serve`
+// (docs/configuration.md lists every key with its default).
+//
+// Contract
+// - parse_config() reads one TOML document into a ServerConfig. Every key
+//   not given keeps the default written in this header (or, for the runtime
+//   part, in runtime/options.hpp and core/limits.hpp). An unknown key, a
+//   value of the wrong type or out of range, or a TOML syntax error is an
+//   Error (Errc::parse) whose message names the source, the line, the key
+//   and the problem: "mxsec.toml:12: limits.recipients: must be between
+//   100 and 100000, got 0". Nothing is half-applied: either the whole file is
+//   valid or the caller keeps what it had (SIGHUP reload relies on this).
+//   The line is that of the offending value; for a missing key, that of its
+//   table. Elements of arrays are named "dns.forwarders[1]",
+//   "listener[0].kind" (counted from 0). A TOML syntax error reads
+//   "<source>:<line>:<column>: <toml++'s description>". Only the first
+//   problem found is reported; the sections are read in a fixed order
+//   (top level, dns, tls, mta_sts, policy, listener, relay, domain,
+//   inbound, limits, metrics, log), so a cross-check such as "a submission
+//   listener needs tls.certificate" never reports the consequence of a bad
+//   value read later.
+// - [[listener]], [[domain]] and relay.networks, when the file gives them,
+//   replace the defaults instead of adding to them. Without [[domain]], the
+//   default domain "localhost" delivers into <spool_dir>/maildir/%d/%u, so it
+//   follows a spool_dir set in the file. Relative paths are kept as written
+//   and are relative to the working directory of `mxsec serve`; files named
+//   here (certificate, key, trust anchors, users_file, ...) are read when
+//   they are used, not by parse_config().
+// - The [dns], [tls] (ca_file) and [mta_sts] tables fill the same
+//   runtime::RuntimeOptions the CLI flags fill, and are checked by the same
+//   runtime::validate() with TOML key names (runtime::OptionNames), so
+//   `serve` builds its resolver, policy engine and stores as every other
+//   command does.
+// - Domain names (hostname, [[domain]] name, ...) may be U-labels; they are
+//   converted to A-labels with libidn2 (IDNA 2008) and kept in both forms.
+// - default_config() is the safe configuration used without --config:
+//   listen on 127.0.0.1:2525 (smtp), spool under ./mxsec-data, the embedded
+//   recursive validating resolver, mail for "localhost" into a Maildir under
+//   ./mxsec-data/maildir/%d/%u, relay only for 127.0.0.1/32 (and ::1/128).
+// - render_config() prints the effective configuration with every key as
+//   TOML that parse_config() reads back to an equal configuration
+//   (`mxsec config show`, like `postconf`). Optional values are written in
+//   the form that means "unset" ("" for metrics.address).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ip_address.hpp"
+#include "core/limits.hpp"
+#include "core/result.hpp"
+#include "runtime/options.hpp"
+
+namespace mxsec::config {
+
+enum class ListenerKind { smtp, submission, smtps };
+const char* to_string(ListenerKind k);
+
+struct Listener {
+  IpAddress address;
+  std::uint16_t port = 0;
+  ListenerKind kind = ListenerKind::smtp;
+  std::string text() const;  // "127.0.0.1:2525", "[::1]:25"
+};
+
+struct Network {
+  IpAddress address;
+  unsigned prefix = 0;
+  bool contains(const IpAddress& ip) const;  // IPv4-mapped IPv6 clients match IPv4 networks
+  std::string text() const;                  // "127.0.0.0/8"
+};
+// "192.0.2.0/24", "2001:db8::/32", or a bare address (/32, /128).
+std::optional<Network> parse_network(std::string_view text);
+
+struct Delivery {
+  enum class Kind { maildir, lmtp };
+  Kind kind = Kind::maildir;
+  std::string maildir;      // path pattern; %u = local part, %d = domain (A-label), %% = %
+  IpAddress lmtp_address;   // lmtp:HOST:PORT (HOST is an IP address or [IPv6])
+  std::uint16_t lmtp_port = 24;
+  std::string text() const;  // "maildir:PATH", "lmtp:HOST:PORT" (as written, port always shown)
+};
+
+struct LocalDomain {
+  std::string name;        // as written (may be a U-label name)
+  std::string name_ascii;  // A-labels, lower case
+  Delivery delivery;
+};
+
+struct RelayConfig {
+  std::vector<Network> networks;  // clients that may relay without AUTH
+  std::string users_file;         // "user:$y$..." lines (mxsec passwd); "" = no AUTH
+};
+
+enum class DmarcAction { reject, quarantine, none };
+enum class SpfFailAction { reject, tag };
+enum class QuarantineAction { header, hold };  // add "X-Mxsec-Quarantine: yes", or also hold the message in the queue
+const char* to_string(DmarcAction a);
+const char* to_string(SpfFailAction a);
+const char* to_string(QuarantineAction a);
+
+struct InboundConfig {
+  bool verify = true;          // SPF, DKIM, DMARC on mail from non-relay clients
+  std::string authserv_id;     // "" = hostname
+  DmarcAction dmarc_reject = DmarcAction::reject;  // what p=reject failures get
+  QuarantineAction quarantine = QuarantineAction::header;  // what p=quarantine failures get
+  SpfFailAction spf_fail = SpfFailAction::tag;
+};
+
+// Every attacker-controlled quantity of the server, with its default.
+struct ServerLimits {
+  std::size_t line_bytes = limits::kSmtpLineBytes;
+  int commands_per_session = 1000;
+  int bad_commands = 20;
+  int recipients = 1000;  // per message (RFC 5321 §4.5.3.1.8: at least 100)
+  std::uint64_t message_bytes = 50ull * 1024 * 1024;
+  std::chrono::milliseconds session_time = limits::kSmtpSessionTimeout;
+  std::chrono::milliseconds command_timeout{300000};  // RFC 5321 §4.5.3.2.7: 5 minutes
+  std::uint64_t min_data_rate = 256;  // octets per second over a DATA/BDAT transfer, after its first 30 s
+  int max_sessions = 10000;
+  int max_sessions_per_client = 50;
+  int auth_failures = 3;              // per session, then 421
+};
+
+struct ServerTls {
+  std::string certificate;  // PEM chain; "" = no STARTTLS, no submission listeners
+  std::string key;
+};
+
+struct MetricsConfig {
+  std::optional<Listener> address;  // Prometheus /metrics, plain HTTP; unset ("" in the file) = off
+};
+
+struct LogConfig {
+  enum class Format { text, json };
+  Format format = Format::text;
+  std::string level = "info";  // spdlog level name: trace, debug, info, warn, error, critical, off
+};
+const char* to_string(LogConfig::Format f);
+
+struct ServerConfig {
+  std::string hostname;        // "" = the machine's name (gethostname)
+  std::string hostname_ascii;
+  std::string spool_dir = "./mxsec-data";
+  std::string user;            // drop privileges to this user after binding; "" = stay
+  std::string source;          // where it came from ("mxsec.toml", "(defaults)")
+  runtime::RuntimeOptions runtime;
+  ServerTls tls;
+  std::vector<Listener> listeners;
+  RelayConfig relay;
+  std::vector<LocalDomain> domains;
+  InboundConfig inbound;
+  ServerLimits limits;
+  MetricsConfig metrics;
+  LogConfig log;
+  unsigned threads = 0;        // event loops; 0 = one per core
+};
+
+// A configuration file is a page or two; anything this large is a wrong path.
+inline constexpr std::size_t kConfigFileBytes = 1024 * 1024;
+
+ServerConfig default_config();
+// Errc::limit past kConfigFileBytes, Errc::parse for everything else.
+Result<ServerConfig> parse_config(std::string_view toml_text, std::string_view source_name);
+// Bounded read (Errc::io, Errc::limit), then parse_config with `path` as the source.
+Result<ServerConfig> load_config(const std::string& path);
+std::string render_config(const ServerConfig& config);
+
+// The names runtime::validate() uses for the TOML keys ("dns.timeout", ...).
+runtime::OptionNames toml_option_names();
+
+}  // namespace mxsec::config

@@ -1,0 +1,229 @@
+#include "delivery/runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/strings.hpp"
+#include "delivery/headers.hpp"
+#include "delivery/maildir.hpp"
+
+namespace mxsec::delivery {
+namespace {
+
+constexpr std::chrono::seconds kTimerTick{1};
+
+std::pair<std::string_view, std::string_view> split_address(std::string_view address) {
+  const std::size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return {address, {}};
+  return {address.substr(0, at), address.substr(at + 1)};
+}
+
+}  // namespace
+
+struct QueueRunner::Impl {
+  Impl(queue::Spool& s, const config::ServerConfig& c, const Clock& k, RunnerOptions o)
+      : spool(s), config(c), clock(k), options(o), pool(std::max<std::size_t>(o.threads, 1)) {}
+
+  queue::Spool& spool;
+  const config::ServerConfig& config;
+  const Clock& clock;
+  RunnerOptions options;
+  asio::thread_pool pool;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;  // idle waiters and the retry timer
+  std::size_t running = 0;
+  bool stopping = false;
+  std::set<queue::QueueId> in_flight;
+  std::multimap<std::int64_t, queue::QueueId> retries;  // next attempt -> message
+  RunnerStats stats;
+  std::thread timer;
+  std::mt19937_64 jitter{std::random_device{}()};
+
+  void schedule(const queue::QueueId& id, std::optional<queue::Envelope> envelope) {
+    {
+      std::lock_guard lock(mu);
+      if (stopping || !in_flight.insert(id).second) return;
+      ++running;
+    }
+    asio::post(pool, [this, id, envelope = std::move(envelope)]() mutable {
+      attempt(id, std::move(envelope));
+      std::lock_guard lock(mu);
+      in_flight.erase(id);
+      --running;
+      cv.notify_all();
+    });
+  }
+
+  void run_timer() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      cv.wait_for(lock, kTimerTick);
+      const std::int64_t now = clock.now();
+      std::vector<queue::QueueId> due;
+      while (!retries.empty() && retries.begin()->first <= now) {
+        due.push_back(retries.begin()->second);
+        retries.erase(retries.begin());
+      }
+      lock.unlock();
+      for (const auto& id : due) schedule(id, std::nullopt);
+      lock.lock();
+    }
+  }
+
+  std::int64_t backoff(int attempts) {
+    auto delay = options.min_backoff;
+    for (int i = 1; i < attempts && delay < options.max_backoff; ++i) delay *= 2;
+    delay = std::min(delay, options.max_backoff);
+    std::uniform_real_distribution<double> spread(0.8, 1.2);  // jitter: retries of one burst spread out
+    std::lock_guard lock(mu);
+    return static_cast<std::int64_t>(static_cast<double>(delay.count()) * spread(jitter));
+  }
+
+  const config::LocalDomain* local_domain(std::string_view domain) const {
+    for (const auto& d : config.domains)
+      if (d.name_ascii == domain) return &d;
+    return nullptr;
+  }
+
+  // One recipient, one attempt; updates its state.
+  void deliver(const queue::Envelope& e, queue::Recipient& r, const std::vector<std::string_view>& slices) {
+    const std::int64_t now = clock.now();
+    ++r.attempts;
+    const auto* local = local_domain(r.domain_ascii);
+    Result<std::string> delivered = make_error(Errc::unsupported, "no delivery agent yet for this destination");
+    std::string relay = "none";
+    if (local && local->delivery.kind == config::Delivery::Kind::maildir) {
+      relay = "maildir";
+      const auto [local_part, domain] = split_address(r.address);
+      auto path = maildir_path(local->delivery.maildir, local_part, r.domain_ascii);
+      delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync}) : path.error();
+    }
+    const double delay = static_cast<double>(now - e.arrival);
+    r.last_host = relay;
+    if (delivered) {
+      r.state = queue::RecipientState::delivered;
+      r.last_result = "delivered to " + *delivered;
+      std::lock_guard lock(mu);
+      ++stats.delivered;
+    } else {
+      r.next_attempt = now + backoff(r.attempts);
+      r.last_result = delivered.error().message;
+      std::lock_guard lock(mu);
+      ++stats.deferred;
+    }
+    spdlog::info("{}: to=<{}>, relay={}, delay={:.0f}, status={} ({})", e.id, escape_for_log(r.address), relay, delay,
+                 delivered ? "sent" : "deferred", escape_for_log(r.last_result));
+  }
+
+  void attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {
+    if (spool.held(id)) return;
+    auto envelope = given ? Result<queue::Envelope>(std::move(*given)) : spool.load(id);
+    if (!envelope) {
+      spdlog::error("{}: cannot load: {}", id, envelope.error().message);
+      return;
+    }
+    auto message = spool.open_message(id);
+    if (!message) {
+      spdlog::error("{}: cannot open: {}", id, message.error().message);
+      return;
+    }
+    const std::string_view text = message->text.view();
+    const std::string authserv =
+        config.inbound.authserv_id.empty() ? config.hostname_ascii : config.inbound.authserv_id;
+    const auto slices = output_slices(message->prepend, text, forged_auth_results(text, authserv));
+    const std::int64_t now = clock.now();
+    for (auto& r : envelope->recipients)
+      if (r.state == queue::RecipientState::pending && r.next_attempt <= now) deliver(*envelope, r, slices);
+    finish(*envelope);
+  }
+
+  void finish(const queue::Envelope& e) {
+    std::optional<std::int64_t> next;
+    for (const auto& r : e.recipients)
+      if (r.state == queue::RecipientState::pending) next = next ? std::min(*next, r.next_attempt) : r.next_attempt;
+    if (!next) {
+      auto removed = spool.remove(e.id);
+      if (!removed) spdlog::error("{}: cannot remove: {}", e.id, removed.error().message);
+      spdlog::info("{}: removed", e.id);
+      std::lock_guard lock(mu);
+      ++stats.removed;
+      return;
+    }
+    auto saved = spool.save_state(e);
+    if (!saved) spdlog::error("{}: cannot save state: {}", e.id, saved.error().message);
+    std::lock_guard lock(mu);
+    retries.emplace(*next, e.id);
+  }
+};
+
+QueueRunner::QueueRunner(queue::Spool& spool, const config::ServerConfig& config, const Clock& clock,
+                         RunnerOptions options)
+    : impl_(std::make_unique<Impl>(spool, config, clock, options)) {
+  impl_->timer = std::thread([this] { impl_->run_timer(); });
+}
+
+QueueRunner::~QueueRunner() { stop(); }
+
+void QueueRunner::start() {
+  auto ids = impl_->spool.list();
+  if (!ids) {
+    spdlog::error("queue: {}", ids.error().message);
+    return;
+  }
+  for (const auto& id : *ids) impl_->schedule(id, std::nullopt);
+}
+
+void QueueRunner::submit(const queue::Envelope& e) { impl_->schedule(e.id, e); }
+
+void QueueRunner::flush() {
+  // The whole queue, not only what waits for a retry: a released message
+  // was skipped while held and waits for nothing.
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->retries.clear();
+  }
+  auto ids = impl_->spool.list();
+  if (!ids) {
+    spdlog::error("queue: {}", ids.error().message);
+    return;
+  }
+  for (const auto& id : *ids) {
+    auto e = impl_->spool.load(id);
+    if (!e) continue;
+    for (auto& r : e->recipients) r.next_attempt = 0;
+    impl_->schedule(id, std::move(*e));
+  }
+}
+
+void QueueRunner::stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+    impl_->cv.notify_all();
+  }
+  if (impl_->timer.joinable()) impl_->timer.join();
+  impl_->pool.join();
+}
+
+RunnerStats QueueRunner::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+void QueueRunner::wait_idle() {
+  std::unique_lock lock(impl_->mu);
+  impl_->cv.wait(lock, [this] { return impl_->running == 0; });
+}
+
+}  // namespace mxsec::delivery

@@ -1,0 +1,389 @@
+// queue/spool.cpp: opening the spool, creating writers, reading committed
+// messages, state, hold and removal; see spool.hpp. commit() is in commit.cpp.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "core/file.hpp"
+#include "core/limits.hpp"
+#include "core/strings.hpp"
+#include "queue/queue_file.hpp"
+#include "queue/spool_impl.hpp"
+
+namespace mxsec::queue {
+namespace {
+
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+constexpr std::string_view kTmpMarker = ".tmp.";
+// Attempts at an unused ID (O_EXCL) before create() gives up.
+constexpr int kCreateAttempts = 16;
+
+Error bad_id(std::string_view id) {
+  return make_error(Errc::invalid_argument, "not a queue ID: \"" + escape_for_log(id, 40) + "\"");
+}
+
+Result<void> fsync_fd(int fd, const std::string& label) {
+  if (::fsync(fd) != 0) return errno_error(label, "fsync");
+  return {};
+}
+
+bool exists_at(int dir_fd, const std::string& name) {
+  struct stat st {};
+  return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// Unlinks `name` in `dir_fd`; a missing file is fine. Sets `removed`.
+Result<void> unlink_if_present(int dir_fd, const std::string& name, const std::string& label, bool& removed) {
+  removed = ::unlinkat(dir_fd, name.c_str(), 0) == 0;
+  if (!removed && errno != ENOENT) return errno_error(label, "unlink");
+  return {};
+}
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+
+// The names in the directory `dir_fd` (without "." and "..").
+Result<std::vector<std::string>> names_in(int dir_fd, const std::string& label) {
+  // A descriptor of its own: readdir() moves the file offset, and `dir_fd` is
+  // shared by every thread using the spool.
+  UniqueFd fd(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error(label, "open");
+  std::unique_ptr<DIR, DirCloser> dir(::fdopendir(fd.get()));
+  if (!dir) return errno_error(label, "fdopendir");
+  fd.release();  // owned by `dir` now
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    const dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) break;
+    const std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  if (errno != 0) return errno_error(label, "readdir");
+  return names;
+}
+
+// Anyone who can write to a spool directory can inject or remove messages.
+Result<void> refuse_writable_by_others(int dir_fd, const std::string& label) {
+  struct stat st {};
+  if (::fstat(dir_fd, &st) != 0) return errno_error(label, "fstat");
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return make_error(Errc::io, label + ": group- or world-writable; refusing to use it as a spool");
+  return {};
+}
+
+// Opens (and in server mode creates) one directory of the spool.
+Result<UniqueFd> open_dir(int parent_fd, const char* name, const std::string& label, Mode mode, bool& created) {
+  if (mode == Mode::server) {
+    if (::mkdirat(parent_fd, name, 0700) == 0)
+      created = true;
+    else if (errno != EEXIST)
+      return errno_error(label, "mkdir");
+  }
+  UniqueFd fd(::openat(parent_fd, name, kDirFlags));
+  if (!fd) return errno_error(label, "open");
+  if (mode == Mode::server)
+    if (auto r = refuse_writable_by_others(fd.get(), label); !r) return r.error();
+  return fd;
+}
+
+std::string parent_directory(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Result<std::shared_ptr<SpoolDirs>> open_dirs(const Options& options, Mode mode) {
+  auto dirs = std::make_shared<SpoolDirs>();
+  dirs->root = options.directory;
+  bool root_created = false;
+  if (mode == Mode::server) {
+    if (::mkdir(dirs->root.c_str(), 0700) == 0)
+      root_created = true;
+    else if (errno != EEXIST)
+      return errno_error("spool " + dirs->root, "mkdir");
+  }
+  // O_NOFOLLOW only inside the spool: the spool path may be a link (spool.hpp).
+  dirs->root_fd.reset(::open(dirs->root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dirs->root_fd) return errno_error("spool " + dirs->root, "open");
+  if (mode == Mode::server) {
+    if (auto r = refuse_writable_by_others(dirs->root_fd.get(), "spool " + dirs->root); !r) return r.error();
+    if (::flock(dirs->root_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return make_error(Errc::io, "spool " + dirs->root + ": in use by another server");
+      return errno_error("spool " + dirs->root, "flock");
+    }
+  }
+  bool created = false;
+  const std::array<std::pair<const char*, UniqueFd*>, 4> subs{{{kIncomingDir, &dirs->incoming},
+                                                               {kQueueDir, &dirs->queue},
+                                                               {kStateDir, &dirs->state},
+                                                               {kHoldDir, &dirs->hold}}};
+  for (const auto& [name, fd] : subs) {
+    // A client never receives, so it needs no incoming/ (and must not create it).
+    if (mode == Mode::client && fd == &dirs->incoming) continue;
+    auto opened = open_dir(dirs->root_fd.get(), name, dirs->root + "/" + name, mode, created);
+    if (!opened) return opened.error();
+    *fd = std::move(*opened);
+  }
+  if (options.fsync && created)
+    if (auto r = fsync_fd(dirs->root_fd.get(), "spool " + dirs->root); !r) return r.error();
+  if (options.fsync && root_created) {
+    // The spool's own entry must be durable before anything in it is acknowledged.
+    const std::string parent = parent_directory(dirs->root);
+    const UniqueFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent_fd) return errno_error(parent, "open");
+    if (auto r = fsync_fd(parent_fd.get(), parent); !r) return r.error();
+  }
+  return dirs;
+}
+
+// Mode::server start-up: incoming/ is emptied (nothing there was
+// acknowledged); state/ and hold/ files of messages that are gone, and
+// temporary state files, are removed.
+Result<void> clean_up(const SpoolDirs& dirs) {
+  const std::string incoming_label = dirs.root + "/" + kIncomingDir;
+  auto incoming = names_in(dirs.incoming.get(), incoming_label);
+  if (!incoming) return incoming.error();
+  for (const std::string& name : *incoming)
+    if (::unlinkat(dirs.incoming.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+      return errno_error(dirs.path(kIncomingDir, name), "unlink");
+
+  struct Sub {
+    const char* name;
+    int fd;
+    bool has_temporaries;
+  };
+  for (const Sub sub : {Sub{kStateDir, dirs.state.get(), true}, Sub{kHoldDir, dirs.hold.get(), false}}) {
+    auto names = names_in(sub.fd, dirs.root + "/" + sub.name);
+    if (!names) return names.error();
+    for (const std::string& name : *names) {
+      const bool temporary = sub.has_temporaries && name.size() > kIdLength &&
+                             valid_id(std::string_view(name).substr(0, kIdLength)) &&
+                             name.compare(kIdLength, kTmpMarker.size(), kTmpMarker) == 0;
+      const bool orphan = valid_id(name) && !exists_at(dirs.queue.get(), name);
+      if (!temporary && !orphan) continue;
+      if (::unlinkat(sub.fd, name.c_str(), 0) != 0 && errno != ENOENT)
+        return errno_error(dirs.path(sub.name, name), "unlink");
+    }
+  }
+  return {};
+}
+
+// queue/ID read up to the message text: the descriptor, the footer, the envelope.
+struct QueueFile {
+  UniqueFd fd;
+  Footer footer;
+  StoredEnvelope stored;
+};
+
+Result<QueueFile> read_queue_file(const SpoolDirs& dirs, const QueueId& id) {
+  if (!valid_id(id)) return bad_id(id);
+  const std::string path = dirs.path(kQueueDir, id);
+  QueueFile out;
+  out.fd.reset(::openat(dirs.queue.get(), id.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!out.fd) {
+    if (errno == ENOENT) return make_error(Errc::not_found, "queue file " + path + ": no such message");
+    return errno_error("queue file " + path, "open");
+  }
+  struct stat st {};
+  if (::fstat(out.fd.get(), &st) != 0) return errno_error("queue file " + path, "fstat");
+  const std::string damaged = "damaged queue file " + path + ": ";
+  if (!S_ISREG(st.st_mode)) return make_error(Errc::parse, damaged + "not a regular file");
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < kFooterBytes) return make_error(Errc::parse, damaged + "shorter than its footer");
+  std::string footer_text(kFooterBytes, '\0');
+  if (auto r = pread_exact(out.fd.get(), footer_text.data(), kFooterBytes, size - kFooterBytes, "queue file " + path); !r)
+    return r.error();
+  auto footer = parse_footer(footer_text, size);
+  if (!footer) return make_error(Errc::parse, damaged + footer.error().message);
+  out.footer = *footer;
+  std::string json(static_cast<std::size_t>(footer->json_bytes), '\0');
+  if (auto r = pread_exact(out.fd.get(), json.data(), json.size(), footer->text_bytes, "queue file " + path); !r)
+    return r.error();
+  auto stored = parse_envelope(json, footer_text, *footer, id);
+  if (!stored) return make_error(Errc::parse, damaged + stored.error().message);
+  out.stored = std::move(*stored);
+  return out;
+}
+
+Result<void> require_queue_file(const SpoolDirs& dirs, const QueueId& id) {
+  if (!valid_id(id)) return bad_id(id);
+  if (!exists_at(dirs.queue.get(), id))
+    return make_error(Errc::not_found, "queue file " + dirs.path(kQueueDir, id) + ": no such message");
+  return {};
+}
+
+}  // namespace
+
+Spool::Impl::Impl(Options o, Mode m, std::shared_ptr<SpoolDirs> d)
+    : options(std::move(o)),
+      mode(m),
+      dirs(std::move(d)),
+      group([this] { return sync_queue_directory(); }),
+      pool(std::max<std::size_t>(options.sync_threads, 1)) {}
+
+Result<void> Spool::Impl::sync_queue_directory() const {
+  return fsync_fd(dirs->queue.get(), dirs->root + "/" + kQueueDir);
+}
+
+Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Spool::~Spool() = default;
+
+Result<std::unique_ptr<Spool>> Spool::open(Options options, Mode mode) {
+  if (options.directory.empty()) return make_error(Errc::invalid_argument, "spool: no directory given");
+  auto dirs = open_dirs(options, mode);
+  if (!dirs) return dirs.error();
+  if (mode == Mode::server)
+    if (auto r = clean_up(**dirs); !r) return r.error();
+  return std::unique_ptr<Spool>(new Spool(std::make_unique<Impl>(std::move(options), mode, std::move(*dirs))));
+}
+
+const Options& Spool::options() const { return impl_->options; }
+
+std::uint64_t Spool::directory_syncs() const { return impl_->group.syncs(); }
+
+Result<MessageWriter> Spool::create() {
+  if (impl_->mode != Mode::server) return make_error(Errc::invalid_argument, "spool opened as a client cannot receive");
+  const SpoolDirs& dirs = *impl_->dirs;
+  for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
+    auto w = std::make_unique<MessageWriter::Impl>();
+    w->dirs = impl_->dirs;
+    w->id = impl_->ids.next();
+    w->fd.reset(::openat(dirs.incoming.get(), w->id.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!w->fd) {
+      if (errno == EEXIST) continue;
+      return errno_error(w->path(), "open");
+    }
+    w->linked = true;
+    // commit() renames without replacing; an ID already committed is skipped
+    // here so that the rename cannot fail on it.
+    if (exists_at(dirs.queue.get(), w->id)) continue;  // `w` removes its incoming file
+    w->capacity = impl_->options.write_buffer_bytes;
+    if (w->capacity > 0) w->buffer = std::make_unique_for_overwrite<char[]>(w->capacity);
+    return MessageWriter(std::move(w));
+  }
+  return make_error(Errc::io, "spool " + dirs.root + ": no unused queue ID after " + std::to_string(kCreateAttempts) +
+                                  " attempts");
+}
+
+Result<MappedText> Spool::map_incoming(MessageWriter& writer) const {
+  if (!writer.impl_ || !writer.impl_->fd || writer.impl_->dirs != impl_->dirs)
+    return make_error(Errc::invalid_argument, "map_incoming: not an open writer of this spool");
+  if (auto r = writer.flush(); !r) return r.error();
+  return MappedText::map(writer.impl_->fd.get(), writer.impl_->in_file, writer.impl_->path());
+}
+
+Result<std::vector<QueueId>> Spool::list() const {
+  auto names = names_in(impl_->dirs->queue.get(), impl_->dirs->root + "/" + kQueueDir);
+  if (!names) return names.error();
+  std::vector<QueueId> ids;
+  for (std::string& name : *names)
+    if (valid_id(name)) ids.push_back(std::move(name));
+  std::sort(ids.begin(), ids.end());  // IDs sort by time (queue_id.hpp)
+  return ids;
+}
+
+Result<Envelope> Spool::load(const QueueId& id) const {
+  auto file = read_queue_file(*impl_->dirs, id);
+  if (!file) return file.error();
+  Envelope envelope = std::move(file->stored.envelope);
+  const std::string path = impl_->dirs->path(kStateDir, id);
+  const UniqueFd state(::openat(impl_->dirs->state.get(), id.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!state) {
+    if (errno == ENOENT) return envelope;
+    return errno_error("state file " + path, "open");
+  }
+  auto text = read_fd_bounded(state.get(), limits::kQueueStateBytes, "state file " + path);
+  if (!text) return text.error();
+  if (auto r = merge_state(*text, envelope); !r)
+    return make_error(Errc::parse, "damaged state file " + path + ": " + r.error().message);
+  return envelope;
+}
+
+Result<Spool::Message> Spool::open_message(const QueueId& id) const {
+  auto file = read_queue_file(*impl_->dirs, id);
+  if (!file) return file.error();
+  auto text = MappedText::map(file->fd.get(), file->footer.text_bytes, "queue file " + impl_->dirs->path(kQueueDir, id));
+  if (!text) return text.error();
+  return Message{std::move(file->stored.prepend), std::move(*text)};
+}
+
+Result<void> Spool::save_state(const Envelope& envelope) {
+  const SpoolDirs& dirs = *impl_->dirs;
+  if (auto r = require_queue_file(dirs, envelope.id); !r) return r;
+  const std::string contents = encode_state(envelope);
+  const std::string path = dirs.path(kStateDir, envelope.id);
+  std::string tmp;
+  UniqueFd fd;
+  for (int attempt = 0; attempt < kCreateAttempts && !fd; ++attempt) {
+    tmp = envelope.id + std::string(kTmpMarker);
+    append_hex(tmp, static_cast<unsigned char>(attempt));
+    const std::uint32_t r = impl_->ids.random();
+    for (int shift = 24; shift >= 0; shift -= 8) append_hex(tmp, static_cast<unsigned char>(r >> shift));
+    fd.reset(::openat(dirs.state.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd && errno != EEXIST) return errno_error(dirs.path(kStateDir, tmp), "open");
+  }
+  if (!fd) return make_error(Errc::io, "state file " + path + ": no unused temporary name");
+  // Removes the temporary file on every early return.
+  struct TmpGuard {
+    int dir;
+    const std::string& name;
+    bool armed = true;
+    ~TmpGuard() {
+      if (armed) ::unlinkat(dir, name.c_str(), 0);
+    }
+  } guard{dirs.state.get(), tmp};
+  const std::string tmp_label = "state file " + dirs.path(kStateDir, tmp);
+  if (auto r = write_all(fd.get(), contents, tmp_label); !r) return r;
+  if (impl_->options.fsync && ::fdatasync(fd.get()) != 0) return errno_error(tmp_label, "fdatasync");
+  if (::renameat(dirs.state.get(), tmp.c_str(), dirs.state.get(), envelope.id.c_str()) != 0)
+    return errno_error(tmp_label, "rename to " + path);
+  guard.armed = false;
+  if (impl_->options.fsync) return fsync_fd(dirs.state.get(), dirs.root + "/" + kStateDir);
+  return {};
+}
+
+Result<void> Spool::remove(const QueueId& id) {
+  if (!valid_id(id)) return bad_id(id);
+  const SpoolDirs& dirs = *impl_->dirs;
+  bool queue_removed = false, state_removed = false, hold_removed = false;
+  if (auto r = unlink_if_present(dirs.queue.get(), id, "queue file " + dirs.path(kQueueDir, id), queue_removed); !r)
+    return r;
+  // The message is gone for good before its state goes (see spool.hpp).
+  if (queue_removed && impl_->options.fsync)
+    if (auto r = impl_->sync_queue_directory(); !r) return r;
+  if (auto r = unlink_if_present(dirs.state.get(), id, "state file " + dirs.path(kStateDir, id), state_removed); !r)
+    return r;
+  if (auto r = unlink_if_present(dirs.hold.get(), id, "hold file " + dirs.path(kHoldDir, id), hold_removed); !r)
+    return r;
+  if (!queue_removed && !state_removed && !hold_removed)
+    return make_error(Errc::not_found, "queue file " + dirs.path(kQueueDir, id) + ": no such message");
+  return {};
+}
+
+Result<void> Spool::set_hold(const QueueId& id, bool hold) {
+  const SpoolDirs& dirs = *impl_->dirs;
+  if (auto r = require_queue_file(dirs, id); !r) return r;
+  const std::string label = "hold file " + dirs.path(kHoldDir, id);
+  if (hold) {
+    const UniqueFd fd(::openat(dirs.hold.get(), id.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return errno_error(label, "open");
+  } else {
+    bool removed = false;
+    if (auto r = unlink_if_present(dirs.hold.get(), id, label, removed); !r) return r;
+  }
+  if (impl_->options.fsync) return fsync_fd(dirs.hold.get(), dirs.root + "/" + kHoldDir);
+  return {};
+}
+
+bool Spool::held(const QueueId& id) const { return valid_id(id) && exists_at(impl_->dirs->hold.get(), id); }
+
+}  // namespace mxsec::queue

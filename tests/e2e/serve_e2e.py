@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+"""`mxsec serve` end to end on loopback: submission with `mxsec sendmail`,
+local Maildir delivery, forged Authentication-Results removed, the open-relay
+address tricks from a stranger, SIGTERM, and the crash test: under load,
+kill -9 at random moments, restart, and check that every message the server
+acknowledged is delivered (duplicates are counted and reported).
+
+Addresses: the server listens on 127.0.61.1; the stranger connects from
+127.0.62.9 (every 127.x address is local on Linux)."""
+
+import argparse
+import json
+import os
+import random
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from e2e_common import Checker
+
+SERVER = "127.0.61.1"
+STRANGER = "127.0.62.9"
+
+
+def write_config(tmp, port, verify=False):
+    path = os.path.join(tmp, "mxsec.toml")
+    with open(path, "w") as f:
+        f.write(f"""hostname = "mx.example.test"
+spool_dir = "{tmp}/spool"
+threads = 2
+
+[[listener]]
+address = "{SERVER}:{port}"
+kind = "smtp"
+
+[relay]
+networks = ["127.0.0.1/32"]
+
+[[domain]]
+name = "example.test"
+delivery = "maildir:{tmp}/maildir/%d/%u"
+
+[inbound]
+verify = {"true" if verify else "false"}
+""")
+    return path
+
+
+class Server:
+    def __init__(self, mxsec, config):
+        self.mxsec = mxsec
+        self.config = config
+        self.proc = None
+        self.log = None
+
+    def start(self, timeout=20):
+        self.log = open(self.config + ".log", "ab")
+        self.proc = subprocess.Popen([self.mxsec, "serve", "--config", self.config, "--grace", "5"],
+                                     stdout=subprocess.PIPE, stderr=self.log)
+        line = self.proc.stdout.readline().decode()
+        if "listening on" not in line:
+            raise RuntimeError(f"serve did not start: {line!r} rc={self.proc.poll()}")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def term(self, timeout=30):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+
+def maildir_files(tmp, user):
+    d = os.path.join(tmp, "maildir", "example.test", user, "new")
+    if not os.path.isdir(d):
+        return []
+    return [os.path.join(d, n) for n in sorted(os.listdir(d))]
+
+
+def wait_for(pred, timeout=30, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def smtp(source=STRANGER, port=2525):
+    return smtplib.SMTP(SERVER, port, source_address=(source, 0), timeout=30)
+
+
+def test_sendmail(c, tmp, config):
+    msg = b"From: app@example.test\nTo: bob@example.test\nBcc: hidden@example.test\nSubject: via sendmail\n\nhello\n.\nafter the dot\n"
+    rc, out, err = c.run(["sendmail", "--config", config, "-t", "-oi", "-f", "app@example.test"], stdin=msg)
+    problems = [] if rc == 0 else [f"exit {rc}"]
+    if not wait_for(lambda: maildir_files(tmp, "bob") and maildir_files(tmp, "hidden")):
+        problems.append("no Maildir delivery for bob and hidden")
+    else:
+        text = open(maildir_files(tmp, "bob")[0], "rb").read()
+        for want in (b"Received: from localhost", b"\r\nhello\r\n.\r\nafter the dot\r\n", b"by mx.example.test (mxsec)"):
+            if want not in text:
+                problems.append(f"missing {want!r}")
+        if b"Bcc:" in text:
+            problems.append("Bcc: field was not removed")
+    c.judge("sendmail -t -oi delivers to Maildir (dots kept, Bcc removed)", problems, out, err)
+
+
+def test_forged_auth_results(c, tmp):
+    s = smtp()
+    s.ehlo("client.example.org")
+    s.sendmail("alice@example.org", ["carol@example.test"],
+               b"Authentication-Results: mx.example.test; dkim=pass header.d=example.test\r\n"
+               b"Authentication-Results: other.example; spf=pass\r\n"
+               b"Authentication-Results: MX.Example.Test (forged\r\n comment); dmarc=pass\r\n"
+               b"From: alice@example.org\r\nSubject: forged\r\n\r\nbody\r\n")
+    s.quit()
+    problems = []
+    if not wait_for(lambda: maildir_files(tmp, "carol")):
+        problems.append("not delivered")
+    else:
+        text = open(maildir_files(tmp, "carol")[0], "rb").read()
+        if b"mx.example.test; dkim=pass" in text or b"dmarc=pass" in text:
+            problems.append("a forged Authentication-Results claiming our authserv-id survived")
+        if b"Authentication-Results: other.example; spf=pass" not in text:
+            problems.append("another ADMD's Authentication-Results was removed")
+    c.judge("forged Authentication-Results with our authserv-id are removed (RFC 8601 §5)", problems)
+
+
+RELAY_TRICKS = [
+    "victim@other.example", "VICTIM@OTHER.EXAMPLE", "@example.test:victim@other.example",
+    "@example.test,@mx.example.test:victim@other.example", "victim%other.example@example.test",
+    '"victim@other.example"@example.test', '"victim@other.example"', "victim@other.example.",
+    "victim@[192.0.2.1]", f"victim@[{SERVER}]", "victim@[IPv6:::1]", "victim@bücher.example",
+    "victim@xn--bcher-kva.example", "victim@example.test@other.example", "victim@other.example ",
+    "victim@example.test.other.example", "victim@other.example\x00@example.test",
+]
+
+
+def test_open_relay(c, tmp):
+    s = smtp()
+    s.ehlo("client.example.org")
+    code, _ = s.docmd("MAIL FROM:<spammer@example.org> SMTPUTF8")
+    problems = [] if code == 250 else [f"MAIL got {code}"]
+    for rcpt in RELAY_TRICKS:
+        s.send(f"RCPT TO:<{rcpt}>\r\n".encode("utf-8"))
+        code, text = s.getreply()
+        if code < 500:
+            problems.append(f"RCPT TO:<{rcpt}> got {code} {text!r}")
+    s.docmd("RSET")
+    s.quit()
+    c.judge(f"open relay: {len(RELAY_TRICKS)} address tricks from a stranger are all refused", problems)
+
+
+def test_queue_cli(c, tmp, config):
+    """A relayed message waits in the queue (no outbound delivery agent yet):
+    list, show, hold, release, flush and delete work while the server runs."""
+    s = smtp(source="127.0.0.1")
+    s.ehlo("localhost")
+    s.sendmail("app@example.test", ["someone@other.example"], b"Subject: queued\r\n\r\nwaits\r\n")
+    s.quit()
+    problems = []
+
+    def listing():
+        rc, out, err = c.run(["queue", "list", "--config", config, "--json"])
+        return json.loads(out)["messages"] if rc == 0 else []
+
+    wait_for(lambda: any(m["recipients"][0]["attempts"] > 0 for m in listing()))
+    msgs = listing()
+    if len(msgs) != 1:
+        c.judge("queue list shows the waiting message", [f"{len(msgs)} messages listed"])
+        return
+    mid = msgs[0]["id"]
+    r = msgs[0]["recipients"][0]
+    if r["state"] != "pending" or "no delivery agent" not in r["last_result"]:
+        problems.append(f"recipient state {r}")
+    rc, out, err = c.run(["queue", "show", mid, "--config", config])
+    if rc != 0 or "someone@other.example" not in out:
+        problems.append(f"show: rc={rc} {out!r}")
+    for action, held in (("hold", True), ("release", False)):
+        rc, out, err = c.run(["queue", action, mid, "--config", config])
+        if rc != 0 or listing()[0]["held"] != held:
+            problems.append(f"{action}: rc={rc} {err!r}")
+    rc, out, err = c.run(["queue", "flush", "--config", config])
+    if rc != 0:
+        problems.append(f"flush: rc={rc} {err!r}")
+    rc, out, err = c.run(["queue", "show", "0000000000000000", "--config", config])
+    if rc != 1:
+        problems.append(f"show of an unknown ID exits {rc}, not 1")
+    rc, out, err = c.run(["queue", "show", "../../etc/passwd", "--config", config])
+    if rc != 2:
+        problems.append(f"show of a path exits {rc}, not 2")
+    rc, out, err = c.run(["queue", "delete", mid, "--config", config])
+    if rc != 0 or listing():
+        problems.append(f"delete: rc={rc} {err!r}")
+    c.judge("queue list/show/hold/release/flush/delete while the server runs", problems)
+
+
+def test_sigterm(c, server):
+    start = time.time()
+    rc = server.term()
+    c.judge("SIGTERM stops the server cleanly", [] if rc == 0 else [f"exit {rc}"])
+    return time.time() - start
+
+
+class Load:
+    """Clients that submit messages with unique tokens and record a token as
+    acknowledged only after the 250 to the end of data."""
+
+    def __init__(self, port, threads=8):
+        self.port = port
+        self.acked = set()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
+        self.counter = 0
+
+    def next_token(self, i):
+        with self.lock:
+            self.counter += 1
+            return f"tok-{i}-{self.counter}"
+
+    def run(self, i):
+        while not self.stop.is_set():
+            try:
+                s = smtplib.SMTP(SERVER, self.port, source_address=("127.0.0.1", 0), timeout=10)
+                s.ehlo("load.example.test")
+                for _ in range(20):
+                    if self.stop.is_set():
+                        break
+                    tok = self.next_token(i)
+                    body = f"From: load@example.test\r\nSubject: {tok}\r\nX-Token: {tok}\r\n\r\n" + "x" * 4000 + "\r\n"
+                    s.sendmail("load@example.test", ["crash@example.test"], body.encode())
+                    with self.lock:
+                        self.acked.add(tok)
+                s.quit()
+            except (OSError, smtplib.SMTPException):
+                time.sleep(0.02)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+def delivered_tokens(tmp):
+    counts = {}
+    for path in maildir_files(tmp, "crash"):
+        with open(path, "rb") as f:
+            for line in f:
+                if line.startswith(b"X-Token: "):
+                    tok = line[9:].strip().decode()
+                    counts[tok] = counts.get(tok, 0) + 1
+                    break
+    return counts
+
+
+def test_crash(c, mxsec, tmp, config, kills, messages):
+    server = Server(mxsec, config)
+    server.start()
+    load = Load(2525)
+    load.start()
+    rng = random.Random(7)
+    for _ in range(kills):
+        time.sleep(rng.uniform(0.2, 1.0))
+        server.kill9()
+        time.sleep(rng.uniform(0.0, 0.2))
+        server.start()
+    while len(load.acked) < messages:
+        time.sleep(0.1)
+    load.finish()
+    # Drain: everything acknowledged must reach the Maildir.
+    wait_for(lambda: set(delivered_tokens(tmp)) >= load.acked, timeout=120, step=0.5)
+    server.term()
+    counts = delivered_tokens(tmp)
+    lost = sorted(load.acked - set(counts))
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    print(f"crash test: {kills} kill -9, {len(load.acked)} acknowledged, {len(counts)} delivered, "
+          f"{len(lost)} lost, {duplicates} duplicates", flush=True)
+    c.judge(f"crash: {kills} x kill -9 under load, {len(load.acked)} acknowledged messages, none lost "
+            f"({duplicates} duplicates)", [f"lost {len(lost)}: {lost[:10]}"] if lost else [])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mxsec", required=True)
+    ap.add_argument("--kills", type=int, default=5)
+    ap.add_argument("--messages", type=int, default=2000)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="mxsec-serve-e2e-")
+    c = Checker(args.mxsec, os.environ, tmp)
+    config = write_config(tmp, 2525)
+    server = Server(args.mxsec, config)
+    server.start()
+    try:
+        test_sendmail(c, tmp, config)
+        test_forged_auth_results(c, tmp)
+        test_open_relay(c, tmp)
+        test_queue_cli(c, tmp, config)
+    finally:
+        test_sigterm(c, server)
+    test_crash(c, args.mxsec, tmp, config, args.kills, args.messages)
+    print(f"{c.count} checks, {len(c.failures)} failures")
+    sys.exit(1 if c.failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+#include "delivery/maildir.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mxsec::delivery {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(MaildirPath, Expands) {
+  EXPECT_EQ(*maildir_path("/m/%d/%u", "Bob", "Example.TEST"), "/m/example.test/bob");
+  EXPECT_EQ(*maildir_path("/m/100%%/%u", "a", "d"), "/m/100%/a");
+  EXPECT_FALSE(maildir_path("/m/%x", "a", "d"));
+}
+
+TEST(MaildirPath, RefusesLocalPartsThatLeaveTheDirectory) {
+  for (const char* bad : {"../etc", "a/b", ".hidden", ""}) EXPECT_FALSE(maildir_path("/m/%u", bad, "d")) << bad;
+  EXPECT_FALSE(maildir_path("/m/%u", std::string_view("a\0b", 3), "d"));
+}
+
+TEST(DeliverMaildir, WritesIntoNewWithUniqueNames) {
+  const fs::path dir = fs::temp_directory_path() / ("mxsec-maildir-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string box = (dir / "a/b/box").string();
+  std::vector<std::string_view> slices{"Received: x\r\n", "Subject: s\r\n\r\n", "body\r\n"};
+  auto first = deliver_maildir(box, slices, {"mx.example:1/2", false});
+  auto second = deliver_maildir(box, slices, {"mx.example", true});
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_NE(*first, *second);
+  EXPECT_EQ(fs::path(*first).parent_path(), fs::path(box) / "new");
+  EXPECT_NE(first->find("mx.example\\0721\\0572"), std::string::npos) << *first;
+  for (const char* sub : {"cur", "new", "tmp"}) EXPECT_TRUE(fs::is_directory(fs::path(box) / sub));
+  EXPECT_TRUE(fs::is_empty(fs::path(box) / "tmp"));
+  std::ifstream in(*first, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "Received: x\r\nSubject: s\r\n\r\nbody\r\n");
+  EXPECT_EQ(fs::status(*first).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  fs::remove_all(dir);
+}
+
+TEST(DeliverMaildir, ReportsAnUnwritableDirectory) {
+  auto r = deliver_maildir("/proc/mxsec-no-such/box", {"x"}, {"h", false});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_NE(r.error().message.find("/proc/mxsec-no-such"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mxsec::delivery

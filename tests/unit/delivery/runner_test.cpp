@@ -1,0 +1,133 @@
+#include "delivery/runner.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include "unit/config/test_server_config.hpp"
+
+namespace mxsec::delivery {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Bed {
+  Bed() {
+    dir = fs::temp_directory_path() / ("mxsec-runner-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
+    fs::remove_all(dir);
+    config = test::test_server_config(dir);
+    auto opened = queue::Spool::open({dir.string(), false}, queue::Mode::server);
+    if (!opened) throw std::runtime_error(opened.error().message);
+    spool = std::move(opened.value());
+  }
+  ~Bed() { fs::remove_all(dir); }
+
+  queue::Envelope commit(const std::vector<std::string>& rcpts, std::string text, std::string prepend = "") {
+    auto w = spool->create();
+    EXPECT_TRUE(w);
+    EXPECT_TRUE(w->write(text));
+    queue::Envelope e;
+    e.id = w->id();
+    e.reverse_path = "alice@example.org";
+    for (const auto& r : rcpts) {
+      queue::Recipient q;
+      q.address = r;
+      q.domain_ascii = r.substr(r.find('@') + 1);
+      e.recipients.push_back(q);
+    }
+    e.arrival = clock.now();
+    e.text_bytes = text.size();
+    asio::io_context io;
+    auto f = asio::co_spawn(io, spool->commit(std::move(*w), e, prepend), asio::use_future);
+    io.run();
+    EXPECT_TRUE(f.get());
+    return e;
+  }
+
+  std::vector<fs::path> mails(const std::string& user) const {
+    std::vector<fs::path> out;
+    const auto d = dir / "maildir/example.test" / user / "new";
+    if (fs::is_directory(d))
+      for (const auto& e : fs::directory_iterator(d)) out.push_back(e.path());
+    return out;
+  }
+
+  static std::string read(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  static inline int n = 0;
+  fs::path dir;
+  config::ServerConfig config;
+  std::unique_ptr<queue::Spool> spool;
+  FixedClock clock{1796300000};
+};
+
+TEST(QueueRunner, DeliversLocalRecipientsAndRemovesTheMessage) {
+  Bed bed;
+  QueueRunner runner(*bed.spool, bed.config, bed.clock, {2, std::chrono::seconds(300), std::chrono::seconds(4000), false});
+  auto e = bed.commit({"bob@example.test", "carol@example.test"},
+                      "Authentication-Results: mx.example.test; dkim=pass\r\nSubject: hi\r\n\r\nbody\r\n",
+                      "Received: by mx.example.test\r\n");
+  runner.submit(e);
+  runner.wait_idle();
+  ASSERT_EQ(bed.mails("bob").size(), 1u);
+  ASSERT_EQ(bed.mails("carol").size(), 1u);
+  EXPECT_EQ(Bed::read(bed.mails("bob")[0]), "Received: by mx.example.test\r\nSubject: hi\r\n\r\nbody\r\n");
+  EXPECT_TRUE(bed.spool->list()->empty());
+  EXPECT_EQ(runner.stats().delivered, 2u);
+  EXPECT_EQ(runner.stats().removed, 1u);
+}
+
+TEST(QueueRunner, KeepsWhatItCannotDeliverWithTheReasonAndABackoff) {
+  Bed bed;
+  QueueRunner runner(*bed.spool, bed.config, bed.clock, {1, std::chrono::seconds(300), std::chrono::seconds(4000), false});
+  auto e = bed.commit({"bob@example.test", "dave@other.example"}, "Subject: x\r\n\r\n");
+  runner.submit(e);
+  runner.wait_idle();
+  EXPECT_EQ(bed.mails("bob").size(), 1u);
+  auto left = bed.spool->load(e.id);
+  ASSERT_TRUE(left) << left.error().message;
+  EXPECT_EQ(left->recipients[0].state, queue::RecipientState::delivered);
+  EXPECT_EQ(left->recipients[1].state, queue::RecipientState::pending);
+  EXPECT_EQ(left->recipients[1].attempts, 1);
+  EXPECT_NE(left->recipients[1].last_result.find("no delivery agent"), std::string::npos);
+  // 300 s with ±20 % jitter.
+  EXPECT_GE(left->recipients[1].next_attempt, bed.clock.now() + 240);
+  EXPECT_LE(left->recipients[1].next_attempt, bed.clock.now() + 360);
+}
+
+TEST(QueueRunner, StartPicksUpTheQueueAfterARestart) {
+  Bed bed;
+  auto e = bed.commit({"bob@example.test"}, "Subject: before the restart\r\n\r\n");
+  QueueRunner runner(*bed.spool, bed.config, bed.clock, {1, std::chrono::seconds(300), std::chrono::seconds(4000), false});
+  runner.start();
+  runner.wait_idle();
+  EXPECT_EQ(bed.mails("bob").size(), 1u);
+  EXPECT_TRUE(bed.spool->list()->empty());
+}
+
+TEST(QueueRunner, HeldMessagesWait) {
+  Bed bed;
+  auto e = bed.commit({"bob@example.test"}, "Subject: held\r\n\r\n");
+  ASSERT_TRUE(bed.spool->set_hold(e.id, true));
+  QueueRunner runner(*bed.spool, bed.config, bed.clock, {1, std::chrono::seconds(300), std::chrono::seconds(4000), false});
+  runner.submit(e);
+  runner.wait_idle();
+  EXPECT_TRUE(bed.mails("bob").empty());
+  ASSERT_TRUE(bed.spool->set_hold(e.id, false));
+  runner.submit(e);
+  runner.wait_idle();
+  EXPECT_EQ(bed.mails("bob").size(), 1u);
+}
+
+}  // namespace
+}  // namespace mxsec::delivery
