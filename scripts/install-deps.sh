@@ -10,7 +10,7 @@ packages=(
   # libraries
   libssl-dev libunbound-dev libasio-dev libcurl4-openssl-dev nlohmann-json3-dev
   libpsl-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libsqlite3-dev zlib1g-dev libidn2-dev
+  libsqlite3-dev zlib1g-dev libidn2-dev libcrypt-dev
   # test and benchmark libraries
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   # data: root trust anchor, public suffix list
