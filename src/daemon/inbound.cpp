@@ -11,6 +11,10 @@ asio::awaitable<auth::spf::SpfResult> RuntimeVerifier::check_sender(IpAddress ip
                                              config_.spf);
 }
 
+asio::awaitable<auth::spf::SpfResult> RuntimeVerifier::check_helo(IpAddress ip, std::string helo) {
+  co_return co_await auth::spf::check_helo(runtime_.resolver(), ip, std::move(helo), receiver_, config_.spf);
+}
+
 asio::awaitable<Result<auth::MessageVerdict>> RuntimeVerifier::check_message(std::string_view text,
                                                                              auth::VerifyInput input,
                                                                              auth::spf::SpfResult spf) {

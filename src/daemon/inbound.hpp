@@ -16,6 +16,7 @@ class RuntimeVerifier final : public smtp::server::InboundVerifier {
  public:
   RuntimeVerifier(runtime::Runtime& runtime, std::string receiver);
   asio::awaitable<auth::spf::SpfResult> check_sender(IpAddress ip, std::string helo, std::string mail_from) override;
+  asio::awaitable<auth::spf::SpfResult> check_helo(IpAddress ip, std::string helo) override;
   asio::awaitable<Result<auth::MessageVerdict>> check_message(std::string_view text, auth::VerifyInput input,
                                                              auth::spf::SpfResult spf) override;
 

@@ -39,8 +39,9 @@ std::string local_host_name() {
 }
 
 void run_check_cmd(Context& ctx, CheckCliOptions& o) {
-  if (!is_valid_domain_name(o.domain))
-    return fail(ctx, "check", make_error(Errc::invalid_argument, "'" + escape_for_log(o.domain) + "' is not a domain name"));
+  auto domain = domain_argument(o.domain, "DOMAIN");
+  if (!domain) return fail(ctx, "check", domain.error());
+  o.domain = *domain;
   for (const auto& s : o.selectors)
     if (!is_valid_domain_name(s))
       return fail(ctx, "check", make_error(Errc::invalid_argument, "--dkim-selector '" + escape_for_log(s) + "' is not a selector"));

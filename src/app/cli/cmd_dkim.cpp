@@ -76,17 +76,17 @@ void run_keygen(Context& ctx, const KeygenOptions& o) {
   if (o.type == "rsa") type = KeyType::rsa;
   else if (o.type == "ed25519") type = KeyType::ed25519;
   else return fail(ctx, "dkim keygen", make_error(Errc::invalid_argument, "--type must be rsa or ed25519"));
-  if (!is_valid_domain_name(o.domain))
-    return fail(ctx, "dkim keygen", make_error(Errc::invalid_argument, "--domain is not a domain name"));
+  auto domain = domain_argument(o.domain, "--domain");
+  if (!domain) return fail(ctx, "dkim keygen", domain.error());
   if (!is_valid_domain_name(o.selector))
     return fail(ctx, "dkim keygen", make_error(Errc::invalid_argument, "--selector is not a valid selector"));
   auto key = generate_key(type, o.bits);
   if (!key) return fail(ctx, "dkim keygen", key.error());
   if (auto w = write_private_key(o.out, key->private_pem); !w) return fail(ctx, "dkim keygen", w.error());
   const std::string record = key_record_text(type, key->public_b64);
-  const std::string zone = zone_record(o.selector, o.domain, record);
+  const std::string zone = zone_record(o.selector, *domain, record);
   if (o.json || ctx.json) {
-    print_json({{"name", o.selector + "._domainkey." + normalize_domain(o.domain)},
+    print_json({{"name", o.selector + "._domainkey." + *domain},
                 {"type", to_string(type)},
                 {"bits", key->bits},
                 {"key_file", o.out},

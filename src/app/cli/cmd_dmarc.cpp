@@ -108,9 +108,9 @@ void print_destinations(const char* tag, const std::vector<ReportDestination>& l
 }
 
 void run_dmarc(Context& ctx, const DmarcOptions& opts) {
-  const std::string domain = normalize_domain(opts.domain);
-  if (!is_valid_domain_name(domain))
-    return fail(ctx, "dmarc", make_error(Errc::invalid_argument, "not a valid domain name: " + escape_for_log(opts.domain)));
+  auto ascii = domain_argument(opts.domain, "DOMAIN");
+  if (!ascii) return fail(ctx, "dmarc", ascii.error());
+  const std::string domain = *ascii;
   Config config;
   if (opts.psl) {
     auto psl = PublicSuffixList::load();

@@ -60,8 +60,9 @@ void print_human(const policy::DomainDecision& d) {
 }
 
 void run_policy(Context& ctx, PolicyOptions& o) {
-  if (!is_valid_domain_name(o.domain))
-    return fail(ctx, "policy", make_error(Errc::invalid_argument, "'" + escape_for_log(o.domain) + "' is not a domain name"));
+  auto domain = domain_argument(o.domain, "DOMAIN");
+  if (!domain) return fail(ctx, "policy", domain.error());
+  o.domain = *domain;
   ctx.options.policy.local_policy_file = o.local_policy_file;
   ctx.options.mta_sts.cache_file = o.sts_cache;
   ctx.options.mta_sts.enabled = !o.no_mta_sts;

@@ -69,9 +69,14 @@ Result<Target> parse_target(const std::string& s) {
     t.port = static_cast<std::uint16_t>(*port);
   }
   t.literal = IpAddress::parse(host);
-  if (!t.literal && !is_valid_domain_name(host))
+  if (t.literal) {
+    t.host = host;
+    return t;
+  }
+  auto name = domain_argument(host, "target");
+  if (!name)
     return make_error(Errc::invalid_argument, "'" + escape_for_log(host) + "' is neither a host name nor an IP address");
-  t.host = t.literal ? host : normalize_domain(host);
+  t.host = *name;
   return t;
 }
 
@@ -111,9 +116,12 @@ struct ProbeReport {
 };
 
 // --domain and --smtp-timeout; the target and --address are parsed apart.
-Result<void> check_options(const ProbeCliOptions& o) {
-  if (!o.domain.empty() && !is_valid_domain_name(o.domain))
-    return make_error(Errc::invalid_argument, "--domain '" + escape_for_log(o.domain) + "' is not a domain");
+Result<void> check_options(ProbeCliOptions& o) {
+  if (!o.domain.empty()) {
+    auto domain = domain_argument(o.domain, "--domain");
+    if (!domain) return domain.error();
+    o.domain = *domain;
+  }
   if (o.smtp_timeout <= 0 || o.smtp_timeout > 600)
     return make_error(Errc::invalid_argument, "--smtp-timeout must be between 0 and 600 seconds");
   return Result<void>{};

@@ -1,5 +1,8 @@
 #include "app/cli/context.hpp"
 
+#include "codec/idna.hpp"
+#include "core/strings.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -51,6 +54,14 @@ Result<std::string> read_stdin(std::size_t max_bytes) {
     out.append(buf, static_cast<std::size_t>(n));
   }
   return out;
+}
+
+Result<std::string> domain_argument(std::string_view given, std::string_view what) {
+  auto ascii = codec::to_a_label_domain(given);
+  if (ascii && is_valid_domain_name(*ascii)) return ascii;
+  return make_error(Errc::invalid_argument, "'" + escape_for_log(given) + "' (" + std::string(what) +
+                                                ") is not a domain name" +
+                                                (ascii ? std::string() : ": " + ascii.error().message));
 }
 
 void fail(Context& ctx, std::string_view what, const Error& error) {

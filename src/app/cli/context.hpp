@@ -58,6 +58,12 @@ struct Context {
 // Reads all of standard input, failing past `max_bytes`.
 Result<std::string> read_stdin(std::size_t max_bytes);
 
+// A domain name given on the command line, as DNS and the protocols compare
+// it: U-labels become A-labels (IDNA 2008, codec/idna.hpp), then the host
+// name syntax is checked. `what` names the argument in the error
+// ("'bücher..test' (--domain) is not a domain name: ...").
+Result<std::string> domain_argument(std::string_view given, std::string_view what);
+
 // Prints "mxsec: <what>: <message>" to stderr and sets exit code 2.
 void fail(Context& ctx, std::string_view what, const Error& error);
 // Prints pretty JSON (2-space indent) to stdout.

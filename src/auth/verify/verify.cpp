@@ -21,6 +21,12 @@ ar::AuthResults build_auth_results(const VerifyInput& input, const MessageVerdic
   const bool spf_problem = v.spf.verdict == spf::Verdict::temperror || v.spf.verdict == spf::Verdict::permerror;
   out.results.push_back(ar::spf_result(spf::to_string(v.spf.verdict), smtp_mailfrom_property(input, v.spf), input.helo,
                                        spf_problem ? v.spf.reason : std::string_view{}));
+  if (v.helo_spf) {
+    const bool helo_problem =
+        v.helo_spf->verdict == spf::Verdict::temperror || v.helo_spf->verdict == spf::Verdict::permerror;
+    out.results.push_back(ar::spf_result(spf::to_string(v.helo_spf->verdict), {}, input.helo,
+                                         helo_problem ? v.helo_spf->reason : std::string_view{}));
+  }
   if (v.dkim.signatures.empty()) {
     out.results.push_back(ar::dkim_result("none", {}, {}, {}));
   } else {
@@ -99,6 +105,7 @@ asio::awaitable<Result<MessageVerdict>> verify_message(dns::Resolver& resolver, 
     v.spf = *input.spf;
   else
     v.spf = co_await spf::check_sender(resolver, input.ip, input.helo, input.mail_from, input.receiver, config.spf);
+  v.helo_spf = input.helo_spf;
   v.dkim = co_await verifier.verify(*parsed, resolver, clock);
 
   auto from = author_domain(*parsed);

@@ -40,6 +40,9 @@ struct VerifyInput {
   // SPF already evaluated at MAIL FROM (a server does it there, RFC 7208
   // §2.4); when set, verify_message() reports it instead of asking again.
   std::optional<spf::SpfResult> spf;
+  // The HELO identity checked on its own (RFC 7208 §2.3 recommends it);
+  // reported as a second spf result with smtp.helo.
+  std::optional<spf::SpfResult> helo_spf;
 };
 
 struct VerifyConfig {
@@ -50,6 +53,7 @@ struct VerifyConfig {
 
 struct MessageVerdict {
   spf::SpfResult spf;
+  std::optional<spf::SpfResult> helo_spf;
   dkim::VerifyResult dkim;
   std::string from_domain;        // RFC5322.From domain ("" when unusable)
   std::string from_error;         // why the From field is unusable

@@ -42,6 +42,7 @@ struct Transaction {
   std::optional<MailFrom> mail;
   std::vector<RcptTo> recipients;
   auth::spf::SpfResult spf;
+  std::optional<auth::spf::SpfResult> helo_spf;
   bool spf_checked = false;
   // BDAT (RFC 3030): the message being built chunk by chunk.
   std::optional<queue::MessageWriter> bdat_writer;
@@ -336,6 +337,9 @@ class Session {
     if (services_.inbound && config_.inbound.verify && !trusted_client()) {
       txn_.spf = co_await services_.inbound->check_sender(client_.address, helo_, mail.path.address());
       txn_.spf_checked = true;
+      // For the null path check_sender() already checked the HELO identity.
+      if (!mail.path.is_null() && is_valid_domain_name(helo_))
+        txn_.helo_spf = co_await services_.inbound->check_helo(client_.address, helo_);
       if (txn_.spf.verdict == auth::spf::Verdict::fail && config_.inbound.spf_fail == config::SpfFailAction::reject) {
         count(&Counters::messages_rejected);
         log_info("reject: MAIL from {}: SPF fail for <{}>: {}", client_text_, escape_for_log(mail.path.address()),
@@ -593,6 +597,7 @@ class Session {
     input.mail_from = txn_.mail->path.address();
     input.receiver = config_.hostname_ascii;
     input.authserv_id = authserv_id();
+    input.helo_spf = txn_.helo_spf;
     if (!txn_.spf_checked)
       txn_.spf = co_await services_.inbound->check_sender(client_.address, helo_, txn_.mail->path.address());
     auto v = co_await services_.inbound->check_message(mapped->view(), std::move(input), txn_.spf);

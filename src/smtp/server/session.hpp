@@ -35,7 +35,9 @@
 //   (421 4.4.2), minimum data rate during DATA/BDAT (421 4.4.2), AUTH
 //   failures (421 4.7.0). Each hit is logged with the client and the limit.
 // - Inbound verification (when Services::inbound is set and the client is
-//   neither authenticated nor in the relay networks): SPF at MAIL FROM
+//   neither authenticated nor in the relay networks): SPF at MAIL FROM, and
+//   on the HELO identity when it is a domain (RFC 7208 §2.3, reported with
+//   smtp.helo),
 //   (spf_fail = reject: 550 5.7.23), DKIM and DMARC at the end of data on
 //   the spooled text; the Authentication-Results header is prepended;
 //   DMARC p=reject failures get 550 5.7.1 when dmarc_reject = reject;
@@ -77,6 +79,7 @@ class InboundVerifier {
  public:
   virtual ~InboundVerifier() = default;
   virtual asio::awaitable<auth::spf::SpfResult> check_sender(IpAddress ip, std::string helo, std::string mail_from) = 0;
+  virtual asio::awaitable<auth::spf::SpfResult> check_helo(IpAddress ip, std::string helo) = 0;
   virtual asio::awaitable<Result<auth::MessageVerdict>> check_message(std::string_view text, auth::VerifyInput input,
                                                                      auth::spf::SpfResult spf) = 0;
 };

@@ -186,6 +186,55 @@ std::vector<fs::path> scripts() {
   return out;
 }
 
+// Stands in for SPF, DKIM and DMARC with fixed verdicts ("@ verifier
+// spf=fail dmarc=reject"), so the scripts test what the session does with
+// them; the verdicts themselves are tested in the auth modules.
+class FixedVerifier final : public InboundVerifier {
+ public:
+  explicit FixedVerifier(const std::string& spec) {
+    for (auto part : split(spec, ' ')) {
+      const auto eq = part.find('=');
+      const std::string key(part.substr(0, eq)), value(part.substr(eq + 1));
+      if (key == "spf") spf_ = *auth::spf::parse_verdict(value);
+      if (key == "dmarc") dmarc_ = value;
+    }
+  }
+  asio::awaitable<auth::spf::SpfResult> check_sender(IpAddress, std::string, std::string mail_from) override {
+    ++sender_checks;
+    auth::spf::SpfResult r;
+    r.verdict = spf_;
+    r.domain = mail_from.substr(mail_from.find('@') + 1);
+    co_return r;
+  }
+  asio::awaitable<auth::spf::SpfResult> check_helo(IpAddress, std::string helo) override {
+    ++helo_checks;
+    auth::spf::SpfResult r;
+    r.verdict = auth::spf::Verdict::pass;
+    r.identity = auth::spf::Identity::helo;
+    r.domain = helo;
+    co_return r;
+  }
+  asio::awaitable<Result<auth::MessageVerdict>> check_message(std::string_view text, auth::VerifyInput input,
+                                                             auth::spf::SpfResult spf) override {
+    auth::MessageVerdict v;
+    v.spf = spf;
+    v.helo_spf = input.helo_spf;
+    v.from_domain = "example.org";
+    v.dmarc.result = dmarc_ == "pass" ? auth::dmarc::Verdict::pass : auth::dmarc::Verdict::fail;
+    v.dmarc.policy.applied = dmarc_ == "quarantine" ? auth::dmarc::Policy::quarantine : auth::dmarc::Policy::reject;
+    v.auth_results_header = "Authentication-Results: " + input.authserv_id + "; spf=" +
+                            auth::spf::to_string(spf.verdict) + (input.helo_spf ? " helo-checked" : "") +
+                            "; dmarc=" + dmarc_ + "\r\n";
+    co_return v;
+  }
+  int sender_checks = 0;
+  int helo_checks = 0;
+
+ private:
+  auth::spf::Verdict spf_ = auth::spf::Verdict::pass;
+  std::string dmarc_ = "pass";
+};
+
 class Dialogue : public ::testing::TestWithParam<fs::path> {};
 
 TEST_P(Dialogue, Plays) {
@@ -195,6 +244,8 @@ TEST_P(Dialogue, Plays) {
   SessionConfig sc;
   bool tls = false;
   std::optional<UserDb> users;
+  std::optional<FixedVerifier> verifier;
+  std::vector<std::string> dispositions;
   for (const auto& [k, v] : script.settings) {
     if (k == "client") client.address = *IpAddress::parse(v);
     else if (k == "listener") client.listener = v == "submission" ? config::ListenerKind::submission : config::ListenerKind::smtp;
@@ -204,6 +255,10 @@ TEST_P(Dialogue, Plays) {
     else if (k == "bad_commands") bed.config.limits.bad_commands = std::stoi(v);
     else if (k == "command_timeout_ms") sc.timeouts.read = std::chrono::milliseconds(std::stoi(v));
     else if (k == "line_bytes") sc.max_line_bytes = std::stoul(v);
+    else if (k == "verifier") verifier.emplace(v);
+    else if (k == "spf_fail") bed.config.inbound.spf_fail = v == "reject" ? config::SpfFailAction::reject : config::SpfFailAction::tag;
+    else if (k == "dmarc_reject") bed.config.inbound.dmarc_reject = v == "quarantine" ? config::DmarcAction::quarantine : v == "none" ? config::DmarcAction::none : config::DmarcAction::reject;
+    else if (k == "quarantine") bed.config.inbound.quarantine = v == "hold" ? config::QuarantineAction::hold : config::QuarantineAction::header;
     else if (k == "users") {
       const auto sp = v.find(' ');
       auto hash = UserDb::hash_password(v.substr(sp + 1));
@@ -212,6 +267,7 @@ TEST_P(Dialogue, Plays) {
       ASSERT_TRUE(db) << db.error().message;
       users.emplace(std::move(*db));
     }
+    else if (k == "expect_dispositions" || k == "expect_held") continue;  // checked after the script
     else FAIL() << "unknown setting " << k;
   }
   tls::SslCtxPtr server_tls = tls ? test::make_server_context(pki().leaf) : nullptr;
@@ -222,6 +278,10 @@ TEST_P(Dialogue, Plays) {
   services.tls = server_tls.get();
   services.clock = &bed.clock;
   services.users = users ? &*users : nullptr;
+  services.inbound = verifier ? &*verifier : nullptr;
+  services.on_verdict = [&](const auth::MessageVerdict&, const ClientInfo&, std::string_view d) {
+    dispositions.emplace_back(d);
+  };
   asio::thread_pool blocking(1);
   services.blocking = &blocking;
   services.counters = &bed.counters;
@@ -235,6 +295,17 @@ TEST_P(Dialogue, Plays) {
   asio::co_spawn(io, play(script, client_conn, bed, client_tls.get(), failures), asio::detached);
   io.run_for(std::chrono::seconds(20));
   for (const auto& f : failures) ADD_FAILURE() << f;
+  for (const auto& [k, v] : script.settings) {
+    if (k == "expect_dispositions") {
+      std::string got;
+      for (const auto& d : dispositions) got += (got.empty() ? "" : " ") + d;
+      EXPECT_EQ(got, v) << "verdicts recorded for DMARC reports";
+    }
+    if (k == "expect_held") {
+      ASSERT_FALSE(bed.committed.empty());
+      EXPECT_EQ(bed.spool->held(bed.committed.back().id), v == "yes");
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Scripts, Dialogue, ::testing::ValuesIn(scripts()),
