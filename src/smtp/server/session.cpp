@@ -265,7 +265,12 @@ class Session {
       if (const auto* challenge = std::get_if<SaslChallenge>(&step)) {
         conn_.queue(challenge->line + "\r\n");
         if (!co_await flush()) co_return Flow::close;
+        // RFC 4954 §4: responses may be up to 12288 octets, more than a
+        // command line; the usual limit is back for the next command.
+        const std::size_t command_limit = conn_.max_line_bytes();
+        conn_.set_max_line_bytes(std::max(command_limit, sasl.max_line_bytes()));
         auto line = co_await conn_.read_line();
+        conn_.set_max_line_bytes(command_limit);
         if (!line && line.error().code == Errc::limit) {
           step = sasl.line_too_long();
           continue;

@@ -431,6 +431,8 @@ Connection Connection::over_memory(MemoryStream stream, SessionConfig config) {
 asio::awaitable<Result<Line>> Connection::read_line() { return impl_->read_line(); }
 asio::awaitable<Result<Reply>> Connection::read_reply() { return impl_->read_reply(); }
 asio::awaitable<Result<std::string_view>> Connection::read_some() { return impl_->read_some(); }
+void Connection::set_max_line_bytes(std::size_t max) { impl_->line_parser.set_max_line_bytes(max); }
+std::size_t Connection::max_line_bytes() const { return impl_->line_parser.max_line_bytes(); }
 void Connection::consume(std::size_t n) { impl_->in.erase(0, std::min(n, impl_->in.size())); }
 void Connection::queue(std::string_view bytes) { impl_->out.append(bytes); }
 std::size_t Connection::queued() const { return impl_->out.size(); }

@@ -131,6 +131,10 @@ class Connection {
   // the front. Must not be mixed with a read_line() that is still
   // mid-line (it never is after read_line() returned a line).
   asio::awaitable<Result<std::string_view>> read_some();
+  // The line limit of read_line() from the next line on (the server raises
+  // it for an AUTH exchange and puts it back after).
+  void set_max_line_bytes(std::size_t max);
+  std::size_t max_line_bytes() const;
   void consume(std::size_t n);
 
   // --- writing ---------------------------------------------------------------

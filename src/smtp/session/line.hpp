@@ -45,6 +45,10 @@ class LineParser {
   Line take();                                // valid when done; resets
   const Error& error() const { return error_; }  // valid when failed
   std::size_t buffered() const { return line_.text.size(); }
+  // A new limit for the lines that follow (e.g. RFC 4954 §4's 12288 octets
+  // during an AUTH exchange); takes effect from the next line on.
+  void set_max_line_bytes(std::size_t max) { max_ = max; }
+  std::size_t max_line_bytes() const { return max_; }
   void reset();
 
  private:
