@@ -20,6 +20,7 @@
 #include <variant>
 
 #include "unit/tls/test_pki.hpp"
+#include "unit/smtp/run_coroutines.hpp"
 
 namespace mxsec::smtp {
 namespace {
@@ -28,16 +29,7 @@ using asio::awaitable;
 using asio::use_awaitable;
 using Ms = std::chrono::milliseconds;
 
-void run(asio::io_context& io, std::vector<std::function<awaitable<void>()>> tasks) {
-  std::size_t done = 0;
-  for (auto& t : tasks)
-    asio::co_spawn(io, t(), [&](std::exception_ptr e) {
-      ++done;
-      if (e) ADD_FAILURE() << "coroutine threw";
-    });
-  io.run_for(std::chrono::seconds(20));
-  EXPECT_EQ(done, tasks.size()) << "a coroutine did not finish";
-}
+using test::run;
 
 SessionConfig config(Ms step = Ms(5000)) {
   SessionConfig c;

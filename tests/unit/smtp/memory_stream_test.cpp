@@ -19,6 +19,7 @@
 #include <functional>
 
 #include "unit/tls/test_pki.hpp"
+#include "unit/smtp/run_coroutines.hpp"
 
 namespace mxsec::smtp {
 namespace {
@@ -26,18 +27,7 @@ namespace {
 using asio::awaitable;
 using asio::use_awaitable;
 
-// Runs the coroutines to completion (or until a generous guard: a hang is a
-// failure, never a wait). Exceptions escaping a coroutine fail the test.
-void run(asio::io_context& io, std::vector<std::function<awaitable<void>()>> tasks) {
-  std::size_t done = 0;
-  for (auto& t : tasks)
-    asio::co_spawn(io, t(), [&](std::exception_ptr e) {
-      ++done;
-      if (e) ADD_FAILURE() << "coroutine threw";
-    });
-  io.run_for(std::chrono::seconds(20));
-  EXPECT_EQ(done, tasks.size()) << "a coroutine did not finish";
-}
+using test::run;
 
 TEST(MemoryStream, RoundTripAndCounters) {
   asio::io_context io;
