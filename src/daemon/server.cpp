@@ -22,6 +22,7 @@
 
 #include "core/file.hpp"
 #include "daemon/inbound.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/verdict_log.hpp"
 #include "delivery/runner.hpp"
 #include "queue/spool.hpp"
@@ -49,18 +50,26 @@ asio::ip::address to_asio(const IpAddress& ip) { return asio::ip::make_address(i
 // Sessions in total and per client address (config.limits).
 class Admission {
  public:
-  explicit Admission(const config::ServerLimits& limits) : limits_(limits) {}
-  bool admit(const std::string& client) {
+  explicit Admission(const config::ServerLimits& limits) { set_limits(limits); }
+  // SIGHUP: sessions already admitted stay; the new limits apply from the
+  // next connection on.
+  void set_limits(const config::ServerLimits& limits) {
     std::lock_guard lock(mu_);
-    if (total_ >= limits_.max_sessions) return false;
+    max_total_ = limits.max_sessions;
+    max_per_client_ = limits.max_sessions_per_client;
+  }
+  // nullptr when admitted, else the name of the limit that refused.
+  const char* admit(const std::string& client) {
+    std::lock_guard lock(mu_);
+    if (total_ >= max_total_) return "max_sessions";
     int& n = per_client_[client];
-    if (n >= limits_.max_sessions_per_client) {
+    if (n >= max_per_client_) {
       if (n == 0) per_client_.erase(client);
-      return false;
+      return "max_sessions_per_client";
     }
     ++n;
     ++total_;
-    return true;
+    return nullptr;
   }
   void release(const std::string& client) {
     std::lock_guard lock(mu_);
@@ -73,11 +82,48 @@ class Admission {
   }
 
  private:
-  const config::ServerLimits& limits_;
   mutable std::mutex mu_;
+  int max_total_ = 0;
+  int max_per_client_ = 0;
   std::unordered_map<std::string, int> per_client_;
   int total_ = 0;
 };
+
+// What a SIGHUP replaces as a whole (daemon/reload.hpp). A session keeps the
+// generation it started under until it ends, so a reload drops nothing.
+struct Generation {
+  config::ServerConfig config;
+  tls::SslCtxPtr tls;                // nullptr: no STARTTLS
+  std::optional<smtp::UserDb> users;  // nullopt: no AUTH
+};
+
+// Everything a generation needs is read before it replaces the running
+// one: a certificate or users file that fails to load keeps the old one.
+Result<std::shared_ptr<const Generation>> load_generation(config::ServerConfig config) {
+  auto g = std::make_shared<Generation>();
+  g->config = std::move(config);
+  const auto& c = g->config;
+  if (!c.tls.certificate.empty()) {
+    auto ctx = tls::make_server_context({c.tls.certificate, c.tls.key});
+    if (!ctx) return ctx.error();
+    g->tls = std::move(*ctx);
+  }
+  if (!c.relay.users_file.empty()) {
+    auto users = smtp::UserDb::load(c.relay.users_file);
+    if (!users) return users.error();
+    g->users.emplace(std::move(*users));
+  }
+  return std::shared_ptr<const Generation>(std::move(g));
+}
+
+smtp::SessionConfig session_config(const config::ServerLimits& limits) {
+  smtp::SessionConfig sc;
+  sc.max_line_bytes = limits.line_bytes;
+  sc.timeouts.read = limits.command_timeout;
+  sc.timeouts.write = limits.command_timeout;
+  sc.timeouts.session = limits.session_time;
+  return sc;
+}
 
 struct Worker {
   asio::io_context io{1};
@@ -100,12 +146,15 @@ void log_exception(std::exception_ptr e) {
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(config::ServerConfig c) : config(std::move(c)), admission(config.limits) {}
+  Impl(config::ServerConfig c, std::shared_ptr<const Generation> g)
+      : config(std::move(c)), generation(std::move(g)), admission(config.limits) {}
 
+  // The configuration the server started with; its restart-only keys
+  // (daemon/reload.hpp) hold for the whole run. Sessions read `generation`.
   config::ServerConfig config;
+  mutable std::mutex generation_mu;
+  std::shared_ptr<const Generation> generation;
   std::unique_ptr<queue::Spool> spool;
-  tls::SslCtxPtr tls;
-  std::optional<smtp::UserDb> users;
   // Password hashing (yescrypt) off the event loops.
   asio::thread_pool blocking{2};
   SystemClock clock;
@@ -118,13 +167,9 @@ struct Server::Impl {
   bool started = false;
   bool stopped = false;
 
-  smtp::SessionConfig session_config() const {
-    smtp::SessionConfig sc;
-    sc.max_line_bytes = config.limits.line_bytes;
-    sc.timeouts.read = config.limits.command_timeout;
-    sc.timeouts.write = config.limits.command_timeout;
-    sc.timeouts.session = config.limits.session_time;
-    return sc;
+  std::shared_ptr<const Generation> current() const {
+    std::lock_guard lock(generation_mu);
+    return generation;
   }
 
   asio::awaitable<void> refuse(tcp::socket socket) {
@@ -141,9 +186,9 @@ struct Server::Impl {
     if (ec) co_return;
     smtp::server::ClientInfo client{to_ip(peer.address()), peer.port(), listener.kind, false};
     const std::string key = client.address.to_string();
-    if (!admission.admit(key)) {
+    if (const char* limit = admission.admit(key)) {
       ++counters.limit_hits;
-      spdlog::warn("limit max_sessions reached: refused [{}]", key);
+      spdlog::warn("limit {} reached: refused [{}]", limit, key);
       co_await refuse(std::move(socket));
       co_return;
     }
@@ -153,9 +198,14 @@ struct Server::Impl {
       ~Release() { a.release(key); }
     } release{admission, key};
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = smtp::Connection::over_tcp(std::move(socket), session_config());
+    const auto generation = current();  // held until the session ends
+    smtp::server::Services services = w.services;
+    services.config = &generation->config;
+    services.tls = generation->tls.get();
+    services.users = generation->users ? &*generation->users : nullptr;
+    auto conn = smtp::Connection::over_tcp(std::move(socket), session_config(generation->config.limits));
     if (listener.kind == config::ListenerKind::smtps) {
-      auto up = co_await conn.upgrade_tls(tls.get(), smtp::TlsRole::server);
+      auto up = co_await conn.upgrade_tls(services.tls, smtp::TlsRole::server);
       if (!up) {
         spdlog::info("TLS handshake with [{}] failed: {}", key, up.error().message);
         co_return;
@@ -163,7 +213,7 @@ struct Server::Impl {
       client.tls_on_connect = true;
       ++counters.tls_handshakes;
     }
-    co_await smtp::server::run_session(std::move(conn), std::move(client), w.services);
+    co_await smtp::server::run_session(std::move(conn), std::move(client), services);
   }
 
   asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor, config::Listener listener) {
@@ -206,10 +256,8 @@ struct Server::Impl {
       w->runtime = std::move(*rt);
       w->verifier = std::make_unique<RuntimeVerifier>(*w->runtime, config.hostname_ascii);
     }
-    w->services.config = &config;
+    // config, tls and users: per session, from the current generation.
     w->services.spool = spool.get();
-    w->services.tls = tls.get();
-    w->services.users = users ? &*users : nullptr;
     w->services.blocking = &blocking;
     w->services.inbound = w->verifier.get();
     w->services.clock = &clock;
@@ -239,21 +287,13 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { stop(std::chrono::milliseconds(0)); }
 
 Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
-  auto impl = std::make_unique<Impl>(std::move(config));
+  auto generation = load_generation(config);
+  if (!generation) return generation.error();
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(*generation));
   const auto& c = impl->config;
   auto spool = queue::Spool::open({c.spool_dir}, queue::Mode::server);
   if (!spool) return spool.error();
   impl->spool = std::move(*spool);
-  if (!c.tls.certificate.empty()) {
-    auto ctx = tls::make_server_context({c.tls.certificate, c.tls.key});
-    if (!ctx) return ctx.error();
-    impl->tls = std::move(*ctx);
-  }
-  if (!c.relay.users_file.empty()) {
-    auto users = smtp::UserDb::load(c.relay.users_file);
-    if (!users) return users.error();
-    impl->users.emplace(std::move(*users));
-  }
   const std::string reports = c.spool_dir + "/reports";
   if (::mkdir(reports.c_str(), 0700) != 0 && errno != EEXIST) return errno_error(reports, "mkdir");
   auto verdicts = VerdictLog::open(reports + "/dmarc.jsonl");
@@ -306,6 +346,20 @@ void Server::stop(std::chrono::milliseconds grace) {
   s.runner->stop();
   s.blocking.join();
   s.workers.clear();
+}
+
+Result<std::vector<std::string>> Server::reload(config::ServerConfig next) {
+  auto& s = *impl_;
+  auto plan = plan_reload(s.current()->config, std::move(next));
+  if (!plan) return plan.error();
+  auto generation = load_generation(std::move(plan->config));
+  if (!generation) return generation.error();
+  s.admission.set_limits((*generation)->config.limits);
+  {
+    std::lock_guard lock(s.generation_mu);
+    s.generation = std::move(*generation);
+  }
+  return std::move(plan->kept);
 }
 
 std::vector<config::Listener> Server::bound() const { return impl_->bound; }

@@ -20,6 +20,11 @@
 //   cancels what is left and waits for the workers and the runner. A message
 //   is acknowledged only after its commit, so stopping at any point loses
 //   nothing that was acknowledged.
+// - reload() (SIGHUP) applies a new configuration as daemon/reload.hpp
+//   describes: the certificate and users file are loaded first, and if
+//   anything fails the running configuration stays whole. Sessions that are
+//   open keep the configuration they started with; new sessions get the new
+//   one. It returns the restart-only keys whose change was not applied.
 // - Addresses actually bound (port 0 in tests) are in bound().
 #pragma once
 
@@ -45,6 +50,7 @@ class Server {
   // the two, before any network byte is read.
   Result<void> bind();
   Result<void> run();
+  Result<std::vector<std::string>> reload(config::ServerConfig next);
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   std::vector<config::Listener> bound() const;
   const smtp::server::Counters& counters() const;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`mxsec serve` end to end on loopback: submission with `mxsec sendmail`,
 local Maildir delivery, forged Authentication-Results removed, the open-relay
-address tricks from a stranger, SIGTERM, and the crash test: under load,
+address tricks from a stranger, SIGHUP reload, SIGTERM, and the crash test: under load,
 kill -9 at random moments, restart, and check that every message the server
 acknowledged is delivered (duplicates are counted and reported).
 
@@ -15,6 +15,7 @@ import random
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -201,6 +202,98 @@ def test_queue_cli(c, tmp, config):
     c.judge("queue list/show/hold/release/flush/delete while the server runs", problems)
 
 
+def make_cert(tmp, name):
+    """A self-signed certificate for the SIGHUP test (test tooling, not mxsec)."""
+    cert, key = os.path.join(tmp, name + ".pem"), os.path.join(tmp, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", f"/CN={name}.example.test"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+def starttls_peer(source="127.0.0.1"):
+    """The certificate (DER) a new session presents after STARTTLS, or None."""
+    s = smtp(source=source)
+    s.ehlo("client.example.org")
+    if not s.has_extn("starttls"):
+        s.quit()
+        return None
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx)
+    der = s.sock.getpeercert(binary_form=True)
+    s.quit()
+    return der
+
+
+def pem_to_der(path):
+    return ssl.PEM_cert_to_DER_cert(open(path).read())
+
+
+def test_sighup(c, tmp, config, server):
+    """SIGHUP reloads domains and certificates for new sessions; a session
+    open across the reload finishes; a broken reload keeps what runs."""
+    original = open(config).read()
+    log = config + ".log"
+
+    def hup_and_wait(marker):
+        before = open(log, "rb").read().count(marker)
+        server.proc.send_signal(signal.SIGHUP)
+        return wait_for(lambda: open(log, "rb").read().count(marker) > before, timeout=10)
+
+    problems = []
+    open_session = smtp()
+    open_session.ehlo("client.example.org")
+    open_session.mail("alice@example.org")
+    cert_a, key_a = make_cert(tmp, "hup-a")
+    cert_b, key_b = make_cert(tmp, "hup-b")
+    tls_a = f'\n[tls]\ncertificate = "{cert_a}"\nkey = "{key_a}"\n'
+    other = f'\n[[domain]]\nname = "other.test"\ndelivery = "maildir:{tmp}/maildir/%d/%u"\n'
+    with open(config, "w") as f:
+        f.write(original.replace("\n[inbound]", other + "\n[inbound]") + tls_a)
+    if not hup_and_wait(b"reload done"):
+        problems.append("no 'reload done' after the first SIGHUP")
+    code, text = open_session.rcpt("dave@example.test")
+    if code != 250:
+        problems.append(f"the open session lost its transaction: RCPT {code} {text!r}")
+    else:
+        open_session.data(b"Subject: across the reload\r\n\r\nbody\r\n")
+    open_session.quit()
+    if not wait_for(lambda: maildir_files(tmp, "dave")):
+        problems.append("the message sent across the reload was not delivered")
+    s = smtp()
+    s.ehlo("client.example.org")
+    s.mail("alice@example.org")
+    code, _ = s.rcpt("erin@other.test")
+    s.quit()
+    if code != 250:
+        problems.append(f"the new domain other.test is refused after the reload: {code}")
+    if starttls_peer() != pem_to_der(cert_a):
+        problems.append("STARTTLS does not present the certificate added by the reload")
+    with open(config, "w") as f:
+        f.write(original + f'\n[tls]\ncertificate = "{cert_b}"\nkey = "{key_b}"\n')
+    hup_and_wait(b"reload done")
+    if starttls_peer() != pem_to_der(cert_b):
+        problems.append("STARTTLS does not present the renewed certificate")
+    with open(config, "w") as f:
+        f.write(original + f'\n[tls]\ncertificate = "{tmp}/missing.pem"\nkey = "{key_b}"\n')
+    if not hup_and_wait(b"reload failed"):
+        problems.append("a reload with a missing certificate was not reported as failed")
+    if starttls_peer() != pem_to_der(cert_b):
+        problems.append("a failed reload changed the running certificate")
+    with open(config, "w") as f:
+        f.write(original.replace('threads = 2', 'threads = 1'))
+    hup_and_wait(b"reload done")
+    if b"threads changed; it takes effect at the next restart" not in open(log, "rb").read():
+        problems.append("a restart-only key changed without a warning")
+    with open(config, "w") as f:
+        f.write(original)
+    hup_and_wait(b"reload done")
+    c.judge("SIGHUP: new domains and certificates for new sessions, open session kept, bad reload refused",
+            problems)
+
+
 def test_sigterm(c, server):
     start = time.time()
     rc = server.term()
@@ -306,6 +399,7 @@ def main():
         test_forged_auth_results(c, tmp)
         test_open_relay(c, tmp)
         test_queue_cli(c, tmp, config)
+        test_sighup(c, tmp, config, server)
     finally:
         test_sigterm(c, server)
     test_crash(c, args.mxsec, tmp, config, args.kills, args.messages)

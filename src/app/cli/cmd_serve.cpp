@@ -5,7 +5,9 @@
 // 127.0.0.1:2525, spool and Maildir under ./mxsec-data, relay for loopback
 // only. It prints the addresses it listens on, serves until SIGTERM or
 // SIGINT, then stops gracefully: listeners close, sessions get `--grace`
-// seconds to finish, and nothing acknowledged is lost.
+// seconds to finish, and nothing acknowledged is lost. SIGHUP reloads the
+// configuration file, the certificate and the users file
+// (daemon/reload.hpp); SIGUSR1 flushes the queue.
 //
 // Exit codes: 0 after a clean stop, 2 when the configuration, the spool,
 // a listener or the privilege drop fails.
@@ -80,6 +82,22 @@ Result<config::ServerConfig> effective_config(const std::string& file) {
   return config;
 }
 
+// SIGHUP: read the file again and apply what may change while running
+// (daemon/reload.hpp). Any error keeps the running configuration whole.
+void reload(daemon::Server& server, const std::string& file) {
+  spdlog::info("SIGHUP: reloading {}", file.empty() ? std::string("the default configuration") : file);
+  auto next = effective_config(file);
+  const std::string level = next ? next->log.level : std::string();
+  auto kept = next ? server.reload(std::move(*next)) : Result<std::vector<std::string>>(next.error());
+  if (!kept) {
+    spdlog::error("reload failed, the running configuration stays: {}", kept.error().message);
+    return;
+  }
+  for (const auto& key : *kept) spdlog::warn("reload: {} changed; it takes effect at the next restart", key);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::info("reload done");
+}
+
 void run_serve(Context& ctx, const ServeOptions& opts) {
   auto config = effective_config(opts.config_file);
   if (!config) return fail(ctx, "serve", config.error());
@@ -98,12 +116,18 @@ void run_serve(Context& ctx, const ServeOptions& opts) {
   // arrives early is not lost.
   asio::io_context signals_io;
   asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGUSR1);
+  signals.add(SIGHUP);
   int received = 0;
   std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGUSR1) {  // `mxsec queue flush`
       spdlog::info("SIGUSR1: flushing the queue");
       (*server)->flush();
+      signals.async_wait(on_signal);
+      return;
+    }
+    if (sig == SIGHUP) {
+      reload(**server, opts.config_file);
       signals.async_wait(on_signal);
       return;
     }

@@ -1,0 +1,212 @@
+// SIGHUP reload: what changes, what waits for a restart, and that a session
+// open across a reload finishes under the configuration it started with.
+#include "daemon/reload.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read_until.hpp>
+#include <asio/write.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "daemon/server.hpp"
+#include "../config/test_server_config.hpp"
+
+namespace mxsec::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+config::LocalDomain maildir_domain(const std::string& name, const fs::path& dir) {
+  config::LocalDomain d;
+  d.name = d.name_ascii = name;
+  d.delivery.maildir = (dir / "maildir/%d/%u").string();
+  return d;
+}
+
+TEST(PlanReload, AppliesReloadableKeys) {
+  const auto running = test::test_server_config("/tmp/x");
+  auto next = running;
+  next.domains.push_back(maildir_domain("new.test", "/tmp/x"));
+  next.limits.recipients = 200;
+  next.relay.networks.clear();
+  next.log.level = "debug";
+  auto plan = plan_reload(running, next);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(plan->kept.empty());
+  ASSERT_EQ(plan->config.domains.size(), 2u);
+  EXPECT_EQ(plan->config.domains[1].name_ascii, "new.test");
+  EXPECT_EQ(plan->config.limits.recipients, 200);
+  EXPECT_TRUE(plan->config.relay.networks.empty());
+  EXPECT_EQ(plan->config.log.level, "debug");
+}
+
+TEST(PlanReload, KeepsRestartOnlyKeysAndNamesThem) {
+  const auto running = test::test_server_config("/tmp/x");
+  auto next = running;
+  next.listeners[0].port = 2626;
+  next.spool_dir = "/elsewhere";
+  next.threads = 7;
+  next.hostname = next.hostname_ascii = "other.example.test";
+  next.runtime.dns.forwarders = {"127.0.0.53"};
+  next.inbound.verify = !running.inbound.verify;
+  next.log.format = config::LogConfig::Format::json;
+  auto plan = plan_reload(running, next);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->kept, (std::vector<std::string>{"listener", "spool_dir", "threads", "hostname",
+                                                  "dns, mta_sts, policy, tls.ca_file", "inbound.verify",
+                                                  "log.format"}));
+  EXPECT_EQ(plan->config.listeners[0].port, running.listeners[0].port);
+  EXPECT_EQ(plan->config.spool_dir, running.spool_dir);
+  EXPECT_EQ(plan->config.threads, running.threads);
+  EXPECT_EQ(plan->config.hostname_ascii, "mx.example.test");
+  EXPECT_TRUE(plan->config.runtime.dns.forwarders.empty());
+  EXPECT_EQ(plan->config.inbound.verify, running.inbound.verify);
+  EXPECT_EQ(plan->config.log.format, running.log.format);
+}
+
+TEST(PlanReload, EmptyHostnameMeansTheRunningOne) {
+  const auto running = test::test_server_config("/tmp/x");
+  auto next = running;
+  next.hostname.clear();
+  next.hostname_ascii.clear();
+  auto plan = plan_reload(running, next);
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(plan->kept.empty());
+  EXPECT_EQ(plan->config.hostname_ascii, "mx.example.test");
+}
+
+TEST(PlanReload, RefusesToLeaveARunningSubmissionListenerWithoutCertificate) {
+  auto running = test::test_server_config("/tmp/x");
+  running.tls.certificate = "/etc/cert.pem";
+  running.tls.key = "/etc/key.pem";
+  config::Listener submission = running.listeners[0];
+  submission.port = 587;
+  submission.kind = config::ListenerKind::submission;
+  running.listeners.push_back(submission);
+  auto next = running;
+  next.tls = {};
+  next.listeners.resize(1);  // even if the file drops the listener: it is still bound
+  auto plan = plan_reload(running, next);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().code, Errc::invalid_argument);
+  EXPECT_NE(plan.error().message.find("submission"), std::string::npos) << plan.error().message;
+}
+
+// A blocking SMTP client for the live reload test.
+class Client {
+ public:
+  Client(asio::io_context& io, const config::Listener& l) : socket_(io) {
+    socket_.connect({asio::ip::make_address(l.address.to_string()), l.port});
+    read();
+  }
+  std::string command(const std::string& line) {
+    asio::write(socket_, asio::buffer(line + "\r\n"));
+    return read();
+  }
+  // The reply's last line (multi-line EHLO replies end with "250 ").
+  std::string read() {
+    for (;;) {
+      const std::size_t n = asio::read_until(socket_, asio::dynamic_buffer(buffer_), "\r\n");
+      const std::string line = buffer_.substr(0, n - 2);
+      buffer_.erase(0, n);
+      if (line.size() < 4 || line[3] != '-') return line;
+    }
+  }
+
+ private:
+  asio::ip::tcp::socket socket_;
+  std::string buffer_;
+};
+
+class LiveReload : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mxsec-reload-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    config_ = test::test_server_config(dir_);
+    config_.spool_dir = (dir_ / "spool").string();
+    config_.listeners[0].port = 0;
+    config_.relay.networks.clear();  // 127.0.0.1 is a stranger: only local domains
+    config_.inbound.verify = false;
+    config_.threads = 1;
+    auto server = Server::create(config_);
+    ASSERT_TRUE(server) << server.error().message;
+    server_ = std::move(*server);
+    ASSERT_TRUE(server_->bind());
+    ASSERT_TRUE(server_->run());
+    listener_ = server_->bound().at(0);
+  }
+  void TearDown() override {
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static std::string code(const std::string& reply) { return reply.substr(0, 3); }
+
+  fs::path dir_;
+  config::ServerConfig config_;
+  std::unique_ptr<Server> server_;
+  config::Listener listener_;
+  asio::io_context io_;
+};
+
+TEST_F(LiveReload, NewSessionsGetTheNewDomainsAnOpenSessionFinishesUnderItsOwn) {
+  Client before(io_, listener_);
+  ASSERT_EQ(code(before.command("EHLO client.test")), "250");
+  ASSERT_EQ(code(before.command("MAIL FROM:<a@client.test>")), "250");
+
+  auto next = config_;
+  next.domains = {maildir_domain("new.test", dir_)};
+  auto kept = server_->reload(next);
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_TRUE(kept->empty());
+
+  // The open session still has example.test and not new.test ...
+  EXPECT_EQ(code(before.command("RCPT TO:<u@example.test>")), "250");
+  EXPECT_EQ(before.command("RCPT TO:<u@new.test>")[0], '5');
+  ASSERT_EQ(code(before.command("DATA")), "354");
+  EXPECT_EQ(code(before.command("Subject: t\r\n\r\nbody\r\n.")), "250");
+
+  // ... and a new one has new.test and not example.test.
+  Client after(io_, listener_);
+  ASSERT_EQ(code(after.command("EHLO client.test")), "250");
+  ASSERT_EQ(code(after.command("MAIL FROM:<a@client.test>")), "250");
+  EXPECT_EQ(code(after.command("RCPT TO:<u@new.test>")), "250");
+  EXPECT_EQ(after.command("RCPT TO:<u@example.test>")[0], '5');
+}
+
+TEST_F(LiveReload, AFailedReloadKeepsTheRunningConfiguration) {
+  auto next = config_;
+  next.domains = {maildir_domain("new.test", dir_)};
+  next.tls.certificate = (dir_ / "missing-cert.pem").string();
+  next.tls.key = (dir_ / "missing-key.pem").string();
+  auto kept = server_->reload(next);
+  ASSERT_FALSE(kept);
+
+  Client c(io_, listener_);
+  ASSERT_EQ(code(c.command("EHLO client.test")), "250");
+  ASSERT_EQ(code(c.command("MAIL FROM:<a@client.test>")), "250");
+  EXPECT_EQ(code(c.command("RCPT TO:<u@example.test>")), "250");
+  EXPECT_EQ(c.command("RCPT TO:<u@new.test>")[0], '5');
+}
+
+TEST_F(LiveReload, NewLimitsApplyToNewSessions) {
+  auto next = config_;
+  next.limits.max_sessions_per_client = 1;
+  ASSERT_TRUE(server_->reload(next));
+  Client first(io_, listener_);
+  asio::ip::tcp::socket second(io_);
+  second.connect({asio::ip::make_address(listener_.address.to_string()), listener_.port});
+  std::string greeting;
+  asio::read_until(second, asio::dynamic_buffer(greeting), "\r\n");
+  EXPECT_EQ(greeting.substr(0, 9), "421 4.7.0") << greeting;
+}
+
+}  // namespace
+}  // namespace mxsec::daemon
