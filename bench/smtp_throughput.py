@@ -24,8 +24,12 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "testbed"))
+from postfix_peer import PostfixPeer  # noqa: E402
 
 MXSEC_ADDR = "127.0.70.1"
 POSTFIX_ADDR = "127.0.70.2"
@@ -123,72 +127,27 @@ max_sessions_per_client = 1000
 
 
 class Postfix:
+    """The peer: smtpd -> cleanup -> queue -> qmgr -> virtual(8) into a Maildir."""
+
     def __init__(self, tmp):
-        self.dir = os.path.join(tmp, "postfix")
-        self.conf = os.path.join(self.dir, "conf")
-        os.makedirs(self.conf)
-        os.chmod(self.dir, 0o755)
-        spool = os.path.join(self.dir, "spool")
-        data = os.path.join(self.dir, "data")
-        self.mail = os.path.join(self.dir, "mail")
-        for d in (spool, data, self.mail):
-            os.makedirs(d)
+        self.mail = os.path.join(tmp, "postfix-mail")
+        os.makedirs(self.mail)
         nobody = pwd.getpwnam("nobody")
         os.chown(self.mail, nobody.pw_uid, nobody.pw_gid)
-        shutil.chown(data, "postfix")
-        # Debian's master.cf without its port-25 listener, every service
-        # out of the chroot (the queue directory here has no chroot set-up),
-        # and our own listener.
-        lines = []
-        for line in open("/etc/postfix/master.cf"):
-            f = line.split()
-            if line[:1] in ("#", " ", "\t", "\n") or len(f) < 8:
-                lines.append(line)
-                continue
-            if f[0] == "smtp" and f[1] == "inet":
-                continue
-            f[4] = "n"
-            lines.append(" ".join(f) + "\n")
-        lines.append(f"{POSTFIX_ADDR}:25 inet n - n - - smtpd\n")
-        open(os.path.join(self.conf, "master.cf"), "w").write("".join(lines))
-        main = {
-            "compatibility_level": "3.6", "queue_directory": spool, "data_directory": data,
-            "myhostname": "mx.bench.test", "mydestination": "", "inet_interfaces": "loopback-only",
-            "inet_protocols": "ipv4", "mynetworks": "127.0.0.0/8", "smtpd_relay_restrictions":
-            "permit_mynetworks, reject_unauth_destination", "virtual_mailbox_domains": "bench.test",
-            "virtual_mailbox_base": self.mail, "virtual_mailbox_maps": "static:bench.test/user/",
-            "virtual_uid_maps": f"static:{nobody.pw_uid}", "virtual_gid_maps": f"static:{nobody.pw_gid}",
-            "maillog_file": os.path.join(self.dir, "maillog"), "smtpd_client_connection_count_limit": "0",
-            "default_process_limit": "200", "alias_maps": "", "alias_database": "",
-            "smtputf8_enable": "no", "local_recipient_maps": "", "biff": "no",
-            "maillog_file_prefixes": self.dir,
-        }
-        with open(os.path.join(self.conf, "main.cf"), "w") as f:
-            for k, v in main.items():
-                f.write(f"{k} = {v}\n")
-        # Postfix re-reads a configuration file written in the current second
-        # until it is stable; date them back.
-        past = time.time() - 60
-        for name in ("main.cf", "master.cf"):
-            os.utime(os.path.join(self.conf, name), (past, past))
-        r = subprocess.run(["postfix", "-c", self.conf, "start"], capture_output=True, text=True)
-        if r.returncode != 0:
-            log = open(main["maillog_file"]).read() if os.path.exists(main["maillog_file"]) else ""
-            raise RuntimeError(f"postfix start failed: {r.stdout}{r.stderr}{log[-2000:]}")
-        pidfile = os.path.join(spool, "pid", "master.pid")
-        for _ in range(100):
-            if os.path.exists(pidfile):
-                break
-            time.sleep(0.1)
-        self.master = int(open(pidfile).read().split()[0])
+        self.peer = PostfixPeer(os.path.join(tmp, "postfix"), [f"{POSTFIX_ADDR}:25"], hostname="mx.bench.test", main={
+            "virtual_mailbox_domains": "bench.test", "virtual_mailbox_base": self.mail,
+            "virtual_mailbox_maps": "static:bench.test/user/", "virtual_uid_maps": f"static:{nobody.pw_uid}",
+            "virtual_gid_maps": f"static:{nobody.pw_gid}", "smtpd_client_connection_count_limit": "0",
+            "default_process_limit": "200",
+        }).start()
         self.maildir = os.path.join(self.mail, "bench.test/user/new")
         self.port = 25
 
     def cpu(self):
-        return tree_cpu(self.master)
+        return tree_cpu(self.peer.master)
 
     def stop(self):
-        subprocess.run(["postfix", "-c", self.conf, "stop"], capture_output=True)
+        self.peer.stop()
 
 
 def measure(server, addr, messages, size, conc):
