@@ -1,71 +1,117 @@
 #!/usr/bin/env bash
-# README command 1: set up, build, and run mxsec's verifier on the bundled
-# sample message (samples/message.eml) and its transport checker on test-bed
-# domains.
+# README command 1: set up, build, and run the mail server on a safe default
+# configuration: one loopback listener (127.0.0.1:2525), a local spool and
+# Maildirs under ./mxsec-data, and the embedded validating resolver.
 #
-# DNS answers come from a private test. TLD that a local Knot server signs with
-# DNSSEC keys made right now (tests/testbed/); mxsec resolves through it with
-# that trust anchor and validates every answer itself. Postfix listens as the
-# MX hosts and nginx serves MTA-STS policies, with certificates from a test CA
-# made right now. Nothing leaves 127.0.0.0/8. Needs root (ports 25 and 443).
+# The sender domains of the demo live in a private test. TLD that a local Knot
+# server signs with DNSSEC keys made right now (tests/testbed/); the resolver
+# recurses from the root as always and iterates to that server for `test.`
+# with its trust anchor, validating every answer itself. Nothing leaves
+# 127.0.0.0/8.
+#
+# The demo submits mail with `mxsec sendmail`, receives a DKIM-signed message
+# from an outside address and shows its local delivery with the
+# Authentication-Results mxsec added, refuses a spoofed one (DMARC p=reject)
+# and a relay attempt, and lists the queue. Then the server keeps running
+# with its address printed; `--once` stops it (and the test bed) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+once=false
+[[ ${1:-} == --once ]] && once=true
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target mxsec
-mxsec=build/release/src/app/mxsec
+mxsec=$PWD/build/release/src/app/mxsec
 
-state=$(mktemp -d /tmp/mxsec-demo.XXXXXX)
-chmod 755 "$state"  # Postfix's unprivileged daemons work below it
-cleanup() { tests/testbed/stop.sh "$state/bed" >/dev/null 2>&1 || true; rm -rf "$state"; }
-trap cleanup EXIT
-tests/testbed/start.sh "$state/bed" --transport >/dev/null
+data=$PWD/mxsec-data
+mkdir -p "$data"
+bed=$(mktemp -d /tmp/mxsec-demo-bed.XXXXXX)
+server_pid=
+stop_all() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  tests/testbed/stop.sh "$bed" >/dev/null 2>&1 || true
+  rm -rf "$bed"
+}
+trap stop_all EXIT
+tests/testbed/start.sh "$bed" >/dev/null
 # shellcheck disable=SC1091
-. "$state/bed/testbed.env"
-dns=(--resolver "$MXSEC_TB_RESOLVER" --trust-anchor "$MXSEC_TB_TRUST_ANCHOR" --private-zone test
-     --ca-file "$MXSEC_TB_CA_FILE" --https-timeout 5)
+. "$bed/testbed.env"
 
 step() { printf '\n== %s\n' "$*"; }
+# An SMTP client from an address outside the relay network (127.0.0.2).
+smtp_from_outside() {  # MAIL-FROM RCPT FILE
+  /usr/bin/python3 - "$@" <<'PY'
+import re, smtplib, sys
+sender, rcpt, path = sys.argv[1:4]
+s = smtplib.SMTP("127.0.0.1", 2525, source_address=("127.0.0.2", 0), timeout=60)
+s.ehlo("mail.outside.test")
+try:
+    s.sendmail(sender, [rcpt], re.sub(rb"\r?\n", b"\r\n", open(path, "rb").read()))
+    print(f"250: accepted from {sender} for {rcpt}")
+except smtplib.SMTPRecipientsRefused as e:
+    code, text = e.recipients[rcpt]
+    print(f"{code} {text.decode()}  (RCPT refused)")
+except smtplib.SMTPDataError as e:
+    print(f"{e.smtp_code} {e.smtp_error.decode()}  (refused after the data)")
+s.quit()
+PY
+}
+newest() { ls -t "$data/maildir/localhost/$1/new/"* | head -1; }
 
-step "DNSSEC self-test of the embedded resolver"
-"$mxsec" "${dns[@]}" dns --self-test || true
+step "The configuration: the safe defaults, plus the test TLD for the resolver"
+cat > "$data/demo.toml" <<TOML
+hostname = "mx.demo.test"
+spool_dir = "$data"
 
-step "DNS answers carry their DNSSEC status"
-for name in secure.test insecure.test bogus.test; do
-  "$mxsec" "${dns[@]}" dns "$name" MX || true
-done
+[dns]
+private_zones = ["test"]
+stub_zones = ["test=$MXSEC_TB_RESOLVER"]
+trust_anchors = ["$MXSEC_TB_TRUST_ANCHOR"]
+TOML
+cat "$data/demo.toml"
+"$mxsec" config check --config "$data/demo.toml"
 
-step "SPF for 192.0.2.25 sending as alice@secure.test"
-"$mxsec" "${dns[@]}" spf --ip 192.0.2.25 --helo mx.secure.test --sender alice@secure.test || true
+step "mxsec serve"
+"$mxsec" serve --config "$data/demo.toml" > "$data/serve.out" 2> "$data/serve.log" &
+server_pid=$!
+for _ in $(seq 100); do grep -q listening "$data/serve.out" 2>/dev/null && break; sleep 0.1; done
+cat "$data/serve.out"
 
-step "DMARC policy of secure.test"
-"$mxsec" "${dns[@]}" dmarc secure.test || true
+step "Local submission with mxsec sendmail -t, delivered to the Maildir of alice@localhost"
+printf 'From: root@localhost\nTo: alice@localhost\nSubject: Hello from sendmail\n\nThe server is up.\n' |
+  "$mxsec" sendmail --config "$data/demo.toml" -t -oi
+for _ in $(seq 100); do ls "$data/maildir/localhost/alice/new/"* >/dev/null 2>&1 && break; sleep 0.1; done
+sed -n '1,/^\r\?$/p' "$(newest alice)"
 
-step "Sign the sample with the DKIM key published at sel._domainkey.secure.test"
+step "Inbound: the sample, DKIM-signed by secure.test, from an outside address (127.0.0.2)"
 "$mxsec" dkim sign --domain secure.test --selector sel --key "$MXSEC_TB_DKIM_SEL_KEY" \
-  < samples/message.eml > "$state/signed.eml"
-grep -A3 '^DKIM-Signature' "$state/signed.eml" | head -4
+  < samples/message.eml > "$data/signed.eml"
+smtp_from_outside alice@secure.test alice@localhost "$data/signed.eml"
+sleep 0.5
+echo "-- the delivered copy's header (SPF fails: 127.0.0.2 is not in secure.test's SPF; DKIM passes, so DMARC passes):"
+sed -n '1,/^\r\?$/p' "$(newest alice)" | grep -v '^ *b=' | head -20
 
-step "mxsec verify: SPF, DKIM and DMARC on the signed sample"
-"$mxsec" "${dns[@]}" verify --ip 192.0.2.25 --helo mx.secure.test --sender alice@secure.test \
-  --authserv-id demo.mxsec.test < "$state/signed.eml"
+step "The same message altered in transit: DKIM fails, DMARC fails, secure.test says p=reject"
+sed 's/^Subject: .*/Subject: Quarterly figures (updated)/' "$data/signed.eml" > "$data/tampered.eml"
+smtp_from_outside alice@secure.test alice@localhost "$data/tampered.eml"
 
-step "The same message altered in transit and relayed from 198.51.100.7, outside SPF: DMARC fails, policy reject"
-sed 's/^Subject: .*/Subject: Quarterly figures (updated)/' "$state/signed.eml" > "$state/tampered.eml"
-"$mxsec" "${dns[@]}" verify --ip 198.51.100.7 --helo mx.elsewhere.example --sender alice@secure.test \
-  --authserv-id demo.mxsec.test < "$state/tampered.eml"
+step "A stranger tries to relay: refused"
+smtp_from_outside spammer@insecure.test victim@elsewhere.test "$data/signed.eml"
 
-step "A sender whose DNS answers are DNSSEC-bogus gets temperror, never pass"
-"$mxsec" "${dns[@]}" spf --ip 192.0.2.25 --helo mx.bogus.test --sender alice@bogus.test || true
+step "The queue (empty: everything was delivered)"
+"$mxsec" queue list --config "$data/demo.toml"
 
-step "Transport policy per MX host: DANE, MTA-STS, a bogus TLSA RRset (defer, never downgrade), null MX"
-for d in dane-ee.secure.test sts-enforce.insecure.test tlsa-bogus.secure.test nullmx.secure.test; do
-  "$mxsec" "${dns[@]}" policy "$d" || true
-done
+step "The server's log"
+cat "$data/serve.log"
 
-step "mxsec probe: STARTTLS, certificate chain, DANE match and WebPKI verdict of an MX host"
-"$mxsec" "${dns[@]}" probe mx.dane-ee.secure.test --domain dane-ee.secure.test || true
-
-step "mxsec check on a domain whose TLSA records match no certificate the server presents"
-"$mxsec" "${dns[@]}" check dane-mismatch.secure.test || true
+if $once; then
+  step "Stopping (--once)"
+  exit 0
+fi
+trap - EXIT
+echo
+echo "mxsec serve is running on 127.0.0.1:2525 (PID $server_pid), spool and Maildirs in $data,"
+echo "with the test bed for test. in $bed (knotd PID $MXSEC_TB_PID)."
+echo "Try:  echo 'Subject: hi' | $mxsec sendmail --config $data/demo.toml bob@localhost"
+echo "Stop: kill $server_pid; tests/testbed/stop.sh $bed"
