@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <future>
 
 #include "core/file.hpp"
 #include "core/strings.hpp"
 #include "core/unique_fd.hpp"
+#include "queue/group_commit.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -46,7 +48,84 @@ std::string unique_name(const std::string& hostname) {
          std::to_string(++counter) + "." + host;
 }
 
+Result<void> fsync_directory(const std::string& dir) {
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d || ::fsync(d.get()) != 0) return io_error("fsync", dir);
+  return {};
+}
+
+Result<void> make_maildir(const std::string& maildir) {
+  for (const char* sub : {"", "/tmp", "/new", "/cur"}) {
+    auto made = sub[0] ? make_dir(maildir + sub) : make_dirs(maildir);
+    if (!made) return made.error();
+  }
+  return {};
+}
+
+// A blocking wait on one group-commit batch.
+class SyncWaiter final : public queue::GroupCommit::Waiter {
+ public:
+  explicit SyncWaiter(std::promise<Result<void>>& done) : done_(done) {}
+  void complete(const Result<void>& synced) noexcept override { done_.set_value(synced); }
+
+ private:
+  std::promise<Result<void>>& done_;
+};
+
+Result<std::string> write_message(const std::string& maildir, const std::string& name,
+                                  const std::vector<std::string_view>& slices, bool fsync) {
+  const std::string tmp = maildir + "/tmp/" + name;
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return io_error("open", tmp);
+  Result<void> written;
+  for (auto slice : slices)
+    if (written) written = write_all(fd.get(), slice, tmp);
+  if (written && fsync && ::fsync(fd.get()) != 0) written = io_error("fsync", tmp);
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return written.error();
+  }
+  return tmp;
+}
+
 }  // namespace
+
+MaildirShared::MaildirShared() = default;
+MaildirShared::~MaildirShared() = default;
+
+bool MaildirShared::known(const std::string& maildir) {
+  std::lock_guard lock(mu_);
+  return known_.count(maildir) != 0;
+}
+
+void MaildirShared::remember(const std::string& maildir) {
+  std::lock_guard lock(mu_);
+  if (known_.size() >= kMaildirSharedEntries) known_.clear();
+  known_.insert(maildir);
+}
+
+void MaildirShared::forget(const std::string& maildir) {
+  std::lock_guard lock(mu_);
+  known_.erase(maildir);
+}
+
+Result<void> MaildirShared::sync_directory(const std::string& dir) {
+  std::shared_ptr<queue::GroupCommit> group;
+  {
+    std::lock_guard lock(mu_);
+    auto it = groups_.find(dir);
+    if (it == groups_.end()) {
+      // A batch in progress keeps its group alive through the shared_ptr.
+      if (groups_.size() >= kMaildirSharedEntries) groups_.clear();
+      it = groups_.emplace(dir, std::make_shared<queue::GroupCommit>([dir] { return fsync_directory(dir); })).first;
+    }
+    group = it->second;
+  }
+  std::promise<Result<void>> done;
+  auto result = done.get_future();
+  group->join(std::make_unique<SyncWaiter>(done));
+  return result.get();
+}
 
 Result<std::string> maildir_path(std::string_view pattern, std::string_view local_part, std::string_view domain) {
   if (local_part.empty() || local_part.front() == '.' || local_part.find('/') != std::string_view::npos ||
@@ -69,34 +148,29 @@ Result<std::string> maildir_path(std::string_view pattern, std::string_view loca
 
 Result<std::string> deliver_maildir(const std::string& maildir, const std::vector<std::string_view>& slices,
                                     const MaildirOptions& options) {
-  for (const char* sub : {"", "/tmp", "/new", "/cur"}) {
-    auto made = sub[0] ? make_dir(maildir + sub) : make_dirs(maildir);
-    if (!made) return made.error();
-  }
+  const bool known = options.shared && options.shared->known(maildir);
+  if (!known)
+    if (auto made = make_maildir(maildir); !made) return made.error();
   const std::string name = unique_name(options.hostname);
-  const std::string tmp = maildir + "/tmp/" + name;
-  const std::string final_path = maildir + "/new/" + name;
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) return io_error("open", tmp);
-    Result<void> written;
-    for (auto slice : slices)
-      if (written) written = write_all(fd.get(), slice, tmp);
-    if (written && options.fsync && ::fsync(fd.get()) != 0) written = io_error("fsync", tmp);
-    if (!written) {
-      ::unlink(tmp.c_str());
-      return written.error();
-    }
+  auto tmp = write_message(maildir, name, slices, options.fsync);
+  if (!tmp && known && tmp.error().code == Errc::io) {
+    // Removed while we remembered it: make it again, once.
+    options.shared->forget(maildir);
+    if (auto made = make_maildir(maildir); !made) return made.error();
+    tmp = write_message(maildir, name, slices, options.fsync);
   }
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+  if (!tmp) return tmp.error();
+  if (options.shared) options.shared->remember(maildir);
+  const std::string final_path = maildir + "/new/" + name;
+  if (::rename(tmp->c_str(), final_path.c_str()) != 0) {
     auto e = io_error("rename", final_path);
-    ::unlink(tmp.c_str());
+    ::unlink(tmp->c_str());
     return e;
   }
   if (options.fsync) {
     const std::string dir = maildir + "/new";
-    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!d || ::fsync(d.get()) != 0) return io_error("fsync", dir);
+    auto synced = options.shared ? options.shared->sync_directory(dir) : fsync_directory(dir);
+    if (!synced) return synced.error();
   }
   return final_path;
 }

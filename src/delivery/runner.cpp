@@ -38,6 +38,7 @@ struct QueueRunner::Impl {
   const Clock& clock;
   RunnerOptions options;
   asio::thread_pool pool;
+  MaildirShared maildirs;  // known Maildirs, one group fsync per new/
 
   mutable std::mutex mu;
   std::condition_variable cv;  // idle waiters and the retry timer
@@ -106,7 +107,7 @@ struct QueueRunner::Impl {
       relay = "maildir";
       const auto [local_part, domain] = split_address(r.address);
       auto path = maildir_path(local->delivery.maildir, local_part, r.domain_ascii);
-      delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync}) : path.error();
+      delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync, &maildirs}) : path.error();
     }
     const double delay = static_cast<double>(now - e.arrival);
     r.last_host = relay;

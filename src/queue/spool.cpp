@@ -358,7 +358,8 @@ Result<void> Spool::remove(const QueueId& id) {
   if (auto r = unlink_if_present(dirs.queue.get(), id, "queue file " + dirs.path(kQueueDir, id), queue_removed); !r)
     return r;
   // The message is gone for good before its state goes (see spool.hpp).
-  if (queue_removed && impl_->options.fsync)
+  const bool has_state = exists_at(dirs.state.get(), id) || exists_at(dirs.hold.get(), id);
+  if (queue_removed && has_state && impl_->options.fsync)
     if (auto r = impl_->sync_queue_directory(); !r) return r;
   if (auto r = unlink_if_present(dirs.state.get(), id, "state file " + dirs.path(kStateDir, id), state_removed); !r)
     return r;

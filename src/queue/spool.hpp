@@ -59,7 +59,10 @@
 //   ID without a queue file is Errc::not_found.
 // - remove() unlinks queue/ID, then (after an fsync of queue/, so that a
 //   crash cannot bring the message back without its state) state/ID and
-//   hold/ID; files already missing are fine, an ID with none of them is
+//   hold/ID. A message with neither (every recipient done at the first
+//   attempt: the common case) costs no fsync: if a crash undoes the unlink,
+//   the message is delivered again, which at-least-once allows and the
+//   crash test counts as a duplicate. Files already missing are fine, an ID with none of them is
 //   Errc::not_found. set_hold() on an ID without a queue file is
 //   Errc::not_found. An ID that is not valid_id() is Errc::invalid_argument
 //   for every call that takes one (held() answers false).

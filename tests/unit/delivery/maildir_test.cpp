@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <set>
+#include <thread>
 
 namespace mxsec::delivery {
 namespace {
@@ -50,6 +52,54 @@ TEST(DeliverMaildir, ReportsAnUnwritableDirectory) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::io);
   EXPECT_NE(r.error().message.find("/proc/mxsec-no-such"), std::string::npos);
+}
+
+// Deliveries that share the group fsync of new/ from many threads: every
+// one lands once, with its own name, and nothing stays in tmp/.
+TEST(DeliverMaildir, ConcurrentDeliveriesShareDirectoryFsyncs) {
+  const fs::path dir = fs::temp_directory_path() / ("mxsec-maildir-shared-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  MaildirShared shared;
+  constexpr int kThreads = 8, kEach = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string body = "message " + std::to_string(t) + "/" + std::to_string(i) + "\r\n";
+        auto r = deliver_maildir((dir / (t % 2 ? "odd" : "even")).string(), {body}, {"mx.example", true, &shared});
+        if (!r) ++failures;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  std::set<std::string> bodies;
+  for (const char* box : {"odd", "even"}) {
+    EXPECT_TRUE(fs::is_empty(dir / box / "tmp"));
+    for (const auto& f : fs::directory_iterator(dir / box / "new")) {
+      std::ifstream in(f.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      bodies.insert(ss.str());
+    }
+  }
+  EXPECT_EQ(bodies.size(), static_cast<std::size_t>(kThreads * kEach));
+  fs::remove_all(dir);
+}
+
+// A Maildir removed while the shared state remembers it is made again.
+TEST(DeliverMaildir, RemembersMaildirsAndRemakesARemovedOne) {
+  const fs::path dir = fs::temp_directory_path() / ("mxsec-maildir-known-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  MaildirShared shared;
+  const std::string box = (dir / "box").string();
+  ASSERT_TRUE(deliver_maildir(box, {"one\r\n"}, {"h", true, &shared}));
+  EXPECT_TRUE(shared.known(box));
+  fs::remove_all(dir);
+  auto again = deliver_maildir(box, {"two\r\n"}, {"h", true, &shared});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(fs::exists(*again));
+  fs::remove_all(dir);
 }
 
 }  // namespace
