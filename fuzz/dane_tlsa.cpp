@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common.hpp"
 #include "core/limits.hpp"
 #include "dns/presentation.hpp"
 #include "dns/rdata.hpp"
@@ -27,9 +28,7 @@ using namespace mxsec::tls::dane;
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using mxsec::fuzz::check;
 
 void one(std::string_view rd) {
   auto t = dns::decode_tlsa(rd);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common.hpp"
 #include "dns/presentation.hpp"
 #include "dns/rdata.hpp"
 #include "dns/resolver.hpp"
@@ -24,9 +25,7 @@ using namespace mxsec::dns;
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using mxsec::fuzz::check;
 
 void names(std::string_view rd) {
   std::size_t off = 0;

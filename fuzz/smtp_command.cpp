@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "common.hpp"
 #include "core/limits.hpp"
 #include "core/strings.hpp"
 #include "smtp/proto/command.hpp"
@@ -26,9 +27,7 @@ using namespace mxsec::smtp;
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using mxsec::fuzz::check;
 
 void check_refusal(const Refusal& r) {
   const bool known = (r.code == 501 && r.status == "5.5.4") || (r.code == 553 && r.status == "5.1.3") ||

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common.hpp"
 #include "smtp/proto/data.hpp"
 
 using namespace mxsec;
@@ -24,9 +25,8 @@ using namespace mxsec::smtp;
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using mxsec::fuzz::check;
+using mxsec::fuzz::chunks;
 
 struct Outcome {
   std::string out;
@@ -35,18 +35,6 @@ struct Outcome {
   TextCounters counters;
   friend bool operator==(const Outcome&, const Outcome&) = default;
 };
-
-std::vector<std::string_view> chunks(std::string_view in, const std::vector<std::size_t>& cuts) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (std::size_t end : cuts) {
-    if (end < start || end > in.size()) continue;
-    out.push_back(in.substr(start, end - start));
-    start = end;
-  }
-  out.push_back(in.substr(start));
-  return out;
-}
 
 Outcome run_data(std::string_view in, const std::vector<std::size_t>& cuts, std::uint64_t max) {
   DataDecoder d(max);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common.hpp"
 #include "smtp/session/line.hpp"
 
 using namespace mxsec;
@@ -20,9 +21,8 @@ using namespace mxsec::smtp;
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using mxsec::fuzz::check;
+using mxsec::fuzz::chunks;
 
 struct Outcome {
   LineParser::State state;
@@ -34,14 +34,9 @@ struct Outcome {
 Outcome run(std::string_view in, const std::vector<std::size_t>& cuts, std::size_t max) {
   LineParser p(max);
   Outcome o;
-  std::size_t start = 0;
-  std::vector<std::size_t> ends = cuts;
-  ends.push_back(in.size());
-  for (std::size_t end : ends) {
-    if (end < start || end > in.size()) continue;
+  for (std::string_view chunk : chunks(in, cuts)) {
     if (p.state() != LineParser::State::need_more) break;
-    o.consumed += p.push(in.substr(start, end - start));
-    start = end;
+    o.consumed += p.push(chunk);
   }
   o.state = p.state();
   if (o.state == LineParser::State::done) o.line = p.line();

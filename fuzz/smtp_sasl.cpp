@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common.hpp"
 #include "codec/base64.hpp"
 #include "smtp/server/sasl.hpp"
 
@@ -28,9 +29,7 @@ using namespace mxsec::smtp;
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using mxsec::fuzz::check;
 
 bool documented(const Refusal& r) {
   struct Pair {
