@@ -70,10 +70,16 @@ def count_files(d):
         return 0
 
 
-def wait_files(d, n, timeout):
+def wait_files(d, n, timeout, stall=60):
+    """Waits until directory d holds n files; gives up after `timeout`
+    seconds, or after `stall` seconds in which no file came."""
     end = time.time() + timeout
-    while count_files(d) < n and time.time() < end:
+    last, last_change = count_files(d), time.time()
+    while last < n and time.time() < end and time.time() - last_change < stall:
         time.sleep(0.01)
+        now = count_files(d)
+        if now != last:
+            last, last_change = now, time.time()
     return count_files(d)
 
 
@@ -289,7 +295,7 @@ def measure_throughput(server, messages, sessions, size=None, file=None, client_
     t0 = time.time()
     r = smtp_source(server.addr, server.port, messages, sessions, size=size, file=file, helo=helo, sender=sender,
                     rcpt=f"user@{server.domain}", cpus=client_cpus)
-    got = wait_files(maildir, before_files + messages, wait) - before_files
+    got = wait_files(maildir, before_files + messages, wait, stall=60 if r.returncode == 0 else 10) - before_files
     elapsed = time.time() - t0
     cpu = server.cpu() - cpu0
     return {"messages": got, "sent_ok": r.returncode == 0, "seconds": elapsed, "msgs_per_s": got / elapsed,
