@@ -304,6 +304,16 @@ def measure_throughput(server, messages, sessions, size=None, file=None, client_
             "client_error": r.stderr.decode(errors="replace")[-300:] if r.returncode else ""}
 
 
+def run_main(main):
+    """Runs a benchmark's main(); a Ctrl-C ends it with a line instead of a
+    traceback (the servers were stopped on the way out by Cleanup)."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted; every process this benchmark started has been stopped", file=sys.stderr)
+        sys.exit(130)
+
+
 def percentile(sorted_values, p):
     """Nearest-rank percentile of an ascending list (None when empty)."""
     if not sorted_values:

@@ -4,9 +4,9 @@
 The same smtp-source load (one message per connection, accepted, queued with
 fsync, delivered to a Maildir with fsync, as in bench/smtp_throughput.py)
 goes to `mxsec serve` on 127.0.71.20:2525 started twice:
-  1 core:  `threads = 1`, the whole process (every thread it starts: event
-           loop, store and delivery helpers) pinned to --server-cpus-1
-           (default CPU 0) with sched_setaffinity before exec;
+  1 core:  `threads = 1`, the whole process (every thread it ever starts,
+           event loop or helper) pinned to --server-cpus-1 (default CPU 0)
+           with sched_setaffinity before exec;
   2 cores: `threads = 2`, pinned to --server-cpus-2 (default CPUs 0,1).
 Reported per setting: msg/s (first connect to last Maildir file), the
 server's CPU ms per message, its CPU utilisation (CPU seconds / wall seconds:
@@ -43,6 +43,7 @@ import shutil
 import statistics
 import tempfile
 
+import bench_common
 from bench_common import Cleanup, MxsecServer, measure_throughput, print_table
 
 ADDR = "127.0.71.20"
@@ -112,4 +113,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    bench_common.run_main(main)

@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 
+import bench_common
 from bench_common import Cleanup, MxsecServer, PostfixServer, measure_throughput
 
 MXSEC_ADDR = "127.0.70.1"
@@ -65,4 +66,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    bench_common.run_main(main)

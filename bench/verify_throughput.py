@@ -266,26 +266,31 @@ class Milter:
         return tree_cpu(self.proc.pid)
 
     def stop(self):
-        bench_common.stop_process(self.proc, timeout=15)
+        bench_common.stop_process(self.proc, timeout=5)  # OpenDKIM can take 15 s on SIGTERM
 
 
-def milter_socket(d, name, inet, transport):
-    """(socket spec for the milter, spec for Postfix, address to probe)."""
+def write_file(d, name, text):
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def milter_dir(d, name, inet, transport):
+    """Makes the milter's directory; returns (socket spec for the milter,
+    spec for Postfix, address to probe, a host-list file that does not
+    match our clients: both milters treat 127.0.0.1 specially by default)."""
+    os.makedirs(d)
+    hosts = write_file(d, "hosts-not-us", "192.0.2.254\n")
     if transport == "unix":
         path = os.path.join(d, name + ".sock")
-        return f"local:{path}", f"unix:{path}", path
-    return f"inet:{inet[1]}@{inet[0]}", f"inet:{inet[0]}:{inet[1]}", inet
+        return f"local:{path}", f"unix:{path}", path, hosts
+    return f"inet:{inet[1]}@{inet[0]}", f"inet:{inet[0]}:{inet[1]}", inet, hosts
 
 
 def start_opendkim(d, env, transport, serialize):
-    os.makedirs(d)
-    spec, postfix_spec, probe = milter_socket(d, "opendkim", OPENDKIM, transport)
-    internal = os.path.join(d, "internal-hosts")
-    with open(internal, "w") as f:
-        f.write("192.0.2.254\n")  # anything but 127.0.0.1, the default
-    unbound = os.path.join(d, "unbound.conf")
-    with open(unbound, "w") as f:
-        f.write(f"""server:
+    spec, postfix_spec, probe, internal = milter_dir(d, "opendkim", OPENDKIM, transport)
+    unbound = write_file(d, "unbound.conf", f"""server:
     do-not-query-localhost: no
     local-zone: "test." transparent
     trust-anchor-file: "{env['MXSEC_TB_TRUST_ANCHOR']}"
@@ -293,9 +298,7 @@ forward-zone:
     name: "test."
     forward-addr: {DNS_ADDR}@53
 """)
-    conf = os.path.join(d, "opendkim.conf")
-    with open(conf, "w") as f:
-        f.write(f"""Syslog no
+    conf = write_file(d, "opendkim.conf", f"""Syslog no
 Mode v
 Socket {spec}
 PidFile {d}/opendkim.pid
@@ -308,23 +311,15 @@ AlwaysAddARHeader yes
 TemporaryDirectory {d}
 UMask 000
 """)
-    env = dict(os.environ, LD_PRELOAD=build_shim(d, "ubserial", UB_SERIALIZER)) if serialize else None
+    proc_env = dict(os.environ, LD_PRELOAD=build_shim(d, "ubserial", UB_SERIALIZER)) if serialize else None
     return Milter("opendkim", ["/usr/sbin/opendkim", "-f", "-x", conf], os.path.join(d, "log"), probe,
-                  bench_common.child_setup(), postfix_spec, env)
+                  bench_common.child_setup(), postfix_spec, proc_env)
 
 
 def start_opendmarc(d, transport):
-    os.makedirs(d)
-    spec, postfix_spec, probe = milter_socket(d, "opendmarc", OPENDMARC, transport)
-    ignore = os.path.join(d, "ignore-hosts")
-    with open(ignore, "w") as f:
-        f.write("192.0.2.254\n")  # anything but 127.0.0.1, the default
-    resolv = os.path.join(d, "resolv.conf")
-    with open(resolv, "w") as f:
-        f.write(f"nameserver {DNS_ADDR}\noptions trust-ad\n")
-    conf = os.path.join(d, "opendmarc.conf")
-    with open(conf, "w") as f:
-        f.write(f"""Syslog false
+    spec, postfix_spec, probe, ignore = milter_dir(d, "opendmarc", OPENDMARC, transport)
+    resolv = write_file(d, "resolv.conf", f"nameserver {DNS_ADDR}\noptions trust-ad\n")
+    conf = write_file(d, "opendmarc.conf", f"""Syslog false
 Socket {spec}
 PidFile {d}/opendmarc.pid
 AuthservID {AUTHSERV}
@@ -338,9 +333,9 @@ HistoryFile {d}/history
 PublicSuffixList {PSL}
 UMask 000
 """)
-    env = dict(os.environ, LD_PRELOAD=build_shim(d, "spf_no_loopback", SPF_NO_LOOPBACK))
+    proc_env = dict(os.environ, LD_PRELOAD=build_shim(d, "spf_no_loopback", SPF_NO_LOOPBACK))
     return Milter("opendmarc", ["/usr/sbin/opendmarc", "-f", "-c", conf], os.path.join(d, "log"), probe,
-                  private_resolv_conf(resolv), postfix_spec, env)
+                  private_resolv_conf(resolv), postfix_spec, proc_env)
 
 
 class PostfixWithMilters:
@@ -573,4 +568,4 @@ private_zones = ["test"]
 
 
 if __name__ == "__main__":
-    main()
+    bench_common.run_main(main)
