@@ -21,6 +21,8 @@ packages=(
   nginx-light postfix curl
   # independent judges
   python3 python3-dkim python3-spf python3-yaml libmail-dkim-perl opendkim opendkim-tools
+  # benchmark peer: DMARC (and SPF through libspf2) as a milter for Postfix
+  opendmarc
   # tools
   openssl valgrind procps iproute2
 )
