@@ -19,6 +19,8 @@ packages=(
   knot knot-dnsutils ldnsutils
   # test bed: MTA-STS policy servers (HTTPS) and Postfix as the peer MTA
   nginx-light postfix curl
+  # test peer: Dovecot as the LMTP mail store (tests/e2e/lmtp_e2e.py)
+  dovecot-core dovecot-lmtpd
   # independent judges
   python3 python3-dkim python3-spf python3-yaml libmail-dkim-perl opendkim opendkim-tools
   # benchmark peer: DMARC (and SPF through libspf2) as a milter for Postfix

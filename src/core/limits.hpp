@@ -61,6 +61,24 @@ inline constexpr std::chrono::milliseconds kSmtpGreetingTimeout{300000};  // §4
 inline constexpr std::chrono::milliseconds kSmtpCommandTimeout{300000};   // §4.5.3.2.2 (MAIL), EHLO alike
 inline constexpr std::chrono::milliseconds kProbeTimeout{30000};          // whole `mxsec probe` session
 
+// --- LMTP client (delivery/lmtp: RFC 2033 local delivery) ------------------------
+// RFC 5321 §4.5.3.2 timeouts, which RFC 2033 inherits. A local mail store
+// answers in milliseconds; these bound a store that hangs, so that a runner
+// thread is never held longer than kLmtpSessionTimeout by one transaction.
+inline constexpr std::chrono::milliseconds kLmtpConnectTimeout{30000};
+inline constexpr std::chrono::milliseconds kLmtpCommandTimeout{300000};   // §4.5.3.2.1-4: greeting, LHLO, MAIL, RCPT
+inline constexpr std::chrono::milliseconds kLmtpDataTimeout{180000};      // §4.5.3.2.5: one block of text
+inline constexpr std::chrono::milliseconds kLmtpDataDoneTimeout{600000};  // §4.5.3.2.6: each reply after "."
+// Hard deadline of one LMTP transaction, connect to QUIT, whatever the steps.
+inline constexpr std::chrono::milliseconds kLmtpSessionTimeout{1800000};
+// RCPT commands per pipelined write (RFC 2920 §3.1: a client that writes
+// while the server's replies pile up unread can deadlock both sides; a group
+// this size keeps every reply of a group within a socket buffer).
+inline constexpr std::size_t kLmtpPipelineRcpts = 100;
+// Message text is dot-stuffed and written in blocks of about this size, so a
+// 50 MB message never has a second copy in the heap.
+inline constexpr std::size_t kLmtpDataBlockBytes = 64 * 1024;
+
 // --- SMTP session layer (smtp/session) -----------------------------------------
 // A line we read as a server (command or DATA text), excluding its line end.
 // RFC 5321 §4.5.3.1.4 sets 512 octets for a command line and §4.5.3.1.6 1000

@@ -4,6 +4,7 @@
 
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@
 
 #include "core/strings.hpp"
 #include "delivery/headers.hpp"
+#include "delivery/lmtp.hpp"
 #include "delivery/maildir.hpp"
 
 namespace mxsec::delivery {
@@ -26,6 +28,33 @@ std::pair<std::string_view, std::string_view> split_address(std::string_view add
   if (at == std::string_view::npos) return {address, {}};
   return {address.substr(0, at), address.substr(at + 1)};
 }
+
+// What one attempt made of one recipient; the words are those of the log.
+enum class Verdict { sent, deferred, bounced };
+
+Verdict verdict_of(LmtpStatus s) {
+  switch (s) {
+    case LmtpStatus::delivered: return Verdict::sent;
+    case LmtpStatus::failed: return Verdict::bounced;
+    case LmtpStatus::deferred: break;
+  }
+  return Verdict::deferred;
+}
+
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::sent: return "sent";
+    case Verdict::deferred: return "deferred";
+    case Verdict::bounced: return "bounced";
+  }
+  return "unknown";
+}
+
+// The due recipients of one attempt that go to one LMTP server.
+struct LmtpGroup {
+  LmtpDestination destination;
+  std::vector<queue::Recipient*> recipients;
+};
 
 }  // namespace
 
@@ -96,9 +125,30 @@ struct QueueRunner::Impl {
     return nullptr;
   }
 
-  // One recipient, one attempt; updates its state.
-  void deliver(const queue::Envelope& e, queue::Recipient& r, const std::vector<std::string_view>& slices) {
+  // Records what an attempt made of one recipient (r.attempts already
+  // counted) and logs it.
+  void settle(const queue::Envelope& e, queue::Recipient& r, std::string relay, Verdict verdict, std::string text) {
     const std::int64_t now = clock.now();
+    r.last_host = std::move(relay);
+    r.last_result = std::move(text);
+    switch (verdict) {
+      case Verdict::sent: r.state = queue::RecipientState::delivered; break;
+      // The bounce (DSN) itself is made for every recipient that leaves an
+      // attempt bounced; here it only changes state.
+      case Verdict::bounced: r.state = queue::RecipientState::bounced; break;
+      case Verdict::deferred: r.next_attempt = now + backoff(r.attempts); break;
+    }
+    {
+      std::lock_guard lock(mu);
+      if (verdict == Verdict::sent) ++stats.delivered;
+      if (verdict == Verdict::deferred) ++stats.deferred;
+    }
+    spdlog::info("{}: to=<{}>, relay={}, delay={:.0f}, status={} ({})", e.id, escape_for_log(r.address), r.last_host,
+                 static_cast<double>(now - e.arrival), to_string(verdict), escape_for_log(r.last_result));
+  }
+
+  // One recipient, one attempt (Maildir, or no agent); updates its state.
+  void deliver(const queue::Envelope& e, queue::Recipient& r, const std::vector<std::string_view>& slices) {
     ++r.attempts;
     const auto* local = local_domain(r.domain_ascii);
     Result<std::string> delivered = make_error(Errc::unsupported, "no delivery agent yet for this destination");
@@ -109,21 +159,28 @@ struct QueueRunner::Impl {
       auto path = maildir_path(local->delivery.maildir, local_part, r.domain_ascii);
       delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync, &maildirs}) : path.error();
     }
-    const double delay = static_cast<double>(now - e.arrival);
-    r.last_host = relay;
-    if (delivered) {
-      r.state = queue::RecipientState::delivered;
-      r.last_result = "delivered to " + *delivered;
-      std::lock_guard lock(mu);
-      ++stats.delivered;
-    } else {
-      r.next_attempt = now + backoff(r.attempts);
-      r.last_result = delivered.error().message;
-      std::lock_guard lock(mu);
-      ++stats.deferred;
+    if (delivered)
+      settle(e, r, std::move(relay), Verdict::sent, "delivered to " + *delivered);
+    else
+      settle(e, r, std::move(relay), Verdict::deferred, delivered.error().message);
+  }
+
+  // The recipients of one LMTP server, one transaction (delivery/lmtp.hpp).
+  void deliver_lmtp_group(const queue::Envelope& e, const LmtpGroup& group,
+                          const std::vector<std::string_view>& slices) {
+    LmtpEnvelope envelope;
+    envelope.reverse_path = e.reverse_path;
+    envelope.smtputf8 = e.smtputf8;
+    for (auto* r : group.recipients) {
+      ++r->attempts;
+      envelope.recipients.push_back(r->address);
     }
-    spdlog::info("{}: to=<{}>, relay={}, delay={:.0f}, status={} ({})", e.id, escape_for_log(r.address), relay, delay,
-                 delivered ? "sent" : "deferred", escape_for_log(r.last_result));
+    LmtpOptions lmtp;
+    lmtp.lhlo_name = config.hostname_ascii;
+    auto outcomes = deliver_lmtp(group.destination, envelope, slices, lmtp);
+    for (std::size_t i = 0; i < group.recipients.size(); ++i)
+      settle(e, *group.recipients[i], group.destination.text(), verdict_of(outcomes[i].status),
+             std::move(outcomes[i].text));
   }
 
   void attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {
@@ -143,8 +200,23 @@ struct QueueRunner::Impl {
         config.inbound.authserv_id.empty() ? config.hostname_ascii : config.inbound.authserv_id;
     const auto slices = output_slices(message->prepend, text, forged_auth_results(text, authserv));
     const std::int64_t now = clock.now();
-    for (auto& r : envelope->recipients)
-      if (r.state == queue::RecipientState::pending && r.next_attempt <= now) deliver(*envelope, r, slices);
+    std::vector<LmtpGroup> lmtp;
+    for (auto& r : envelope->recipients) {
+      if (r.state != queue::RecipientState::pending || r.next_attempt > now) continue;
+      const auto* local = local_domain(r.domain_ascii);
+      if (!local || local->delivery.kind != config::Delivery::Kind::lmtp) {
+        deliver(*envelope, r, slices);
+        continue;
+      }
+      const LmtpDestination d{local->delivery.lmtp_address, local->delivery.lmtp_port};
+      auto same = [&d](const LmtpGroup& g) {
+        return g.destination.address == d.address && g.destination.port == d.port;
+      };
+      auto it = std::find_if(lmtp.begin(), lmtp.end(), same);
+      if (it == lmtp.end()) lmtp.push_back({d, {&r}});
+      else it->recipients.push_back(&r);
+    }
+    for (const auto& group : lmtp) deliver_lmtp_group(*envelope, group, slices);
     finish(*envelope);
   }
 

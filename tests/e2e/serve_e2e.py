@@ -28,7 +28,11 @@ SERVER = "127.0.61.1"
 STRANGER = "127.0.62.9"
 
 
-def write_config(tmp, port, verify=False):
+def write_config(tmp, port, verify=False, server=SERVER, domains=None):
+    """mxsec.toml for a server on server:port; `domains` lists (name,
+    delivery) pairs, by default example.test into Maildirs under tmp."""
+    domains = domains or [("example.test", f"maildir:{tmp}/maildir/%d/%u")]
+    domain_tables = "".join(f'\n[[domain]]\nname = "{n}"\ndelivery = "{d}"\n' for n, d in domains)
     path = os.path.join(tmp, "mxsec.toml")
     with open(path, "w") as f:
         f.write(f"""hostname = "mx.example.test"
@@ -36,16 +40,12 @@ spool_dir = "{tmp}/spool"
 threads = 2
 
 [[listener]]
-address = "{SERVER}:{port}"
+address = "{server}:{port}"
 kind = "smtp"
 
 [relay]
 networks = ["127.0.0.1/32"]
-
-[[domain]]
-name = "example.test"
-delivery = "maildir:{tmp}/maildir/%d/%u"
-
+{domain_tables}
 [inbound]
 verify = {"true" if verify else "false"}
 """)

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
 #include "unit/config/test_server_config.hpp"
+#include "unit/delivery/lmtp_server.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -127,6 +129,93 @@ TEST(QueueRunner, HeldMessagesWait) {
   runner.submit(e);
   runner.wait_idle();
   EXPECT_EQ(bed.mails("bob").size(), 1u);
+}
+
+// "lmtp.test" delivers to the scripted LMTP server on 127.0.0.1:port.
+config::LocalDomain lmtp_domain(std::uint16_t port) {
+  config::LocalDomain d;
+  d.name = d.name_ascii = "lmtp.test";
+  d.delivery.kind = config::Delivery::Kind::lmtp;
+  d.delivery.lmtp_address = *IpAddress::parse("127.0.0.1");
+  d.delivery.lmtp_port = port;
+  return d;
+}
+
+TEST(QueueRunner, LmtpRecipientsShareOneTransactionAndGetTheirOwnVerdicts) {
+  test::LmtpScript script;
+  script.rcpt["b@lmtp.test"] = "550 5.1.1 <b@lmtp.test> User unknown\r\n";
+  script.after_dot["c@lmtp.test"] = "452 4.2.2 <c@lmtp.test> Mailbox full\r\n";
+  test::LmtpTestServer server(script);
+  Bed bed;
+  bed.config.domains.push_back(lmtp_domain(server.port()));
+  QueueRunner runner(*bed.spool, bed.config, bed.clock, {1, std::chrono::seconds(300), std::chrono::seconds(4000), false});
+  auto e = bed.commit({"a@lmtp.test", "b@lmtp.test", "bob@example.test", "c@lmtp.test"},
+                      "Authentication-Results: mx.example.test; dkim=pass\r\nSubject: hi\r\n\r\nbody\r\n",
+                      "Received: by mx.example.test\r\n");
+  runner.submit(e);
+  runner.wait_idle();
+  server.stop();
+
+  EXPECT_EQ(server.log().connections, 1);
+  const std::vector<std::string> text = {"Received: by mx.example.test", "Subject: hi", "", "body"};
+  EXPECT_EQ(server.log().text_lines, text);  // our fields first, the forged Authentication-Results gone
+  EXPECT_EQ(bed.mails("bob").size(), 1u);
+  auto left = bed.spool->load(e.id);
+  ASSERT_TRUE(left) << left.error().message;  // c waits for a retry
+  const auto& r = left->recipients;
+  const std::string host = "lmtp[127.0.0.1]:" + std::to_string(server.port());
+  EXPECT_EQ(r[0].state, queue::RecipientState::delivered);
+  EXPECT_EQ(r[0].last_host, host);
+  EXPECT_EQ(r[1].state, queue::RecipientState::bounced);
+  EXPECT_EQ(r[1].last_result, "550 5.1.1 <b@lmtp.test> User unknown");
+  EXPECT_EQ(r[1].last_host, host);
+  EXPECT_EQ(r[2].state, queue::RecipientState::delivered);
+  EXPECT_EQ(r[2].last_host, "maildir");
+  EXPECT_EQ(r[3].state, queue::RecipientState::pending);
+  EXPECT_EQ(r[3].last_result, "452 4.2.2 <c@lmtp.test> Mailbox full");
+  EXPECT_EQ(r[3].attempts, 1);
+  EXPECT_GE(r[3].next_attempt, bed.clock.now() + 240);
+  EXPECT_EQ(runner.stats().delivered, 2u);
+  EXPECT_EQ(runner.stats().deferred, 1u);
+}
+
+TEST(QueueRunner, AMessageWhoseLmtpRecipientsAreDeliveredOrBouncedLeavesTheQueue) {
+  test::LmtpScript script;
+  script.after_dot["b@lmtp.test"] = "550 5.2.1 <b@lmtp.test> Mailbox disabled\r\n";
+  test::LmtpTestServer server(script);
+  Bed bed;
+  bed.config.domains.push_back(lmtp_domain(server.port()));
+  QueueRunner runner(*bed.spool, bed.config, bed.clock, {1, std::chrono::seconds(300), std::chrono::seconds(4000), false});
+  auto e = bed.commit({"a@lmtp.test", "b@lmtp.test"}, "Subject: x\r\n\r\nbody\r\n");
+  runner.submit(e);
+  runner.wait_idle();
+  server.stop();
+  EXPECT_EQ(server.log().connections, 1);
+  EXPECT_TRUE(bed.spool->list()->empty());
+  EXPECT_EQ(runner.stats().delivered, 1u);
+  EXPECT_EQ(runner.stats().removed, 1u);
+}
+
+TEST(QueueRunner, AnLmtpServerThatIsDownDefersItsRecipients) {
+  std::uint16_t port = 0;
+  {
+    test::LmtpTestServer gone{test::LmtpScript{}};
+    port = gone.port();
+  }  // stopped: nothing listens there now
+  Bed bed;
+  bed.config.domains.push_back(lmtp_domain(port));
+  QueueRunner runner(*bed.spool, bed.config, bed.clock, {1, std::chrono::seconds(300), std::chrono::seconds(4000), false});
+  auto e = bed.commit({"a@lmtp.test", "b@lmtp.test"}, "Subject: x\r\n\r\n");
+  runner.submit(e);
+  runner.wait_idle();
+  auto left = bed.spool->load(e.id);
+  ASSERT_TRUE(left) << left.error().message;
+  for (const auto& r : left->recipients) {
+    EXPECT_EQ(r.state, queue::RecipientState::pending);
+    EXPECT_NE(r.last_result.find("connect to lmtp[127.0.0.1]:" + std::to_string(port)), std::string::npos)
+        << r.last_result;
+  }
+  EXPECT_EQ(runner.stats().deferred, 2u);
 }
 
 }  // namespace

@@ -1,0 +1,201 @@
+// Shared by the delivery tests: a scripted LMTP server (RFC 2033) on the
+// session layer, over the in-memory stream (serve_lmtp) or on 127.0.0.1
+// with its own thread (LmtpTestServer, for the blocking deliver_lmtp() and
+// the queue runner). The script says what to answer; the log records what
+// the client sent, so tests judge the client by its bytes.
+#pragma once
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "smtp/session/connection.hpp"
+
+namespace mxsec::test {
+
+struct LmtpScript {
+  std::string greeting = "220 store.test LMTP ready\r\n";
+  std::string lhlo = "250-store.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n";
+  std::string mail = "250 2.1.0 OK\r\n";
+  std::map<std::string, std::string> rcpt;   // address -> reply to its RCPT; default 250 2.1.5
+  std::string data = "354 OK\r\n";
+  std::map<std::string, std::string> after_dot;  // address -> its reply after "."; default 250 2.0.0 ... Saved
+  bool close_mid_data = false;   // close the connection after the first line of text
+  bool silent_after_dot = false;  // never answer after "."
+  bool close_after_dot = false;   // close right after the replies to "."
+  bool endless_lhlo_reply = false;  // answer LHLO with one line that never ends
+};
+
+struct LmtpServerLog {
+  int connections = 0;
+  std::vector<std::string> commands;    // every command line, in order
+  std::vector<bool> pipelined;          // per command: more octets were buffered behind it when it was read
+  std::vector<std::string> text_lines;  // DATA lines as received (dot-stuffed), up to "."
+  bool end_of_data = false;             // "." received
+  bool quit = false;
+  std::size_t endless_bytes = 0;  // octets of the endless reply written before the client closed
+};
+
+inline std::string address_of(const std::string& command) {
+  const auto open = command.find('<');
+  const auto close = command.rfind('>');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {};
+  return command.substr(open + 1, close - open - 1);
+}
+
+inline bool starts_with_ci(const std::string& s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+// Reads until the client closes (or the read fails).
+inline asio::awaitable<void> drain(smtp::Connection& conn) {
+  for (;;) {
+    auto got = co_await conn.read_some();
+    if (!got) co_return;
+    conn.consume(got->size());
+  }
+}
+
+// (g++ 12: no temporaries inside co_await expressions, so every string sent
+// is a named copy first.)
+inline asio::awaitable<bool> answer(smtp::Connection& conn, const std::string& text) {
+  std::string copy = text;
+  auto sent = co_await conn.send(std::move(copy));
+  co_return static_cast<bool>(sent);
+}
+
+inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript& script, LmtpServerLog& log) {
+  ++log.connections;
+  if (!co_await answer(conn, script.greeting)) co_return;
+  std::vector<std::string> accepted;
+  for (;;) {
+    auto line = co_await conn.read_line();
+    if (!line) co_return;
+    const std::string cmd = line->text;
+    log.commands.push_back(cmd);
+    log.pipelined.push_back(conn.buffered() > 0);
+    std::string reply;
+    if (starts_with_ci(cmd, "LHLO") && script.endless_lhlo_reply) {
+      // One reply line without an end, until the client gives up.
+      const std::string chunk = "250-" + std::string(4092, 'x');
+      for (int i = 0; i < 4096; ++i) {  // 16 MiB at most, then stop
+        if (!co_await answer(conn, chunk)) co_return;
+        log.endless_bytes += chunk.size();
+        if (!conn.is_open()) co_return;
+      }
+      co_await drain(conn);
+      co_return;
+    }
+    if (starts_with_ci(cmd, "LHLO")) {
+      reply = script.lhlo;
+    } else if (starts_with_ci(cmd, "MAIL")) {
+      reply = script.mail;
+    } else if (starts_with_ci(cmd, "RCPT")) {
+      const std::string rcpt = address_of(cmd);
+      const auto it = script.rcpt.find(rcpt);
+      reply = it == script.rcpt.end() ? "250 2.1.5 OK\r\n" : it->second;
+      if (reply.front() == '2') accepted.push_back(rcpt);
+    } else if (starts_with_ci(cmd, "DATA")) {
+      if (!co_await answer(conn, script.data)) co_return;
+      if (script.data.front() != '3') continue;
+      for (;;) {
+        auto text = co_await conn.read_line();
+        if (!text) co_return;
+        if (text->text == ".") break;
+        log.text_lines.push_back(text->text);
+        if (script.close_mid_data) {
+          conn.close();
+          co_return;
+        }
+      }
+      log.end_of_data = true;
+      if (script.silent_after_dot) {
+        co_await drain(conn);
+        co_return;
+      }
+      for (const auto& a : accepted) {
+        const auto it = script.after_dot.find(a);
+        reply += it == script.after_dot.end() ? "250 2.0.0 <" + a + "> 1234 Saved\r\n" : it->second;
+      }
+      accepted.clear();
+      if (script.close_after_dot) {
+        co_await answer(conn, reply);
+        conn.close();
+        co_return;
+      }
+    } else if (starts_with_ci(cmd, "QUIT")) {
+      log.quit = true;
+      const std::string bye = "221 2.0.0 Bye\r\n";
+      co_await answer(conn, bye);
+      co_return;
+    } else {
+      reply = "500 5.5.1 Unknown command\r\n";
+    }
+    if (!co_await answer(conn, reply)) co_return;
+  }
+}
+
+// The same server on 127.0.0.1:<ephemeral port>, on a thread of its own.
+// stop() (or the destructor) stops accepting, waits for the sessions to end
+// and joins; read log() after it.
+class LmtpTestServer {
+ public:
+  explicit LmtpTestServer(LmtpScript script)
+      : script_(std::move(script)),
+        acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}),
+        port_(acceptor_.local_endpoint().port()) {
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~LmtpTestServer() { stop(); }
+  LmtpTestServer(const LmtpTestServer&) = delete;
+  LmtpTestServer& operator=(const LmtpTestServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  void stop() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] {
+      std::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    thread_.join();
+  }
+  const LmtpServerLog& log() const { return log_; }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      std::error_code ec;
+      asio::ip::tcp::socket socket =
+          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      smtp::SessionConfig config;
+      config.timeouts.read = std::chrono::seconds(10);
+      config.timeouts.session = std::chrono::seconds(20);
+      asio::co_spawn(io_, serve_lmtp(smtp::Connection::over_tcp(std::move(socket), config), script_, log_),
+                     asio::detached);
+    }
+  }
+
+  LmtpScript script_;
+  LmtpServerLog log_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_;
+  std::thread thread_;
+};
+
+}  // namespace mxsec::test
