@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -230,6 +231,37 @@ std::string maildir_of(const LocalDomain& d) {
   return out;
 }
 
+// --- queue durations ------------------------------------------------------------
+
+// The units of a queue duration, largest first (render picks the largest
+// that divides the value exactly).
+constexpr std::array<std::pair<char, std::int64_t>, 4> kDurationUnits{
+    {{'d', 24 * 3600}, {'h', 3600}, {'m', 60}, {'s', 1}}};
+
+// "5d", "4h", "5m", "4000s"; "0" for zero.
+std::string duration_text(std::chrono::seconds d) {
+  if (d.count() == 0) return "0";
+  for (const auto& [unit, seconds] : kDurationUnits)
+    if (d.count() % seconds == 0) return std::to_string(d.count() / seconds) + unit;
+  return std::to_string(d.count()) + "s";  // unreachable: the last unit divides everything
+}
+
+// Digits with at most one unit suffix: "300", "90s", "30m", "4h", "5d".
+Result<std::chrono::seconds> parse_duration_text(std::string_view text) {
+  std::string_view digits = text;
+  std::int64_t scale = 1;
+  if (!text.empty())
+    for (const auto& [unit, seconds] : kDurationUnits)
+      if (text.back() == unit) {
+        digits = text.substr(0, text.size() - 1);
+        scale = seconds;
+      }
+  // Nine digits of days is far past every range below, and cannot overflow.
+  const auto n = digits.size() <= 9 ? parse_uint(digits) : std::nullopt;
+  if (!n) return problem(quoted(text) + " is not a duration (seconds, or a number with s, m, h or d: \"5d\")");
+  return std::chrono::seconds(static_cast<std::int64_t>(*n) * scale);
+}
+
 // --- the document walker ------------------------------------------------------
 
 using Line = std::uint32_t;
@@ -364,6 +396,33 @@ class Table {
     auto ms = runtime::seconds_option(*n->value<double>(), key(k), max_seconds);
     if (!ms) return p_.add(*n, key(k), without_name(ms.error(), key(k)));
     out = *ms;
+  }
+
+  // A queue duration: a number of seconds (integer, or a float without a
+  // fraction) or a string parse_duration_text() reads; "" is 0 where
+  // `empty_is_zero` (a feature turned off).
+  void duration(std::string_view k, std::chrono::seconds& out, std::chrono::seconds min, std::chrono::seconds max,
+                bool empty_is_zero) const {
+    const toml::node* n = node(k);
+    if (!n) return;
+    Result<std::chrono::seconds> d = problem("");
+    if (const auto text = n->value_exact<std::string>()) {
+      d = text->empty() && empty_is_zero ? Result<std::chrono::seconds>(std::chrono::seconds(0))
+                                          : parse_duration_text(*text);
+    } else if (n->is_number()) {
+      const double v = *n->value<double>();
+      // The upper bound keeps the conversion defined; the range check below
+      // gives the message.
+      if (v != std::floor(v) || v < 0 || v > 1e12) return p_.add(*n, key(k), "must be a whole number of seconds");
+      d = std::chrono::seconds(static_cast<std::int64_t>(v));
+    } else {
+      return type_problem(*n, key(k), "a duration (seconds, or a string such as \"5d\")");
+    }
+    if (!d) return p_.add(*n, key(k), d.error().message);
+    if (*d < min || *d > max)
+      return p_.add(*n, key(k),
+                    "must be between " + duration_text(min) + " and " + duration_text(max) + ", got " + duration_text(*d));
+    out = *d;
   }
 
   template <class E, std::size_t N>
@@ -604,6 +663,21 @@ void read_limits(const Table& root, ServerLimits& l) {
   }
 }
 
+void read_queue(const Table& root, QueueConfig& q) {
+  using std::chrono::seconds;
+  constexpr seconds kDay{24 * 3600};
+  const Table t = root.table("queue", {"max_lifetime", "delay_warning", "min_backoff", "max_backoff"});
+  t.duration("max_lifetime", q.max_lifetime, seconds(0), 365 * kDay, false);
+  t.duration("delay_warning", q.delay_warning, seconds(0), 365 * kDay, true);
+  t.duration("min_backoff", q.min_backoff, seconds(1), kDay, false);
+  t.duration("max_backoff", q.max_backoff, seconds(1), kDay, false);
+  if (q.max_backoff < q.min_backoff) {
+    const toml::node* n = t.node("max_backoff");
+    t.problems().add(n ? line_of(*n) : t.line(), t.key("max_backoff"),
+                     "must not be less than queue.min_backoff (" + duration_text(q.min_backoff) + ")");
+  }
+}
+
 void read_metrics_and_log(const Table& root, ServerConfig& c, const Bound& bound) {
   const Table metrics = root.table("metrics", {"address"});
   std::optional<Listener> address = c.metrics.address;
@@ -628,7 +702,7 @@ void read_metrics_and_log(const Table& root, ServerConfig& c, const Bound& bound
 void read_document(const toml::table& doc, Problems& p, ServerConfig& c) {
   const Table root(p, &doc, "", 1,
                    {"hostname", "spool_dir", "user", "threads", "dns", "tls", "mta_sts", "policy", "listener", "relay",
-                    "domain", "inbound", "limits", "metrics", "log"});
+                    "domain", "inbound", "limits", "queue", "metrics", "log"});
   read_top(root, c);
   read_dns(root, c.runtime);
   read_tls(root, c);
@@ -639,6 +713,7 @@ void read_document(const toml::table& doc, Problems& p, ServerConfig& c) {
   read_domains(root, c);
   read_inbound(root, c.inbound);
   read_limits(root, c.limits);
+  read_queue(root, c.queue);
   read_metrics_and_log(root, c, bound);
   // The same check as the CLI flags get; the values were range-checked
   // above, so this only repeats it in the runtime's words (a guard for
@@ -817,6 +892,13 @@ std::string render_config(const ServerConfig& c) {
     << "max_sessions = " << l.max_sessions << "\n"
     << "max_sessions_per_client = " << l.max_sessions_per_client << "\n"
     << "auth_failures = " << l.auth_failures << "\n";
+
+  const auto& q = c.queue;
+  o << "\n[queue]\n"
+    << "max_lifetime = " << toml_string(duration_text(q.max_lifetime)) << "\n"
+    << "delay_warning = " << toml_string(q.delay_warning.count() ? duration_text(q.delay_warning) : "") << "\n"
+    << "min_backoff = " << toml_string(duration_text(q.min_backoff)) << "\n"
+    << "max_backoff = " << toml_string(duration_text(q.max_backoff)) << "\n";
 
   o << "\n[metrics]\n"
     << "address = " << toml_string(c.metrics.address ? c.metrics.address->text() : "") << "\n"

@@ -16,7 +16,7 @@
 //   "<source>:<line>:<column>: <toml++'s description>". Only the first
 //   problem found is reported; the sections are read in a fixed order
 //   (top level, dns, tls, mta_sts, policy, listener, relay, domain,
-//   inbound, limits, metrics, log), so a cross-check such as "a submission
+//   inbound, limits, queue, metrics, log), so a cross-check such as "a submission
 //   listener needs tls.certificate" never reports the consequence of a bad
 //   value read later.
 // - [[listener]], [[domain]] and relay.networks, when the file gives them,
@@ -127,6 +127,20 @@ struct ServerLimits {
   int auth_failures = 3;              // per session, then 421
 };
 
+// The queue runner (delivery/runner.hpp): how long a message may wait, when
+// its sender hears about the wait, and how often it is tried. Durations are
+// read as seconds ("300", 300.0) or with one unit ("90s", "30m", "4h", "5d").
+struct QueueConfig {
+  // Recipients still pending this long after arrival bounce (RFC 3464
+  // "failed" DSN to the sender); 0 = after the first failed attempt.
+  std::chrono::seconds max_lifetime{5 * 24 * 3600};
+  // One "delayed" DSN per message once it has waited this long; 0 = never.
+  std::chrono::seconds delay_warning{4 * 3600};
+  // Retry backoff: min_backoff after the first attempt, doubling up to max_backoff.
+  std::chrono::seconds min_backoff{300};
+  std::chrono::seconds max_backoff{4000};
+};
+
 struct ServerTls {
   std::string certificate;  // PEM chain; "" = no STARTTLS, no submission listeners
   std::string key;
@@ -156,6 +170,7 @@ struct ServerConfig {
   std::vector<LocalDomain> domains;
   InboundConfig inbound;
   ServerLimits limits;
+  QueueConfig queue;
   MetricsConfig metrics;
   LogConfig log;
   unsigned threads = 0;        // event loops; 0 = one per core

@@ -59,6 +59,10 @@ TEST(ServerConfig, DefaultsAreTheSafeOnes) {
   EXPECT_EQ(c.inbound.spf_fail, SpfFailAction::tag);
   EXPECT_EQ(c.limits.line_bytes, limits::kSmtpLineBytes);
   EXPECT_EQ(c.limits.session_time, limits::kSmtpSessionTimeout);
+  EXPECT_EQ(c.queue.max_lifetime, 5 * 24h);
+  EXPECT_EQ(c.queue.delay_warning, 4h);
+  EXPECT_EQ(c.queue.min_backoff, 300s);
+  EXPECT_EQ(c.queue.max_backoff, 4000s);
   EXPECT_EQ(c.runtime.dns.timeout, limits::kDnsQueryTimeout);
   EXPECT_EQ(c.runtime.mta_sts.fetch_timeout, limits::kStsFetchTimeout);
   EXPECT_FALSE(c.metrics.address);
@@ -144,6 +148,12 @@ max_sessions = 2000
 max_sessions_per_client = 20
 auth_failures = 5
 
+[queue]
+max_lifetime = "3d"
+delay_warning = ""
+min_backoff = 60
+max_backoff = "2h"
+
 [metrics]
 address = "127.0.0.1:9100"
 
@@ -219,10 +229,40 @@ TEST(ServerConfig, EveryKeyIsRead) {
   EXPECT_EQ(l.max_sessions_per_client, 20);
   EXPECT_EQ(l.auth_failures, 5);
 
+  EXPECT_EQ(c.queue.max_lifetime, 72h);
+  EXPECT_EQ(c.queue.delay_warning, 0s);
+  EXPECT_EQ(c.queue.min_backoff, 60s);
+  EXPECT_EQ(c.queue.max_backoff, 7200s);
+
   ASSERT_TRUE(c.metrics.address);
   EXPECT_EQ(c.metrics.address->text(), "127.0.0.1:9100");
   EXPECT_EQ(c.log.format, LogConfig::Format::json);
   EXPECT_EQ(c.log.level, "debug");
+  expect_round_trip(c);
+}
+
+// Queue durations: seconds as a number (as every other duration of the
+// file) or a string with one unit; "" only where 0 means "off".
+TEST(ServerConfig, QueueDurationsInBothSpellings) {
+  struct Case {
+    const char* text;
+    std::chrono::seconds want;
+  };
+  for (const Case& k : {Case{"0", 0s}, Case{"\"0\"", 0s}, Case{"90", 90s}, Case{"90.0", 90s}, Case{"\"90\"", 90s},
+                        Case{"\"90s\"", 90s}, Case{"\"30m\"", 1800s}, Case{"\"4h\"", 4h}, Case{"\"5d\"", 120h},
+                        Case{"\"365d\"", 365 * 24h}}) {
+    const ServerConfig c = parse_ok(std::string("[queue]\nmax_lifetime = ") + k.text + "\n");
+    EXPECT_EQ(c.queue.max_lifetime, k.want) << k.text;
+  }
+  EXPECT_EQ(parse_ok("[queue]\ndelay_warning = \"\"\n").queue.delay_warning, 0s);
+  EXPECT_EQ(parse_ok("[queue]\ndelay_warning = 0\n").queue.delay_warning, 0s);
+  // config show writes the largest unit that divides the value, "" for off.
+  ServerConfig c = default_config();
+  c.queue = {std::chrono::seconds(0), std::chrono::seconds(0), 61s, 3600s};
+  const std::string text = render_config(c);
+  for (const char* want : {"max_lifetime = \"0\"\n", "delay_warning = \"\"\n", "min_backoff = \"61s\"\n",
+                           "max_backoff = \"1h\"\n"})
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   expect_round_trip(c);
 }
 
@@ -318,6 +358,35 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[mta_sts]\nfetch_timeout = -1\n", "mxsec.toml:2: mta_sts.fetch_timeout: must be between 0 and 600 seconds"},
         BadCase{"[limits]\nmax_sessions = 10\nmax_sessions_per_client = 11\n",
                 "mxsec.toml:3: limits.max_sessions_per_client: must not exceed limits.max_sessions (10)"},
+        // queue durations
+        BadCase{"[queue]\nmax_lifetme = \"5d\"\n", "mxsec.toml:2: queue.max_lifetme: unknown key"},
+        BadCase{"[queue]\nmax_lifetime = \"5 days\"\n",
+                "mxsec.toml:2: queue.max_lifetime: '5 days' is not a duration (seconds, or a number with s, m, h or d: "
+                "\"5d\")"},
+        BadCase{"[queue]\nmax_lifetime = \"5w\"\n",
+                "mxsec.toml:2: queue.max_lifetime: '5w' is not a duration (seconds, or a number with s, m, h or d: "
+                "\"5d\")"},
+        BadCase{"[queue]\nmax_lifetime = \"\"\n",
+                "mxsec.toml:2: queue.max_lifetime: '' is not a duration (seconds, or a number with s, m, h or d: "
+                "\"5d\")"},
+        BadCase{"[queue]\nmax_lifetime = \"-1d\"\n",
+                "mxsec.toml:2: queue.max_lifetime: '-1d' is not a duration (seconds, or a number with s, m, h or d: "
+                "\"5d\")"},
+        BadCase{"[queue]\nmax_lifetime = \"366d\"\n",
+                "mxsec.toml:2: queue.max_lifetime: must be between 0 and 365d, got 366d"},
+        BadCase{"[queue]\nmax_lifetime = \"9999999999d\"\n",
+                "mxsec.toml:2: queue.max_lifetime: '9999999999d' is not a duration (seconds, or a number with s, m, h "
+                "or d: \"5d\")"},
+        BadCase{"[queue]\nmax_lifetime = -1\n", "mxsec.toml:2: queue.max_lifetime: must be a whole number of seconds"},
+        BadCase{"[queue]\nmax_lifetime = 1.5\n", "mxsec.toml:2: queue.max_lifetime: must be a whole number of seconds"},
+        BadCase{"[queue]\nmax_lifetime = nan\n", "mxsec.toml:2: queue.max_lifetime: must be a whole number of seconds"},
+        BadCase{"[queue]\nmax_lifetime = true\n",
+                "mxsec.toml:2: queue.max_lifetime: must be a duration (seconds, or a string such as \"5d\"), got "
+                "boolean"},
+        BadCase{"[queue]\nmin_backoff = 0\n", "mxsec.toml:2: queue.min_backoff: must be between 1s and 1d, got 0"},
+        BadCase{"[queue]\nmax_backoff = \"2d\"\n", "mxsec.toml:2: queue.max_backoff: must be between 1s and 1d, got 2d"},
+        BadCase{"[queue]\nmin_backoff = \"10m\"\nmax_backoff = \"5m\"\n",
+                "mxsec.toml:3: queue.max_backoff: must not be less than queue.min_backoff (10m)"},
         BadCase{"[[listener]]\naddress = \"127.0.0.1:0\"\n",
                 "mxsec.toml:2: listener[0].address: '127.0.0.1:0': port must be 1..65535 (expected IP:PORT or [IPv6]:PORT)"},
         BadCase{"[[listener]]\naddress = \"127.0.0.1:65536\"\n",
@@ -480,7 +549,9 @@ TEST(ServerConfig, RenderWritesEveryKey) {
         "verify = true", "authserv_id =", "dmarc_reject = \"reject\"", "quarantine = \"header\"", "spf_fail = \"tag\"",
         "[limits]", "line_bytes = 2048", "commands_per_session =", "bad_commands =", "recipients = 1000",
         "message_bytes = 52428800", "session_time = 1800.0", "command_timeout = 300.0", "min_data_rate = 256",
-        "max_sessions = 10000", "max_sessions_per_client = 50", "auth_failures = 3", "[metrics]", "[log]",
+        "max_sessions = 10000", "max_sessions_per_client = 50", "auth_failures = 3", "[queue]",
+        "max_lifetime = \"5d\"", "delay_warning = \"4h\"", "min_backoff = \"5m\"", "max_backoff = \"4000s\"",
+        "[metrics]", "[log]",
         "format = \"text\"", "level = \"info\"", "[[listener]]\naddress = \"127.0.0.1:2525\"\nkind = \"smtp\"",
         "[[domain]]\nname = \"localhost\"\ndelivery = \"maildir:./mxsec-data/maildir/%d/%u\""})
     EXPECT_NE(text.find(key), std::string::npos) << key << "\n" << text;
