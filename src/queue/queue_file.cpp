@@ -283,7 +283,10 @@ std::string encode_state(const Envelope& e) {
     put_delivery_fields(one, r);
     recipients.push_back(std::move(one));
   }
-  const json doc = {{"format", kFormatVersion}, {"id", e.id}, {"recipients", std::move(recipients)}};
+  const json doc = {{"format", kFormatVersion},
+                    {"id", e.id},
+                    {"recipients", std::move(recipients)},
+                    {"delay_notified", e.delay_notified}};
   // last_result and last_host quote remote servers: invalid UTF-8 there becomes
   // U+FFFD rather than failing the delivery bookkeeping (see spool.hpp).
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -297,6 +300,10 @@ Result<void> merge_state(std::string_view json_text, Envelope& e) {
   in("id", id);
   if (auto r = in.result(); !r) return r;
   if (id != e.id) return damaged("state id " + escape_for_log(id) + " is not the message's");
+  // Optional: state files written before delay notices existed lack it.
+  bool delay_notified = false;
+  if (doc->contains("delay_notified")) in("delay_notified", delay_notified);
+  if (auto r = in.result(); !r) return r;
   auto saved = read_recipients(*doc, "state", [](Fields& f, Recipient& r) {
     f("address", r.address);
     get_delivery_fields(f, r);
@@ -317,6 +324,7 @@ Result<void> merge_state(std::string_view json_text, Envelope& e) {
     r.last_result = s.last_result;
     r.last_host = s.last_host;
   }
+  e.delay_notified = delay_notified;
   return {};
 }
 

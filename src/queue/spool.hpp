@@ -50,7 +50,9 @@
 //   discarded. A failed commit() leaves nothing in incoming/ or queue/ (if the
 //   directory fsync fails, the renamed file is unlinked again, best effort).
 // - state/ID holds, per recipient in envelope order, the address (checked on
-//   load), state, attempts, next_attempt, last_result and last_host.
+//   load), state, attempts, next_attempt, last_result and last_host; and
+//   for the message, whether its delay notice was sent (delay_notified; a
+//   state file without it reads as false).
 //   last_result and last_host quote remote servers, so invalid UTF-8 in them
 //   is stored as U+FFFD. load() fails with Errc::parse if the state file does
 //   not parse or does not match the envelope's recipients. save_state()
@@ -130,6 +132,8 @@ struct Envelope {
   std::string auth_user;       // SMTP AUTH identity, "" if none
   std::string listener;        // "smtp", "submission", "smtps", "local"
   std::uint64_t text_bytes = 0;  // the message text, as received
+  // Delivery state of the whole message (state/ID, not the queue file):
+  bool delay_notified = false;   // the "delayed" DSN was sent (RFC 3464), never twice
 };
 
 struct Options {

@@ -50,6 +50,7 @@ void expect_same(const Envelope& a, const Envelope& b) {
   EXPECT_EQ(a.auth_user, b.auth_user);
   EXPECT_EQ(a.listener, b.listener);
   EXPECT_EQ(a.text_bytes, b.text_bytes);
+  EXPECT_EQ(a.delay_notified, b.delay_notified);
   ASSERT_EQ(a.recipients.size(), b.recipients.size());
   for (std::size_t i = 0; i < a.recipients.size(); ++i) {
     const Recipient& x = a.recipients[i];
@@ -216,9 +217,36 @@ TEST(StateFile, MergeRoundTrip) {
   saved.recipients[0].next_attempt = 42;
   saved.recipients[0].last_result = "550 5.1.1 no such user";
   saved.recipients[0].last_host = "mx.example.net[192.0.2.9]:25";
+  saved.delay_notified = true;
   Envelope loaded = envelope_with(0);
   ASSERT_TRUE(merge_state(encode_state(saved), loaded));
   expect_same(loaded, saved);
+}
+
+// State files written before delay notices existed have no delay_notified;
+// one of the wrong type is damaged.
+TEST(StateFile, DelayNotifiedIsOptionalButTyped) {
+  Envelope saved = envelope_with(0);
+  std::string old_state = encode_state(saved);
+  const std::string field = "\"delay_notified\":false";
+  const auto at = old_state.find(field);
+  ASSERT_NE(at, std::string::npos) << old_state;
+  // The member and one comma next to it.
+  if (old_state[at + field.size()] == ',')
+    old_state.erase(at, field.size() + 1);
+  else
+    old_state.erase(at - 1, field.size() + 1);
+  ASSERT_EQ(old_state.find("delay_notified"), std::string::npos);
+  Envelope loaded = envelope_with(0);
+  loaded.delay_notified = true;
+  ASSERT_TRUE(merge_state(old_state, loaded)) << old_state;
+  EXPECT_FALSE(loaded.delay_notified);
+  std::string mistyped = encode_state(saved);
+  mistyped.replace(mistyped.find(field), field.size(), "\"delay_notified\":\"yes\"");
+  Envelope target = envelope_with(0);
+  auto r = merge_state(mistyped, target);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::parse);
 }
 
 TEST(StateFile, RemoteTextThatIsNotUtf8IsReplaced) {
