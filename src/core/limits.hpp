@@ -145,6 +145,14 @@ inline constexpr int kPolicyMaxMxHosts = 32;          // MX records considered p
 inline constexpr int kPolicyMaxAddressesPerHost = 16;
 inline constexpr int kPolicyMaxCnameChain = 8;
 
+// --- Delivery status notifications (delivery/dsn.hpp) ---------------------------------
+// RFC 3461 §4.3 leaves it to the MTA what a failed DSN returns when the sender
+// gave no RET=: the whole message up to this size, only its header above it.
+inline constexpr std::size_t kDsnReturnFullBytes = 128 * 1024;
+// Remote text quoted in a DSN (a server's reply as Diagnostic-Code and in the
+// human-readable part); longer is cut, with "...".
+inline constexpr std::size_t kDsnDiagnosticBytes = 2048;
+
 // --- Queue (queue/spool) -------------------------------------------------------------
 // The envelope and prepended header fields of one queue file (its JSON part),
 // and one state/ID file. The server writes both, but a damaged file must not

@@ -299,7 +299,8 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   auto verdicts = VerdictLog::open(reports + "/dmarc.jsonl");
   if (!verdicts) return verdicts.error();
   impl->verdicts = std::move(*verdicts);
-  impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock);
+  impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock,
+                                                         delivery::runner_options(c.queue));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

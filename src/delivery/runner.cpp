@@ -17,6 +17,7 @@
 #include "delivery/headers.hpp"
 #include "delivery/lmtp.hpp"
 #include "delivery/maildir.hpp"
+#include "delivery/notify.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -200,6 +201,7 @@ struct QueueRunner::Impl {
         config.inbound.authserv_id.empty() ? config.hostname_ascii : config.inbound.authserv_id;
     const auto slices = output_slices(message->prepend, text, forged_auth_results(text, authserv));
     const std::int64_t now = clock.now();
+    const Snapshot before = snapshot(*envelope);
     std::vector<LmtpGroup> lmtp;
     for (auto& r : envelope->recipients) {
       if (r.state != queue::RecipientState::pending || r.next_attempt > now) continue;
@@ -217,7 +219,23 @@ struct QueueRunner::Impl {
       else it->recipients.push_back(&r);
     }
     for (const auto& group : lmtp) deliver_lmtp_group(*envelope, group, slices);
+    report_to_sender(*envelope, before, slices);
     finish(*envelope);
+  }
+
+  // Expiry and the sender's DSNs (notify.hpp), before finish() saves the
+  // state; the DSNs queued are attempted like any message.
+  void report_to_sender(queue::Envelope& e, const Snapshot& before, const std::vector<std::string_view>& slices) {
+    const NotifyOptions o{options.max_lifetime, options.delay_warning, options.min_backoff};
+    auto queued = notify_sender(spool, config, e, before, slices, clock.now(), o);
+    {
+      std::lock_guard lock(mu);
+      stats.notices += queued.size();
+    }
+    for (auto& dsn : queued) {
+      const queue::QueueId id = dsn.id;  // schedule() takes the ID by reference
+      schedule(id, std::move(dsn));
+    }
   }
 
   void finish(const queue::Envelope& e) {
@@ -238,6 +256,15 @@ struct QueueRunner::Impl {
     retries.emplace(*next, e.id);
   }
 };
+
+RunnerOptions runner_options(const config::QueueConfig& queue) {
+  RunnerOptions o;
+  o.min_backoff = queue.min_backoff;
+  o.max_backoff = queue.max_backoff;
+  o.max_lifetime = queue.max_lifetime;
+  o.delay_warning = queue.delay_warning;
+  return o;
+}
 
 QueueRunner::QueueRunner(queue::Spool& spool, const config::ServerConfig& config, const Clock& clock,
                          RunnerOptions options)

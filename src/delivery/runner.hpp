@@ -19,8 +19,20 @@
 //   reply in `last_result` ("550 5.1.1 <u@example> User doesn't exist").
 //   `last_host` is "maildir" or "lmtp[IP]:PORT".
 //   XXX Non-local recipients (relayed mail) wait in the queue with the
-//   reason "no delivery agent yet"; outbound SMTP comes with the delivery
-//   work.
+//   reason "no delivery agent yet" (and bounce when they expire); outbound
+//   SMTP comes with the delivery work.
+// - Bounces and notices (delivery/notify.hpp): after each attempt, before
+//   the message's state is saved, recipients still pending
+//   Options::max_lifetime after the message's arrival bounce ("message
+//   expired after ..."); then the sender gets at most one DSN (RFC 3464) per
+//   kind: "failed" for every recipient that bounced in this attempt (an
+//   LMTP refusal or expiry), "delayed" once per message after
+//   Options::delay_warning, "delivered" for local deliveries with
+//   NOTIFY=SUCCESS, each as NOTIFY allows (RFC 3461) and never to the null
+//   sender. A DSN is queued (durably) before the original's state is saved,
+//   so a crash can repeat it but not lose it, and is attempted like any
+//   other message. A held message is not attempted, so it neither expires
+//   nor gets notices until released.
 // - A message leaves the queue (Spool::remove) only when every recipient is
 //   delivered or bounced, and a recipient counts as delivered only after
 //   the agent reported its copy on stable storage. A crash in between
@@ -29,7 +41,8 @@
 // - One log line per recipient and attempt, Postfix style:
 //   "ID: to=<user@example>, relay=maildir, delay=0, status=sent (...)",
 //   "ID: to=<u@example>, relay=lmtp[127.0.0.1]:24, delay=0, status=bounced (550 5.1.1 ...)";
-//   status is sent, deferred or bounced.
+//   status is sent, deferred or bounced; and one per notice: "ID: sender
+//   non-delivery notification: NEWID".
 #pragma once
 
 #include <chrono>
@@ -44,15 +57,21 @@ namespace mxsec::delivery {
 
 struct RunnerOptions {
   std::size_t threads = 4;
-  std::chrono::seconds min_backoff{300};
-  std::chrono::seconds max_backoff{4000};
+  std::chrono::seconds min_backoff = config::QueueConfig{}.min_backoff;
+  std::chrono::seconds max_backoff = config::QueueConfig{}.max_backoff;
   bool fsync = true;
+  std::chrono::seconds max_lifetime = config::QueueConfig{}.max_lifetime;
+  std::chrono::seconds delay_warning = config::QueueConfig{}.delay_warning;  // 0 = no delay notices
 };
+
+// The options `serve` runs with: the [queue] section, the rest as default.
+RunnerOptions runner_options(const config::QueueConfig& queue);
 
 struct RunnerStats {
   std::uint64_t delivered = 0;
   std::uint64_t deferred = 0;
   std::uint64_t removed = 0;  // messages that left the queue
+  std::uint64_t notices = 0;  // DSNs queued
 };
 
 class QueueRunner {

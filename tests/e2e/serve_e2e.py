@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """`mxsec serve` end to end on loopback: submission with `mxsec sendmail`,
 local Maildir delivery, forged Authentication-Results removed, the open-relay
-address tricks from a stranger, SIGHUP reload, SIGTERM, and the crash test: under load,
+address tricks from a stranger, SIGHUP reload, SIGTERM, bounces and success
+notices (DSNs) delivered back to a local sender and read with Python's email
+package, and the crash test: under load,
 kill -9 at random moments, restart, and check that every message the server
 acknowledged is delivered (duplicates are counted and reported).
 
@@ -9,6 +11,7 @@ Addresses: the server listens on 127.0.61.1; the stranger connects from
 127.0.62.9 (every 127.x address is local on Linux)."""
 
 import argparse
+import email
 import json
 import os
 import random
@@ -28,9 +31,10 @@ SERVER = "127.0.61.1"
 STRANGER = "127.0.62.9"
 
 
-def write_config(tmp, port, verify=False, server=SERVER, domains=None):
+def write_config(tmp, port, verify=False, server=SERVER, domains=None, extra=""):
     """mxsec.toml for a server on server:port; `domains` lists (name,
-    delivery) pairs, by default example.test into Maildirs under tmp."""
+    delivery) pairs, by default example.test into Maildirs under tmp;
+    `extra` is TOML appended at the end."""
     domains = domains or [("example.test", f"maildir:{tmp}/maildir/%d/%u")]
     domain_tables = "".join(f'\n[[domain]]\nname = "{n}"\ndelivery = "{d}"\n' for n, d in domains)
     path = os.path.join(tmp, "mxsec.toml")
@@ -48,8 +52,23 @@ networks = ["127.0.0.1/32"]
 {domain_tables}
 [inbound]
 verify = {"true" if verify else "false"}
-""")
+""" + extra)
     return path
+
+
+def write_dsn_config(tmp, port):
+    """A second server whose queue gives up after the first failed attempt
+    (max_lifetime = 0), with a domain whose Maildirs cannot be created (its
+    path runs through a regular file), so a message to it bounces at once."""
+    os.makedirs(tmp, exist_ok=True)
+    with open(os.path.join(tmp, "not-a-directory"), "w") as f:
+        f.write("a file where a directory should be\n")
+    return write_config(tmp, port, domains=[("example.test", f"maildir:{tmp}/maildir/%d/%u"),
+                                            ("broken.test", f"maildir:{tmp}/not-a-directory/%u")], extra="""
+[queue]
+max_lifetime = "0"
+delay_warning = ""
+""")
 
 
 class Server:
@@ -294,6 +313,87 @@ def test_sighup(c, tmp, config, server):
             problems)
 
 
+def dsn_fields(part):
+    """The field groups of a message/delivery-status part (Python's parser
+    gives one sub-message per group)."""
+    return [{k.lower(): " ".join(str(v).split()) for k, v in g.items()} for g in part.get_payload()]
+
+
+def test_dsn(c, mxsec):
+    """A bounce and a success notice, each delivered as a DSN into the local
+    sender's Maildir and judged by Python's email package; none for <>."""
+    tmp = tempfile.mkdtemp(prefix="mxsec-dsn-e2e-")
+    config = write_dsn_config(tmp, 2526)
+    server = Server(mxsec, config)
+    server.start()
+    problems = []
+    try:
+        s = smtplib.SMTP(SERVER, 2526, source_address=("127.0.0.1", 0), timeout=30)
+        s.ehlo("localhost")
+        body = b"From: alice@example.test\r\nSubject: to a broken mailbox\r\nMessage-ID: <b1@example.test>\r\n\r\nsecret body\r\n"
+        s.sendmail("alice@example.test", ["gone@broken.test"], body, mail_options=["RET=HDRS", "ENVID=e2e+2Db1"],
+                   rcpt_options=["ORCPT=rfc822;Gone@broken.test"])
+        s.sendmail("alice@example.test", ["bob@example.test"], b"Subject: tell me\r\n\r\nhello\r\n",
+                   rcpt_options=["NOTIFY=SUCCESS"])
+        s.sendmail("", ["gone@broken.test"], b"Subject: from the null sender\r\n\r\nx\r\n")
+        s.quit()
+        if not wait_for(lambda: len(maildir_files(tmp, "alice")) >= 2 and maildir_files(tmp, "bob")):
+            problems.append(f"alice has {len(maildir_files(tmp, 'alice'))} messages, bob {len(maildir_files(tmp, 'bob'))}")
+        wait_for(lambda: not os.listdir(os.path.join(tmp, "spool", "queue")), timeout=10)
+        left = os.listdir(os.path.join(tmp, "spool", "queue"))
+        if left:
+            problems.append(f"queue not empty: {left}")
+        dsns = {}
+        for path in maildir_files(tmp, "alice"):
+            with open(path, "rb") as f:
+                msg = email.message_from_bytes(f.read())
+            dsns[msg["Subject"]] = msg
+        if len(maildir_files(tmp, "alice")) != 2:
+            problems.append(f"alice has {len(maildir_files(tmp, 'alice'))} messages, not 2 (none for <>)")
+        bounce = dsns.get("Undelivered Mail Returned to Sender")
+        if bounce is None:
+            problems.append(f"no bounce among {list(dsns)}")
+        else:
+            parts = bounce.get_payload()
+            types = [p.get_content_type() for p in parts]
+            if bounce.get_content_type() != "multipart/report" or bounce.get_param("report-type") != "delivery-status":
+                problems.append(f"bounce is {bounce.get_content_type()}")
+            if types != ["text/plain", "message/delivery-status", "text/rfc822-headers"]:
+                problems.append(f"bounce parts {types}")
+            else:
+                groups = dsn_fields(parts[1])
+                want = [("reporting-mta", "dns; mx.example.test"), ("original-envelope-id", "e2e-b1")]
+                want_rcpt = [("final-recipient", "rfc822; gone@broken.test"), ("original-recipient", "rfc822;Gone@broken.test"),
+                             ("action", "failed"), ("status", "4.4.7")]
+                for k, v in want:
+                    if groups[0].get(k) != v:
+                        problems.append(f"bounce {k}: {groups[0].get(k)!r}")
+                for k, v in want_rcpt:
+                    if len(groups) < 2 or groups[1].get(k) != v:
+                        problems.append(f"bounce {k}: {groups[1:] and groups[1].get(k)!r}")
+                if "secret body" in parts[2].get_payload() or "Subject: to a broken mailbox" not in parts[2].get_payload():
+                    problems.append("RET=HDRS: the returned part is not the header alone")
+            if bounce["To"] != "<alice@example.test>" or bounce["Auto-Submitted"] != "auto-replied":
+                problems.append(f"bounce header To={bounce['To']!r} Auto-Submitted={bounce['Auto-Submitted']!r}")
+        success = dsns.get("Successful Mail Delivery Report")
+        if success is None:
+            problems.append(f"no success notice among {list(dsns)}")
+        else:
+            groups = dsn_fields(success.get_payload()[1])
+            if len(groups) < 2 or groups[1].get("action") != "delivered" or groups[1].get("status") != "2.0.0":
+                problems.append(f"success groups {groups}")
+        with open(config + ".log", "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        for want in ("sender non-delivery notification: ", "sender delivery status notification: ",
+                     "no sender non-delivery notification: the sender is <>"):
+            if want not in log:
+                problems.append(f"log lacks {want!r}")
+    finally:
+        server.term()
+    c.judge("DSNs: a bounce (RET=HDRS, ENVID, ORCPT) and a NOTIFY=SUCCESS notice reach the local sender's "
+            "Maildir as RFC 3464 reports; none for <>", problems)
+
+
 def test_sigterm(c, server):
     start = time.time()
     rc = server.term()
@@ -402,6 +502,7 @@ def main():
         test_sighup(c, tmp, config, server)
     finally:
         test_sigterm(c, server)
+    test_dsn(c, args.mxsec)
     test_crash(c, args.mxsec, tmp, config, args.kills, args.messages)
     print(f"{c.count} checks, {len(c.failures)} failures")
     sys.exit(1 if c.failures else 0)
