@@ -140,15 +140,7 @@ bool is_smtp_reply(std::string_view s) {
 
 std::string status_of(const DsnRecipient& r, DsnAction action) {
   if (is_status_code(r.status)) return r.status;
-  const std::string_view d = trim(r.diagnostic);
-  if (is_smtp_reply(d) && d[0] != '2') {
-    // RFC 2034 §4: the enhanced code follows the reply code; its class must
-    // agree with the reply's, or the code is not trusted.
-    const std::string_view rest = d.size() > 4 ? d.substr(4) : std::string_view();
-    const std::string_view code = rest.substr(0, rest.find(' '));
-    if (is_status_code(code) && code[0] == d[0]) return std::string(code);
-    return std::string(1, d[0]) + ".0.0";
-  }
+  if (auto from_reply = reply_status(r.diagnostic)) return *from_reply;
   switch (action) {
     case DsnAction::failed: return "5.0.0";
     case DsnAction::delayed: return "4.0.0";
@@ -360,6 +352,17 @@ bool report_is_global(const DsnReport& report) {
 }
 
 }  // namespace
+
+std::optional<std::string> reply_status(std::string_view reply) {
+  const std::string_view d = trim(reply);
+  if (!is_smtp_reply(d) || d[0] == '2' || d[0] == '3') return std::nullopt;
+  // RFC 2034 §4: the enhanced code follows the reply code; its class must
+  // agree with the reply's, or the code is not trusted.
+  const std::string_view rest = d.size() > 4 ? d.substr(4) : std::string_view();
+  const std::string_view code = rest.substr(0, rest.find(' '));
+  if (is_status_code(code) && code[0] == d[0]) return std::string(code);
+  return std::string(1, d[0]) + ".0.0";
+}
 
 const char* to_string(DsnAction a) {
   switch (a) {

@@ -59,6 +59,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,6 +110,12 @@ struct DsnMessage {
   bool eight_bit = false;  // holds octets >= 0x80: send with BODY=8BITMIME
   DsnReturned returned = DsnReturned::nothing;
 };
+
+// The RFC 3463 status a reply reports ("550 5.1.1 ..." -> "5.1.1"): its
+// enhanced code when that agrees with the reply code's class (RFC 2034 §4),
+// else the class with ".0.0"; nullopt for text that is not a 4xx or 5xx
+// reply.
+std::optional<std::string> reply_status(std::string_view reply);
 
 // `original` is the message as it was queued (our prepended fields, then
 // the text).

@@ -18,8 +18,10 @@
 namespace mxsec::delivery {
 namespace {
 
-// RFC 3463 §3.5: "X.4.7 Delivery time expired ... This is useful only as a
-// persistent transient error", so an expired recipient fails with 4.4.7.
+// RFC 3463 §3.5, X.4.7 Delivery time expired: "If possible, the code for
+// the actual problem found when delivery was attempted should be returned
+// rather than this code." So an expired recipient reports the status of the
+// last reply, and 4.4.7 only when the last reason was not a reply.
 constexpr std::string_view kExpiredStatus = "4.4.7";
 
 // "5 days", "1 hour", "12 minutes", "0 seconds": the age, floored to the
@@ -111,12 +113,14 @@ const char* log_name(DsnAction a) {
   return "notification";
 }
 
+// `reason_before_expiry`: the last reason of a recipient expire() bounced
+// in this attempt, or null.
 DsnRecipient report_recipient(const queue::Recipient& r, const RecipientBefore& before, DsnAction action,
-                              bool expired, std::int64_t now) {
+                              const std::string* reason_before_expiry, std::int64_t now) {
   DsnRecipient d;
   d.address = r.address;
   d.orcpt = r.orcpt;
-  if (expired) d.status = kExpiredStatus;
+  if (reason_before_expiry) d.status = reply_status(*reason_before_expiry).value_or(std::string(kExpiredStatus));
   d.remote_mta = remote_mta_of(r.last_host);
   // A local agent's success text names the mailbox path, which is not the
   // sender's business; a server's reply (LMTP "250 2.1.5 ...") is.
@@ -128,8 +132,9 @@ DsnRecipient report_recipient(const queue::Recipient& r, const RecipientBefore& 
 
 Result<queue::Envelope> queue_dsn(queue::Spool& spool, const config::ServerConfig& config, const queue::Envelope& e,
                                   const Snapshot& before, const Notice& notice,
-                                  const std::vector<std::size_t>& expired, const std::vector<std::string_view>& slices,
-                                  std::int64_t now, const NotifyOptions& options) {
+                                  const std::vector<std::size_t>& expired, const std::vector<std::string>& reasons,
+                                  const std::vector<std::string_view>& slices, std::int64_t now,
+                                  const NotifyOptions& options) {
   auto writer = spool.create();
   if (!writer) return writer.error();
   DsnReport report;
@@ -147,9 +152,14 @@ Result<queue::Envelope> queue_dsn(queue::Spool& spool, const config::ServerConfi
   report.ret = static_cast<smtp::DsnRet>(e.dsn_ret);
   for (const std::size_t i : notice.recipients) {
     const bool was_expired = std::find(expired.begin(), expired.end(), i) != expired.end();
-    report.recipients.push_back(report_recipient(e.recipients[i], before[i], notice.action, was_expired, now));
+    report.recipients.push_back(
+        report_recipient(e.recipients[i], before[i], notice.action, was_expired ? &reasons[i] : nullptr, now));
   }
-  const DsnMessage dsn = build_dsn(report, original_text(slices, notice.action != DsnAction::failed));
+  // Only a failed DSN without RET=HDRS (or REQUIRETLS) may return more than
+  // the header; the builder decides from the whole text whether it does.
+  const bool header_only =
+      notice.action != DsnAction::failed || report.ret == smtp::DsnRet::hdrs || report.requiretls;
+  const DsnMessage dsn = build_dsn(report, original_text(slices, header_only));
   if (auto written = writer->write(dsn.text); !written) return written.error();
   queue::Envelope d;
   d.id = writer->id();
@@ -207,7 +217,7 @@ std::vector<queue::Envelope> notify_sender(queue::Spool& spool, const config::Se
     spdlog::error("{}: recipients changed during the attempt; no notifications", e.id);
     return queued;
   }
-  std::vector<std::string> reasons;  // to restore an expired recipient that is set back to pending
+  std::vector<std::string> reasons;  // before expiry: for its status, and to restore it if set back to pending
   for (const auto& r : e.recipients) reasons.push_back(r.state == queue::RecipientState::pending ? r.last_result : "");
   const std::vector<std::size_t> expired = expire(e, now, options.max_lifetime);
   Notice failed{DsnAction::failed, {}};
@@ -239,7 +249,7 @@ std::vector<queue::Envelope> notify_sender(queue::Spool& spool, const config::Se
       spdlog::info("{}: no sender {}: the sender is <> (RFC 5321 §6.1)", e.id, log_name(n->action));
       continue;
     }
-    auto dsn = queue_dsn(spool, config, e, before, *n, expired, original, now, options);
+    auto dsn = queue_dsn(spool, config, e, before, *n, expired, reasons, original, now, options);
     if (dsn) {
       spdlog::info("{}: sender {}: {}", e.id, log_name(n->action), dsn->id);
       queued.push_back(std::move(*dsn));

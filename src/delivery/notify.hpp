@@ -14,7 +14,9 @@
 //   each kind:
 //     failed     every recipient that became `bounced` in this attempt,
 //                whoever bounced it (a delivery agent's permanent failure
-//                or expire()), whose NOTIFY allows FAILURE;
+//                or expire()), whose NOTIFY allows FAILURE; an expired
+//                recipient's Status is that of its last reply, or 4.4.7
+//                (RFC 3463 X.4.7) when the last reason was not a reply;
 //     delayed    once per message (Envelope::delay_notified, kept in the
 //                state file so a restart does not repeat it), when the
 //                message has waited `delay_warning` and recipients are

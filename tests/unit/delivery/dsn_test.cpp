@@ -197,6 +197,17 @@ TEST(Dsn, StatusComesFromTheReply) {
   }
 }
 
+TEST(Dsn, ReplyStatus) {
+  EXPECT_EQ(reply_status("550 5.1.1 <u@d> unknown"), "5.1.1");
+  EXPECT_EQ(reply_status("  451 4.4.1 timed out"), "4.4.1");
+  EXPECT_EQ(reply_status("451 timed out"), "4.0.0");
+  EXPECT_EQ(reply_status("451 5.4.1 class differs"), "4.0.0");
+  EXPECT_EQ(reply_status("250 2.0.0 ok"), std::nullopt);
+  EXPECT_EQ(reply_status("no delivery agent yet"), std::nullopt);
+  EXPECT_EQ(reply_status("45"), std::nullopt);
+  EXPECT_EQ(reply_status("4511 x"), std::nullopt);
+}
+
 TEST(Dsn, DiagnosticTypeIsSmtpOnlyForReplies) {
   DsnReport r = failed_report();
   r.recipients[0].diagnostic = "cannot create /var/mail/x: Permission denied";

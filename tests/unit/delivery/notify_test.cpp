@@ -214,20 +214,23 @@ TEST_F(Notify, NeverToTheNullSender) {
   EXPECT_TRUE(spool_->list()->empty());
 }
 
-TEST_F(Notify, ExpiryIsReportedWith447) {
-  queue::Envelope e = message({rcpt("dave@other.example")});
+// RFC 3463 X.4.7: the last problem's own code where there is one, else 4.4.7.
+TEST_F(Notify, ExpiryReportsTheLastProblemsCodeElse447) {
+  queue::Envelope e = message({rcpt("dave@other.example"), rcpt("erin@other.example")});
   e.arrival = kNow - 5 * 86400;
   const Snapshot before = snapshot(e);
   agent_defers(e.recipients[0], "451 4.4.1 connection timed out");
+  agent_defers(e.recipients[1], "no delivery agent yet for this destination");
   ASSERT_EQ(notify(e, before).size(), 1u);
   EXPECT_EQ(e.recipients[0].state, queue::RecipientState::bounced);
   const auto dsns = queued_dsns();
   ASSERT_EQ(dsns.size(), 1u);
-  ASSERT_EQ(dsns[0].status.size(), 2u);
+  ASSERT_EQ(dsns[0].status.size(), 3u);
   EXPECT_EQ(one(dsns[0].status[1], "action"), "failed");
-  EXPECT_EQ(one(dsns[0].status[1], "status"), "4.4.7");
+  EXPECT_EQ(one(dsns[0].status[1], "status"), "4.4.1");
   EXPECT_EQ(one(dsns[0].status[1], "diagnostic-code"),
             "X-mxsec; message expired after 5 days in the queue: 451 4.4.1 connection timed out");
+  EXPECT_EQ(one(dsns[0].status[2], "status"), "4.4.7");
 }
 
 TEST_F(Notify, TheDelayNoticeIsSentOnce) {
