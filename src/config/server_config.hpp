@@ -139,6 +139,7 @@ struct QueueConfig {
   // Retry backoff: min_backoff after the first attempt, doubling up to max_backoff.
   std::chrono::seconds min_backoff{300};
   std::chrono::seconds max_backoff{4000};
+  friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 
 struct ServerTls {

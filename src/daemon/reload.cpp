@@ -39,6 +39,7 @@ Result<ReloadPlan> plan_reload(const config::ServerConfig& running, config::Serv
   keep("inbound.verify", running.inbound.verify != next.inbound.verify);
   keep("metrics.address", metrics_text(running) != metrics_text(next));
   keep("log.format", running.log.format != next.log.format);
+  keep("queue", running.queue != next.queue);
 
   next.listeners = running.listeners;
   next.spool_dir = running.spool_dir;
@@ -50,6 +51,7 @@ Result<ReloadPlan> plan_reload(const config::ServerConfig& running, config::Serv
   next.inbound.verify = running.inbound.verify;
   next.metrics = running.metrics;
   next.log.format = running.log.format;
+  next.queue = running.queue;
 
   if (next.tls.certificate.empty())
     for (const auto& l : next.listeners)

@@ -16,8 +16,8 @@
 // - Restart-only: listeners (sockets are bound once, before the privilege
 //   drop), spool_dir, user, threads, hostname, the resolver and policy
 //   options ([dns], [mta_sts], [policy], tls.ca_file: each worker's runtime is
-//   built once), inbound.verify (the workers' verifiers), metrics.address and
-//   log.format.
+//   built once), inbound.verify (the workers' verifiers), metrics.address,
+//   log.format and [queue] (the queue runner's options).
 // - A reload that would leave a running listener without what it needs
 //   (an smtps or submission listener and no tls.certificate) is refused
 //   (Errc::invalid_argument) and the server keeps its configuration.

@@ -40,13 +40,15 @@ std::string age_text(std::int64_t seconds) {
 }
 
 // Remote-MTA from a last_host such as "mx.example[192.0.2.1]:25": the name
-// before the bracket, or the address inside it. Local agents ("maildir")
+// before the bracket, or the address inside it when there is no name or
+// the name is an agent's ("lmtp[127.0.0.1]:24"). Local agents ("maildir")
 // and "none" have no remote MTA.
 std::string remote_mta_of(std::string_view host) {
   const std::size_t open = host.find('[');
   const std::size_t close = host.find(']');
   if (open == std::string_view::npos || close == std::string_view::npos || close < open) return {};
-  if (open > 0) return std::string(host.substr(0, open));
+  const std::string_view name = host.substr(0, open);
+  if (!name.empty() && name != "lmtp") return std::string(name);
   return std::string(host.substr(open + 1, close - open - 1));
 }
 

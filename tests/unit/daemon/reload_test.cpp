@@ -55,11 +55,13 @@ TEST(PlanReload, KeepsRestartOnlyKeysAndNamesThem) {
   next.runtime.dns.forwarders = {"127.0.0.53"};
   next.inbound.verify = !running.inbound.verify;
   next.log.format = config::LogConfig::Format::json;
+  next.queue.max_lifetime = std::chrono::seconds(3600);
   auto plan = plan_reload(running, next);
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->kept, (std::vector<std::string>{"listener", "spool_dir", "threads", "hostname",
                                                   "dns, mta_sts, policy, tls.ca_file", "inbound.verify",
-                                                  "log.format"}));
+                                                  "log.format", "queue"}));
+  EXPECT_EQ(plan->config.queue, running.queue);
   EXPECT_EQ(plan->config.listeners[0].port, running.listeners[0].port);
   EXPECT_EQ(plan->config.spool_dir, running.spool_dir);
   EXPECT_EQ(plan->config.threads, running.threads);

@@ -132,6 +132,7 @@ TEST_F(Notify, AnAgentsPermanentFailuresGiveOneDsnForAllOfThem) {
   const Snapshot before = snapshot(e);
   agent_bounces(e.recipients[0], "550 5.1.1 <bob@example.test> User unknown");
   agent_bounces(e.recipients[1], "552 5.2.2 <carol@example.test> Mailbox full");
+  e.recipients[1].last_host = "lmtp[127.0.0.1]:24";  // the LMTP agent's form
   agent_defers(e.recipients[2], "451 4.3.0 try later");
   const auto queued = notify(e, before);
   ASSERT_EQ(queued.size(), 1u);
@@ -163,6 +164,7 @@ TEST_F(Notify, AnAgentsPermanentFailuresGiveOneDsnForAllOfThem) {
   EXPECT_EQ(one(r.status[1], "last-attempt-date"), rfc5322_date(kNow));
   EXPECT_EQ(one(r.status[2], "original-recipient"), "rfc822;Carol@Example.Test");
   EXPECT_EQ(one(r.status[2], "status"), "5.2.2");
+  EXPECT_EQ(one(r.status[2], "remote-mta"), "dns; 127.0.0.1");
   EXPECT_EQ(r.parts.size(), 3u);
   EXPECT_EQ(r.parts[2].body, kText);
 }
