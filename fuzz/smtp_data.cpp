@@ -27,6 +27,7 @@ namespace {
 
 using mxsec::fuzz::check;
 using mxsec::fuzz::chunks;
+using mxsec::fuzz::grind_splits;
 
 struct Outcome {
   std::string out;
@@ -74,16 +75,8 @@ bool only_crlf(std::string_view s) {
 template <class Run>
 Outcome grind(std::string_view in, std::uint64_t max, Run run) {
   const Outcome whole = run(in, {}, max);
-  const std::size_t n = in.size();
-  std::vector<std::vector<std::size_t>> splits = {{n / 2}, {1}, {n / 3, 2 * n / 3}};
-  if (n > 0) splits.push_back({static_cast<std::size_t>(static_cast<unsigned char>(in[0])) % (n + 1)});
-  for (const auto& cuts : splits) check(run(in, cuts, max) == whole);
-  if (n <= 512) {
-    std::vector<std::size_t> every;
-    for (std::size_t i = 1; i < n; ++i) every.push_back(i);
-    check(run(in, every, max) == whole);
-  }
-  check(whole.consumed <= n);
+  for (const auto& cuts : grind_splits(in)) check(run(in, cuts, max) == whole);
+  check(whole.consumed <= in.size());
   check(whole.counters.octets >= whole.out.size());
   if (!whole.counters.overflow) {
     check(whole.counters.octets == whole.out.size());

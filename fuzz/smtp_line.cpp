@@ -23,6 +23,7 @@ namespace {
 
 using mxsec::fuzz::check;
 using mxsec::fuzz::chunks;
+using mxsec::fuzz::grind_splits;
 
 struct Outcome {
   LineParser::State state;
@@ -61,15 +62,7 @@ void grind(std::string_view in, std::size_t max) {
     const bool had_cr = whole.consumed >= 2 && in[whole.consumed - 2] == '\r';
     check(whole.line.bare_lf == !had_cr);
   }
-  const std::size_t n = in.size();
-  std::vector<std::vector<std::size_t>> splits = {{n / 2}, {1}, {n / 3, 2 * n / 3}};
-  if (n > 0) splits.push_back({static_cast<std::size_t>(static_cast<unsigned char>(in[0])) % (n + 1)});
-  for (const auto& cuts : splits) same(whole, run(in, cuts, max));
-  if (n <= 512) {
-    std::vector<std::size_t> every;
-    for (std::size_t i = 1; i < n; ++i) every.push_back(i);
-    same(whole, run(in, every, max));
-  }
+  for (const auto& cuts : grind_splits(in)) same(whole, run(in, cuts, max));
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ namespace {
 
 using mxsec::fuzz::check;
 using mxsec::fuzz::chunks;
+using mxsec::fuzz::grind_splits;
 
 struct Outcome {
   ReplyParser::State state;
@@ -66,15 +67,7 @@ void grind(std::string_view in, ReplyLimits limits) {
     if (!caps.ok) check(caps.keywords.empty());
     for (const auto& [k, params] : caps.keywords) check(!k.empty() && caps.has(k));
   }
-  const std::size_t n = in.size();
-  std::vector<std::vector<std::size_t>> splits = {{n / 2}, {1}, {n / 3, 2 * n / 3}};
-  if (n > 0) splits.push_back({static_cast<std::size_t>(static_cast<unsigned char>(in[0])) % (n + 1)});
-  for (const auto& cuts : splits) same(whole, run(in, cuts, limits));
-  if (n <= 512) {
-    std::vector<std::size_t> every;
-    for (std::size_t i = 1; i < n; ++i) every.push_back(i);
-    same(whole, run(in, every, limits));
-  }
+  for (const auto& cuts : grind_splits(in)) same(whole, run(in, cuts, limits));
 }
 
 }  // namespace

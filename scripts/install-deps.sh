@@ -22,7 +22,8 @@ packages=(
   # test peer: Dovecot as the LMTP mail store (tests/e2e/lmtp_e2e.py)
   dovecot-core dovecot-lmtpd
   # independent judges
-  python3 python3-dkim python3-spf python3-yaml libmail-dkim-perl opendkim opendkim-tools
+  python3 python3-dkim python3-spf python3-yaml python3-prometheus-client libmail-dkim-perl opendkim
+  opendkim-tools
   # benchmark peer: DMARC (and SPF through libspf2) as a milter for Postfix
   opendmarc
   # tools

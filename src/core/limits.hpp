@@ -160,4 +160,21 @@ inline constexpr std::size_t kDsnDiagnosticBytes = 2048;
 inline constexpr std::size_t kQueueEnvelopeBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kQueueStateBytes = 16 * 1024 * 1024;
 
+// --- Metrics endpoint (metrics/http_server.hpp: Prometheus scrapes over HTTP/1.1) ---
+// The request head (request line and header fields, RFC 9112 §2.1): a
+// scraper sends a few hundred octets. Past either limit: 431 (RFC 6585 §5).
+inline constexpr std::size_t kMetricsHeadBytes = 8 * 1024;
+inline constexpr std::size_t kMetricsHeadFields = 64;
+// The whole head must arrive within this time, however it is dripped;
+// then the connection is closed without an answer.
+inline constexpr std::chrono::milliseconds kMetricsReadTimeout{5000};
+// Writing the response, and reading (and discarding) what the client still
+// sends after it before the close (so that the response is not lost to a
+// TCP reset): bounded in time and octets.
+inline constexpr std::chrono::milliseconds kMetricsWriteTimeout{10000};
+inline constexpr std::chrono::milliseconds kMetricsLingerTimeout{2000};
+inline constexpr std::size_t kMetricsLingerBytes = 64 * 1024;
+// Scrape connections at once; one more is closed at once.
+inline constexpr std::size_t kMetricsConnections = 8;
+
 }  // namespace mxsec::limits

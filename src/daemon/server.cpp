@@ -22,9 +22,11 @@
 
 #include "core/file.hpp"
 #include "daemon/inbound.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/verdict_log.hpp"
 #include "delivery/runner.hpp"
+#include "metrics/http_server.hpp"
 #include "queue/spool.hpp"
 #include "runtime/runtime.hpp"
 #include "tls/context.hpp"
@@ -58,18 +60,18 @@ class Admission {
     max_total_ = limits.max_sessions;
     max_per_client_ = limits.max_sessions_per_client;
   }
-  // nullptr when admitted, else the name of the limit that refused.
-  const char* admit(const std::string& client) {
+  // The limit that refuses the client, or nullopt when it is admitted.
+  std::optional<smtp::server::LimitName> admit(const std::string& client) {
     std::lock_guard lock(mu_);
-    if (total_ >= max_total_) return "max_sessions";
+    if (total_ >= max_total_) return smtp::server::LimitName::max_sessions;
     int& n = per_client_[client];
     if (n >= max_per_client_) {
       if (n == 0) per_client_.erase(client);
-      return "max_sessions_per_client";
+      return smtp::server::LimitName::max_sessions_per_client;
     }
     ++n;
     ++total_;
-    return nullptr;
+    return std::nullopt;
   }
   void release(const std::string& client) {
     std::lock_guard lock(mu_);
@@ -158,12 +160,16 @@ struct Server::Impl {
   // Password hashing (yescrypt) off the event loops.
   asio::thread_pool blocking{2};
   SystemClock clock;
-  smtp::server::Counters counters;
   std::unique_ptr<delivery::QueueRunner> runner;
   std::unique_ptr<VerdictLog> verdicts;
+  std::unique_ptr<ServerMetrics> metrics;  // always; reads spool and runner when rendering
   Admission admission;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<config::Listener> bound;
+  // The /metrics endpoint when config.metrics.address is set; declared last
+  // so it stops before what it renders goes away.
+  std::unique_ptr<metrics::HttpServer> http;
+  std::optional<config::Listener> metrics_bound;
   bool started = false;
   bool stopped = false;
 
@@ -186,9 +192,9 @@ struct Server::Impl {
     if (ec) co_return;
     smtp::server::ClientInfo client{to_ip(peer.address()), peer.port(), listener.kind, false};
     const std::string key = client.address.to_string();
-    if (const char* limit = admission.admit(key)) {
-      ++counters.limit_hits;
-      spdlog::warn("limit {} reached: refused [{}]", limit, key);
+    if (const auto limit = admission.admit(key)) {
+      metrics->smtp().limit_hits[*limit].inc();
+      spdlog::warn("limit {} reached: refused [{}]", smtp::server::to_string(*limit), key);
       co_await refuse(std::move(socket));
       co_return;
     }
@@ -207,11 +213,12 @@ struct Server::Impl {
     if (listener.kind == config::ListenerKind::smtps) {
       auto up = co_await conn.upgrade_tls(services.tls, smtp::TlsRole::server);
       if (!up) {
+        metrics->smtp().tls_handshake_failures[smtp::server::TlsMode::implicit].inc();
         spdlog::info("TLS handshake with [{}] failed: {}", key, up.error().message);
         co_return;
       }
       client.tls_on_connect = true;
-      ++counters.tls_handshakes;
+      metrics->smtp().tls_handshakes[smtp::server::TlsMode::implicit].inc();
     }
     co_await smtp::server::run_session(std::move(conn), std::move(client), services);
   }
@@ -251,17 +258,17 @@ struct Server::Impl {
   Result<void> make_worker() {
     auto w = std::make_unique<Worker>();
     if (config.inbound.verify) {
-      auto rt = runtime::Runtime::create(w->io, config.runtime, config::toml_option_names(), &clock);
+      auto rt = runtime::Runtime::create(w->io, config.runtime, config::toml_option_names(), &clock, &metrics->dns());
       if (!rt) return rt.error();
       w->runtime = std::move(*rt);
-      w->verifier = std::make_unique<RuntimeVerifier>(*w->runtime, config.hostname_ascii);
+      w->verifier = std::make_unique<RuntimeVerifier>(*w->runtime, config.hostname_ascii, &metrics->auth());
     }
     // config, tls and users: per session, from the current generation.
     w->services.spool = spool.get();
     w->services.blocking = &blocking;
     w->services.inbound = w->verifier.get();
     w->services.clock = &clock;
-    w->services.counters = &counters;
+    w->services.counters = &metrics->smtp();
     w->services.on_committed = [this](const queue::Envelope& e) { runner->submit(e); };
     w->services.on_verdict = [this](const auth::MessageVerdict& v, const smtp::server::ClientInfo& c,
                                     std::string_view disposition) {
@@ -301,6 +308,9 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   impl->verdicts = std::move(*verdicts);
   impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock,
                                                          delivery::runner_options(c.queue));
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  impl->metrics = std::make_unique<ServerMetrics>(
+      ServerMetrics::Sources{impl->spool.get(), impl->runner.get(), std::chrono::duration<double>(now).count()});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -310,6 +320,14 @@ Result<void> Server::bind() {
   for (unsigned i = 0; i < n; ++i) {
     auto made = s.make_worker();
     if (!made) return made;
+  }
+  if (const auto& address = s.config.metrics.address) {
+    auto http = metrics::HttpServer::bind(address->address, address->port,
+                                          [m = s.metrics.get()] { return m->render(); });
+    if (!http) return http.error();
+    s.http = std::move(*http);
+    s.metrics_bound = *address;
+    s.metrics_bound->port = s.http->port();
   }
   return {};
 }
@@ -322,8 +340,10 @@ Result<void> Server::run() {
       asio::co_spawn(w->io, s.accept_loop(*w, *w->acceptors[i], s.bound[i]), log_exception);
   s.runner->start();
   for (auto& w : s.workers) w->thread = std::thread([&io = w->io] { io.run(); });
+  if (s.http) s.http->start();
   s.started = true;
   for (const auto& l : s.bound) spdlog::info("listening on {} ({})", l.text(), config::to_string(l.kind));
+  if (s.metrics_bound) spdlog::info("metrics on http://{}/metrics", s.metrics_bound->text());
   return {};
 }
 
@@ -331,6 +351,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   auto& s = *impl_;
   if (s.stopped) return;
   s.stopped = true;
+  if (s.http) s.http->stop();
   for (auto& w : s.workers)
     asio::post(w->io, [&w] {
       for (auto& a : w->acceptors) a->close();
@@ -364,7 +385,9 @@ Result<std::vector<std::string>> Server::reload(config::ServerConfig next) {
 }
 
 std::vector<config::Listener> Server::bound() const { return impl_->bound; }
-const smtp::server::Counters& Server::counters() const { return impl_->counters; }
+const smtp::server::Counters& Server::counters() const { return impl_->metrics->smtp(); }
+std::optional<config::Listener> Server::metrics_address() const { return impl_->metrics_bound; }
+std::string Server::render_metrics() const { return impl_->metrics->render(); }
 void Server::flush() { impl_->runner->flush(); }
 void Server::wait_deliveries() { impl_->runner->wait_idle(); }
 

@@ -26,10 +26,16 @@
 //   open keep the configuration they started with; new sessions get the new
 //   one. It returns the restart-only keys whose change was not applied.
 // - Addresses actually bound (port 0 in tests) are in bound().
+// - Metrics (daemon/metrics.hpp) are counted always; with
+//   config.metrics.address, bind() also opens the Prometheus endpoint
+//   (metrics/http_server.hpp: its own thread, never a worker's) and run()
+//   starts it; metrics_address() is where it listens. stop() stops it first.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "config/server_config.hpp"
@@ -54,6 +60,10 @@ class Server {
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   std::vector<config::Listener> bound() const;
   const smtp::server::Counters& counters() const;
+  // The metrics endpoint's address (the port it got), if there is one.
+  std::optional<config::Listener> metrics_address() const;
+  // What GET /metrics answers with.
+  std::string render_metrics() const;
   // Tries every queued message now (`mxsec queue flush`, SIGUSR1).
   void flush();
   // Blocks until every queued delivery attempt has run (tests, --once).

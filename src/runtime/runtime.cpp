@@ -19,20 +19,23 @@ Runtime::Runtime(asio::io_context& io, RuntimeOptions options, const Clock* cloc
 Runtime::~Runtime() { stop(); }
 
 Result<std::unique_ptr<Runtime>> Runtime::create(asio::io_context& io, RuntimeOptions options,
-                                                 const OptionNames& names, const Clock* clock) {
+                                                 const OptionNames& names, const Clock* clock,
+                                                 dns::QueryObserver* dns_observer) {
   if (auto ok = validate(options, names); !ok) return ok.error();
   std::unique_ptr<Runtime> rt(new Runtime(io, std::move(options), clock));
-  if (auto ok = rt->build(names); !ok) return ok.error();
+  if (auto ok = rt->build(names, dns_observer); !ok) return ok.error();
   return rt;
 }
 
-Result<void> Runtime::build(const OptionNames& names) {
+Result<void> Runtime::build(const OptionNames& names, dns::QueryObserver* dns_observer) {
   auto config = resolver_config(options_.dns, names);
   if (!config) return config.error();
   auto unbound = dns::UnboundResolver::create(io_, *config);
   if (!unbound) return unbound.error();
   unbound_ = std::move(*unbound);
-  if (options_.dns.cache) cache_ = std::make_unique<dns::CachingResolver>(*unbound_, *clock_, options_.dns.cache_options);
+  if (dns_observer) observed_ = std::make_unique<dns::ObservedResolver>(*unbound_, *dns_observer);
+  dns::Resolver& validating = observed_ ? static_cast<dns::Resolver&>(*observed_) : *unbound_;
+  if (options_.dns.cache) cache_ = std::make_unique<dns::CachingResolver>(validating, *clock_, options_.dns.cache_options);
 
   if (options_.mta_sts.enabled) {
     policy::mtasts::FetcherConfig fetch;
@@ -63,6 +66,7 @@ Result<void> Runtime::build(const OptionNames& names) {
 
 dns::Resolver& Runtime::resolver() {
   if (cache_) return *cache_;
+  if (observed_) return *observed_;
   return *unbound_;
 }
 

@@ -19,6 +19,9 @@
 // - stop() cancels every DNS question in flight (each completes at once as
 //   cancelled) so that a shutdown does not wait out DNS timeouts.
 // - The clock is injected so tests can pin time; by default the system clock.
+// - An optional dns::QueryObserver sees every answer of the validating
+//   resolver, i.e. every question the cache did not answer
+//   (dns/observed_resolver.hpp); the daemon counts DNS queries with it.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -27,6 +30,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "dns/caching_resolver.hpp"
+#include "dns/observed_resolver.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "policy/engine/engine.hpp"
 #include "policy/engine/local_policy.hpp"
@@ -41,8 +45,10 @@ namespace mxsec::runtime {
 class Runtime {
  public:
   // `clock` must outlive the Runtime; null means the process's system clock.
+  // `dns_observer`, when set, must outlive it too.
   static Result<std::unique_ptr<Runtime>> create(asio::io_context& io, RuntimeOptions options,
-                                                 const OptionNames& names = {}, const Clock* clock = nullptr);
+                                                 const OptionNames& names = {}, const Clock* clock = nullptr,
+                                                 dns::QueryObserver* dns_observer = nullptr);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -67,13 +73,14 @@ class Runtime {
 
  private:
   Runtime(asio::io_context& io, RuntimeOptions options, const Clock* clock);
-  Result<void> build(const OptionNames& names);
+  Result<void> build(const OptionNames& names, dns::QueryObserver* dns_observer);
 
   asio::io_context& io_;
   RuntimeOptions options_;
   SystemClock system_clock_;
   const Clock* clock_;
   std::unique_ptr<dns::UnboundResolver> unbound_;
+  std::unique_ptr<dns::ObservedResolver> observed_;  // null without an observer
   std::unique_ptr<dns::CachingResolver> cache_;
   std::unique_ptr<policy::mtasts::PolicyFetcher> fetcher_;
   std::unique_ptr<policy::mtasts::PolicyStore> store_;

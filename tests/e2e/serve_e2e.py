@@ -31,10 +31,10 @@ SERVER = "127.0.61.1"
 STRANGER = "127.0.62.9"
 
 
-def write_config(tmp, port, verify=False, server=SERVER, domains=None, extra=""):
+def write_config(tmp, port, verify=False, server=SERVER, domains=None, relay="127.0.0.1/32", extra=""):
     """mxsec.toml for a server on server:port; `domains` lists (name,
     delivery) pairs, by default example.test into Maildirs under tmp;
-    `extra` is TOML appended at the end."""
+    `relay` is the relay network; `extra` is TOML appended at the end."""
     domains = domains or [("example.test", f"maildir:{tmp}/maildir/%d/%u")]
     domain_tables = "".join(f'\n[[domain]]\nname = "{n}"\ndelivery = "{d}"\n' for n, d in domains)
     path = os.path.join(tmp, "mxsec.toml")
@@ -48,7 +48,7 @@ address = "{server}:{port}"
 kind = "smtp"
 
 [relay]
-networks = ["127.0.0.1/32"]
+networks = ["{relay}"]
 {domain_tables}
 [inbound]
 verify = {"true" if verify else "false"}

@@ -138,6 +138,7 @@ void run_serve(Context& ctx, const ServeOptions& opts) {
   if (!running) return fail(ctx, "serve", running.error());
   PidFile pid_file(spool_dir + "/mxsec.pid");
   for (const auto& l : (*server)->bound()) std::printf("mxsec: listening on %s (%s)\n", l.text().c_str(), to_string(l.kind));
+  if (const auto m = (*server)->metrics_address()) std::printf("mxsec: metrics on http://%s/metrics\n", m->text().c_str());
   std::fflush(stdout);
   signals_io.run();
   spdlog::info("signal {}: stopping", received);

@@ -77,6 +77,25 @@ std::string received_protocol(bool smtputf8, bool esmtp, bool tls, bool authenti
   return p;
 }
 
+// Counts a session begun and running for as long as it lives.
+class CountedSession {
+ public:
+  CountedSession(Counters* counters, config::ListenerKind listener) : counters_(counters), listener_(listener) {
+    if (!counters_) return;
+    counters_->sessions[listener_].inc();
+    counters_->sessions_active[listener_].inc();
+  }
+  ~CountedSession() {
+    if (counters_) counters_->sessions_active[listener_].dec();
+  }
+  CountedSession(const CountedSession&) = delete;
+  CountedSession& operator=(const CountedSession&) = delete;
+
+ private:
+  Counters* counters_;
+  config::ListenerKind listener_;
+};
+
 class Session {
  public:
   Session(Connection& c, ClientInfo client, Services& s)
@@ -86,7 +105,7 @@ class Session {
   }
 
   asio::awaitable<void> run() {
-    count(&Counters::sessions);
+    const CountedSession counted(services_.counters, client_.listener);
     log_info("connect from {}", client_text_);
     conn_.queue("220 " + hostname() + " ESMTP mxsec\r\n");
     for (;;) {
@@ -135,9 +154,9 @@ class Session {
     co_return Flow::close;
   }
 
-  asio::awaitable<Flow> limit_hit(std::string_view limit, std::string_view status, std::string_view text) {
-    count(&Counters::limit_hits);
-    log_warn("limit {} reached by {}", limit, client_text_);
+  asio::awaitable<Flow> limit_hit(LimitName limit, std::string_view status, std::string_view text) {
+    count_limit(limit);
+    log_warn("limit {} reached by {}", to_string(limit), client_text_);
     co_return co_await close_with(status, text);
   }
 
@@ -145,14 +164,17 @@ class Session {
   asio::awaitable<Flow> bad_command(int code, std::string_view status, std::string_view text) {
     reply(code, status, text);
     if (++bad_commands_ > limits_.bad_commands)
-      co_return co_await limit_hit("bad_commands", "4.7.0", "Error: too many errors");
+      co_return co_await limit_hit(LimitName::bad_commands, "4.7.0", "Error: too many errors");
     co_return Flow::next;
   }
 
   asio::awaitable<Flow> on_read_error(const Error& e) {
-    if (e.code == Errc::limit) co_return co_await bad_command(500, "5.5.6", "Error: line too long");
+    if (e.code == Errc::limit) {
+      count_limit(LimitName::line_bytes);
+      co_return co_await bad_command(500, "5.5.6", "Error: line too long");
+    }
     if (e.code == Errc::timeout) {
-      count(&Counters::limit_hits);
+      count_limit(LimitName::timeout);
       log_warn("timeout ({}) for {}", e.message, client_text_);
     } else if (!conn_.eof()) {
       log_info("read from {} failed: {}", client_text_, e.message);
@@ -165,7 +187,7 @@ class Session {
     if (line.bare_lf)
       co_return co_await bad_command(500, "5.5.2", "Error: bare <LF> received; lines end with <CR><LF>");
     if (++commands_ > limits_.commands_per_session)
-      co_return co_await limit_hit("commands_per_session", "4.7.0", "Error: too many commands");
+      co_return co_await limit_hit(LimitName::commands_per_session, "4.7.0", "Error: too many commands");
     Command cmd = parse_command(line.text);
     switch (cmd.verb) {
       case Verb::ehlo: co_return on_hello(cmd, true);
@@ -231,13 +253,14 @@ class Session {
     if (!co_await flush()) co_return Flow::close;
     auto up = co_await conn_.upgrade_tls(services_.tls, TlsRole::server);
     if (!up) {
+      if (services_.counters) services_.counters->tls_handshake_failures[TlsMode::starttls].inc();
       log_info("STARTTLS with {} failed: {}", client_text_, up.error().message);
       co_return Flow::close;
     }
     if (up->plaintext_discarded > 0)
       log_warn("{} pipelined {} octets after STARTTLS; discarded (RFC 3207 §4.2)", client_text_,
                up->plaintext_discarded);
-    count(&Counters::tls_handshakes);
+    if (services_.counters) services_.counters->tls_handshakes[TlsMode::starttls].inc();
     // RFC 3207 §4.2: forget everything learnt before TLS.
     tls_active_ = true;
     helo_.clear();
@@ -280,7 +303,7 @@ class Session {
         continue;
       }
       if (const auto* r = std::get_if<Refusal>(&step)) {
-        if (r->code == 535) co_return co_await auth_failed();
+        if (r->code == 535) co_return co_await auth_failed(parse_sasl_mechanism(a.mechanism));
         co_return co_await bad_command(r->code, r->status, r->text);
       }
       co_return co_await check_credentials(std::get<SaslCredentials>(step));
@@ -296,22 +319,23 @@ class Session {
       valid = services_.users->verify(c.authcid, c.password);
     }
     if (valid) {
+      if (services_.counters) services_.counters->auth_successes[c.mechanism].inc();
       auth_user_ = c.authcid;
       log_info("{} authenticated as {}", client_text_, escape_for_log(auth_user_));
       reply(235, "2.7.0", "Authentication successful");
       co_return Flow::next;
     }
     log_warn("authentication failed for {} from {}", escape_for_log(c.authcid), client_text_);
-    co_return co_await auth_failed();
+    co_return co_await auth_failed(c.mechanism);
   }
 
   // RFC 4954 §6: 535 5.7.8; after limits.auth_failures the session ends.
-  asio::awaitable<Flow> auth_failed() {
-    count(&Counters::auth_failures);
+  asio::awaitable<Flow> auth_failed(std::optional<SaslMechanism> mechanism) {
+    if (services_.counters && mechanism) services_.counters->auth_failures[*mechanism].inc();
     const Refusal r = auth_failed_refusal();
     reply(r.code, r.status, r.text);
     if (++auth_failures_ >= limits_.auth_failures)
-      co_return co_await limit_hit("auth_failures", "4.7.0", "Error: too many authentication failures");
+      co_return co_await limit_hit(LimitName::auth_failures, "4.7.0", "Error: too many authentication failures");
     co_return Flow::next;
   }
 
@@ -337,7 +361,13 @@ class Session {
     if (txn_.mail) co_return co_await bad_command(503, "5.5.1", "Error: nested MAIL command");
     if (submission() && !authenticated()) co_return co_await bad_command(530, "5.7.0", "Authentication required");
     auto parsed = parse_mail(cmd.argument, extensions());
-    if (auto* r = std::get_if<Refusal>(&parsed)) co_return co_await bad_command(r->code, r->status, r->text);
+    if (auto* r = std::get_if<Refusal>(&parsed)) {
+      if (r->code == 552) {  // SIZE= above limits.message_bytes (RFC 1870 §6.2)
+        count_limit(LimitName::message_bytes);
+        reject(MessageRejection::size);
+      }
+      co_return co_await bad_command(r->code, r->status, r->text);
+    }
     MailFrom mail = std::move(std::get<MailFrom>(parsed));
     if (services_.inbound && config_.inbound.verify && !trusted_client()) {
       txn_.spf = co_await services_.inbound->check_sender(client_.address, helo_, mail.path.address());
@@ -346,7 +376,7 @@ class Session {
       if (!mail.path.is_null() && is_valid_domain_name(helo_))
         txn_.helo_spf = co_await services_.inbound->check_helo(client_.address, helo_);
       if (txn_.spf.verdict == auth::spf::Verdict::fail && config_.inbound.spf_fail == config::SpfFailAction::reject) {
-        count(&Counters::messages_rejected);
+        reject(MessageRejection::spf);
         log_info("reject: MAIL from {}: SPF fail for <{}>: {}", client_text_, escape_for_log(mail.path.address()),
                  escape_for_log(txn_.spf.reason));
         // RFC 7372 §3.2: X.7.23 "SPF validation failed".
@@ -369,13 +399,17 @@ class Session {
   asio::awaitable<Flow> on_rcpt(const Command& cmd) {
     if (!txn_.mail) co_return co_await bad_command(503, "5.5.1", "Error: need MAIL command");
     if (static_cast<int>(txn_.recipients.size()) >= limits_.recipients) {
-      count(&Counters::limit_hits);
+      count_limit(LimitName::recipients);
+      reject(RecipientRejection::limit);
       log_warn("limit recipients reached by {}", client_text_);
       reply(452, "4.5.3", "Error: too many recipients");
       co_return Flow::next;
     }
     auto parsed = parse_rcpt(cmd.argument, extensions(), txn_.mail->smtputf8);
-    if (auto* r = std::get_if<Refusal>(&parsed)) co_return co_await bad_command(r->code, r->status, r->text);
+    if (auto* r = std::get_if<Refusal>(&parsed)) {
+      reject(RecipientRejection::syntax);
+      co_return co_await bad_command(r->code, r->status, r->text);
+    }
     RcptTo rcpt = std::move(std::get<RcptTo>(parsed));
     if (rcpt.path.domain.empty()) {
       // RFC 5321 §4.1.1.3: "<Postmaster>" without a domain is our postmaster.
@@ -383,12 +417,12 @@ class Session {
     }
     if (const auto* local = local_domain(rcpt.path.domain_ascii)) {
       if (local->delivery.kind == config::Delivery::Kind::maildir && !safe_local_part(rcpt.path.local_part)) {
-        count(&Counters::recipients_rejected);
+        reject(RecipientRejection::mailbox);
         reply(550, "5.1.1", "Error: no such mailbox here");
         co_return Flow::next;
       }
     } else if (!trusted_client()) {
-      count(&Counters::recipients_rejected);
+      reject(RecipientRejection::relay);
       log_info("reject: RCPT from {}: relay access denied for <{}>", client_text_,
                escape_for_log(rcpt.path.address()));
       reply(554, "5.7.1", "Error: relay access denied");
@@ -404,10 +438,14 @@ class Session {
     if (!cmd.argument.empty()) co_return co_await bad_command(501, "5.5.4", "Syntax: DATA");
     if (txn_.bdat_writer) co_return co_await bad_command(503, "5.5.1", "Error: DATA during BDAT");
     if (!txn_.mail) co_return co_await bad_command(503, "5.5.1", "Error: need MAIL command");
-    if (txn_.recipients.empty()) co_return co_await bad_command(554, "5.5.1", "Error: no valid recipients");
+    if (txn_.recipients.empty()) {
+      reject(MessageRejection::recipients);
+      co_return co_await bad_command(554, "5.5.1", "Error: no valid recipients");
+    }
     auto writer = services_.spool->create();
     if (!writer) {
       log_error("queue file: {}", writer.error().message);
+      reject(MessageRejection::queue_error);
       reply(451, "4.3.0", "Error: queue file write error");
       co_return Flow::next;
     }
@@ -425,12 +463,17 @@ class Session {
     const auto started = SteadyClock::now();
     while (!decoder.done()) {
       auto got = co_await conn_.read_some();
-      if (!got) co_return co_await on_read_error(got.error());
+      if (!got) {
+        if (got.error().code == Errc::timeout) reject(MessageRejection::limit);
+        co_return co_await on_read_error(got.error());
+      }
       const std::size_t used = decoder.push(*got, text);
       conn_.consume(used);
       if (text.size() >= kTextChunkBytes) store(writer, text, outcome);
-      if (too_slow(started, decoder.counters().octets))
-        co_return co_await limit_hit("min_data_rate", "4.4.2", "Error: data rate too low");
+      if (too_slow(started, decoder.counters().octets)) {
+        reject(MessageRejection::limit);
+        co_return co_await limit_hit(LimitName::min_data_rate, "4.4.2", "Error: data rate too low");
+      }
     }
     store(writer, text, outcome);
     outcome.counters = decoder.counters();
@@ -480,13 +523,17 @@ class Session {
     if (co_await read_chunk(*size, outcome) == Flow::close) co_return Flow::close;
     if (refuse) {
       const bool no_recipients = txn_.mail && txn_.recipients.empty();
+      if (no_recipients && last) reject(MessageRejection::recipients);
       co_return co_await bad_command(no_recipients ? 554 : 503, "5.5.1",
                                      txn_.bdat_failed ? "Error: transaction failed; send RSET"
                                                       : (no_recipients ? "Error: no valid recipients"
                                                                        : "Error: need MAIL and RCPT commands"));
     }
     if (txn_.bdat_failed || outcome.write_failed) {
+      // The first failure of this transaction: later chunks are refused
+      // above without being counted again.
       txn_.bdat_failed = true;
+      reject(MessageRejection::queue_error);
       reply(451, "4.3.0", "Error: queue file write error");
       co_return Flow::next;
     }
@@ -506,16 +553,22 @@ class Session {
     std::string text;
     const auto started = SteadyClock::now();
     std::uint64_t left = size;
+    const bool building = txn_.bdat_writer.has_value();  // a message is in progress
     while (left > 0) {
       auto got = co_await conn_.read_some();
-      if (!got) co_return co_await on_read_error(got.error());
+      if (!got) {
+        if (building && got.error().code == Errc::timeout) reject(MessageRejection::limit);
+        co_return co_await on_read_error(got.error());
+      }
       const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, got->size()));
       if (txn_.bdat) txn_.bdat->push(got->substr(0, take), text);
       conn_.consume(take);
       left -= take;
       if (txn_.bdat_writer && text.size() >= kTextChunkBytes) store(*txn_.bdat_writer, text, outcome);
-      if (too_slow(started, size - left))
-        co_return co_await limit_hit("min_data_rate", "4.4.2", "Error: data rate too low");
+      if (too_slow(started, size - left)) {
+        if (building) reject(MessageRejection::limit);
+        co_return co_await limit_hit(LimitName::min_data_rate, "4.4.2", "Error: data rate too low");
+      }
     }
     if (txn_.bdat_writer) store(*txn_.bdat_writer, text, outcome);
     text.clear();
@@ -527,8 +580,9 @@ class Session {
     const auto refused = refusal_for(outcome);
     if (refused) {
       writer.abort();
-      count(&Counters::messages_rejected);
-      reply(refused->code, refused->status, refused->text);
+      reject(refused->reason);
+      if (refused->reason == MessageRejection::size) count_limit(LimitName::message_bytes);
+      reply(refused->refusal.code, refused->refusal.status, refused->refusal.text);
       reset_transaction();
       co_return Flow::next;
     }
@@ -539,8 +593,7 @@ class Session {
       if (auto r = dmarc_refusal(*verdict)) {
         record(*verdict, "reject");
         writer.abort();
-        count(&Counters::messages_rejected);
-        count(&Counters::dmarc_rejects);
+        reject(MessageRejection::dmarc);
         reply(r->code, r->status, r->text);
         reset_transaction();
         co_return Flow::next;
@@ -557,11 +610,12 @@ class Session {
     auto committed = co_await services_.spool->commit(std::move(writer), envelope, std::move(prepend));
     if (!committed) {
       log_error("{}: commit failed: {}", envelope.id, committed.error().message);
+      reject(MessageRejection::queue_error);
       reply(451, "4.3.0", "Error: queue file write error");
       reset_transaction();
       co_return Flow::next;
     }
-    count(&Counters::messages_accepted);
+    if (services_.counters) services_.counters->messages_accepted.inc();
     log_info("{}: client={}, from=<{}>, size={}, nrcpt={}{}", envelope.id, client_text_,
              escape_for_log(envelope.reverse_path), envelope.text_bytes, envelope.recipients.size(),
              auth_user_.empty() ? std::string() : ", sasl_username=" + escape_for_log(auth_user_));
@@ -576,17 +630,25 @@ class Session {
     co_return Flow::next;
   }
 
-  std::optional<Refusal> refusal_for(const TextOutcome& outcome) const {
+  struct TextRefusal {
+    Refusal refusal;
+    MessageRejection reason;
+  };
+
+  std::optional<TextRefusal> refusal_for(const TextOutcome& outcome) const {
     if (outcome.write_failed) {
       log_error("queue file write: {}", outcome.write_error);
-      return Refusal{451, "4.3.0", "Error: queue file write error"};
+      return TextRefusal{{451, "4.3.0", "Error: queue file write error"}, MessageRejection::queue_error};
     }
     if (outcome.counters.overflow)
-      return Refusal{552, "5.3.4", "Error: message too big (limit " + std::to_string(limits_.message_bytes) + " octets)"};
+      return TextRefusal{
+          {552, "5.3.4", "Error: message too big (limit " + std::to_string(limits_.message_bytes) + " octets)"},
+          MessageRejection::size};
     if (!outcome.counters.clean()) {
       log_warn("reject: {}: bare CR ({}) or bare LF ({}) in message text", client_text_, outcome.counters.bare_cr,
                outcome.counters.bare_lf);
-      return Refusal{550, "5.6.0", "Error: bare <CR> or <LF> in message text (RFC 5321 §2.3.8)"};
+      return TextRefusal{{550, "5.6.0", "Error: bare <CR> or <LF> in message text (RFC 5321 §2.3.8)"},
+                         MessageRejection::bare_newline};
     }
     return std::nullopt;
   }
@@ -689,8 +751,14 @@ class Session {
   void reset_transaction() { txn_ = Transaction{}; }
   std::int64_t now() const { return services_.clock ? services_.clock->now() : 0; }
   const std::string& hostname() const { return config_.hostname_ascii; }
-  void count(std::atomic<std::uint64_t> Counters::*member) {
-    if (services_.counters) ++(services_.counters->*member);
+  void count_limit(LimitName limit) {
+    if (services_.counters) services_.counters->limit_hits[limit].inc();
+  }
+  void reject(MessageRejection reason) {
+    if (services_.counters) services_.counters->messages_rejected[reason].inc();
+  }
+  void reject(RecipientRejection reason) {
+    if (services_.counters) services_.counters->recipients_rejected[reason].inc();
   }
 
   template <class... A>
@@ -717,6 +785,55 @@ class Session {
 };
 
 }  // namespace
+
+// Each count is the enum's last value + 1, so that Labeled<> covers them all.
+static_assert(static_cast<std::size_t>(MessageRejection::queue_error) + 1 == kMessageRejections);
+static_assert(static_cast<std::size_t>(RecipientRejection::syntax) + 1 == kRecipientRejections);
+static_assert(static_cast<std::size_t>(LimitName::max_sessions_per_client) + 1 == kLimitNames);
+static_assert(static_cast<std::size_t>(TlsMode::implicit) + 1 == kTlsModes);
+static_assert(static_cast<std::size_t>(config::ListenerKind::smtps) + 1 == kListenerKinds);
+static_assert(static_cast<std::size_t>(SaslMechanism::login) + 1 == kSaslMechanisms);
+
+const char* to_string(MessageRejection r) {
+  switch (r) {
+    case MessageRejection::spf: return "spf";
+    case MessageRejection::dmarc: return "dmarc";
+    case MessageRejection::size: return "size";
+    case MessageRejection::recipients: return "recipients";
+    case MessageRejection::bare_newline: return "bare_newline";
+    case MessageRejection::limit: return "limit";
+    case MessageRejection::queue_error: return "queue_error";
+  }
+  return "?";
+}
+
+const char* to_string(RecipientRejection r) {
+  switch (r) {
+    case RecipientRejection::relay: return "relay";
+    case RecipientRejection::mailbox: return "mailbox";
+    case RecipientRejection::limit: return "limit";
+    case RecipientRejection::syntax: return "syntax";
+  }
+  return "?";
+}
+
+const char* to_string(LimitName l) {
+  switch (l) {
+    case LimitName::line_bytes: return "line_bytes";
+    case LimitName::commands_per_session: return "commands_per_session";
+    case LimitName::bad_commands: return "bad_commands";
+    case LimitName::recipients: return "recipients";
+    case LimitName::message_bytes: return "message_bytes";
+    case LimitName::timeout: return "timeout";
+    case LimitName::min_data_rate: return "min_data_rate";
+    case LimitName::auth_failures: return "auth_failures";
+    case LimitName::max_sessions: return "max_sessions";
+    case LimitName::max_sessions_per_client: return "max_sessions_per_client";
+  }
+  return "?";
+}
+
+const char* to_string(TlsMode m) { return m == TlsMode::starttls ? "starttls" : "implicit"; }
 
 asio::awaitable<void> run_session(Connection connection, ClientInfo client, Services& services) {
   Session session(connection, std::move(client), services);

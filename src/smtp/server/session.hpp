@@ -44,6 +44,9 @@
 //   quarantine (p=quarantine, or p=reject with dmarc_reject = quarantine)
 //   adds "X-Mxsec-Quarantine:" and, with inbound.quarantine = hold, holds
 //   the message in the queue. Each verdict goes to Services::on_verdict.
+// - Counting (Services::counters, when set): each session, STARTTLS
+//   handshake, accepted or refused message and recipient, limit hit and AUTH
+//   outcome is counted once, where the reply is decided (Counters below).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -60,7 +63,9 @@
 #include "config/server_config.hpp"
 #include "core/clock.hpp"
 #include "core/ip_address.hpp"
+#include "metrics/registry.hpp"
 #include "queue/spool.hpp"
+#include "smtp/server/sasl.hpp"
 #include "smtp/server/users.hpp"
 #include "smtp/session/connection.hpp"
 
@@ -84,16 +89,68 @@ class InboundVerifier {
                                                                      auth::spf::SpfResult spf) = 0;
 };
 
-// What the server counts (Prometheus names in docs/operations.md).
+// Why a message was refused (mxsec_messages_rejected_total{reason}):
+//   spf           MAIL FROM refused for SPF fail (inbound.spf_fail = reject)
+//   dmarc         the end of data refused for DMARC p=reject
+//   size          SIZE= at MAIL, or the text, over limits.message_bytes
+//   recipients    DATA or BDAT with no accepted recipient
+//   bare_newline  a bare CR or LF in the text (SMTP smuggling closed)
+//   limit         the session was closed by a limit during the text
+//                 (min_data_rate, or a timeout)
+//   queue_error   the spool could not take the message (451)
+enum class MessageRejection { spf, dmarc, size, recipients, bare_newline, limit, queue_error };
+inline constexpr std::size_t kMessageRejections = 7;
+const char* to_string(MessageRejection r);
+
+// Why a recipient was refused (mxsec_recipients_rejected_total{reason}):
+// relay access denied (554 5.7.1), a local part no Maildir may have (550
+// 5.1.1), limits.recipients (452 4.5.3), or the RCPT command's syntax or
+// parameters.
+enum class RecipientRejection { relay, mailbox, limit, syntax };
+inline constexpr std::size_t kRecipientRejections = 4;
+const char* to_string(RecipientRejection r);
+
+// The limits a client can hit (mxsec_limit_hits_total{limit}): the names of
+// their [limits] keys; `timeout` is command_timeout or session_time.
+enum class LimitName {
+  line_bytes,
+  commands_per_session,
+  bad_commands,
+  recipients,
+  message_bytes,
+  timeout,
+  min_data_rate,
+  auth_failures,
+  max_sessions,
+  max_sessions_per_client,
+};
+inline constexpr std::size_t kLimitNames = 10;
+const char* to_string(LimitName l);
+
+// How TLS started: STARTTLS (RFC 3207) or implicit TLS (RFC 8314 §3.3).
+enum class TlsMode { starttls, implicit };
+inline constexpr std::size_t kTlsModes = 2;
+const char* to_string(TlsMode m);
+
+inline constexpr std::size_t kListenerKinds = 3;  // config::ListenerKind
+inline constexpr std::size_t kSaslMechanisms = 2;  // smtp::SaslMechanism
+
+// What the server counts, shared by every worker (lock-free atomics; the
+// Prometheus names are in docs/operations.md, the registration in
+// daemon/metrics.cpp). Services::counters = nullptr counts nothing.
 struct Counters {
-  std::atomic<std::uint64_t> sessions{0};
-  std::atomic<std::uint64_t> messages_accepted{0};
-  std::atomic<std::uint64_t> messages_rejected{0};
-  std::atomic<std::uint64_t> recipients_rejected{0};
-  std::atomic<std::uint64_t> limit_hits{0};
-  std::atomic<std::uint64_t> auth_failures{0};
-  std::atomic<std::uint64_t> tls_handshakes{0};
-  std::atomic<std::uint64_t> dmarc_rejects{0};
+  // Sessions that got their greeting, by listener kind, and those running.
+  metrics::Labeled<config::ListenerKind, kListenerKinds> sessions;
+  metrics::Labeled<config::ListenerKind, kListenerKinds, metrics::Gauge> sessions_active;
+  metrics::Labeled<TlsMode, kTlsModes> tls_handshakes;
+  metrics::Labeled<TlsMode, kTlsModes> tls_handshake_failures;
+  metrics::Counter messages_accepted;  // committed, 250 sent
+  metrics::Labeled<MessageRejection, kMessageRejections> messages_rejected;
+  metrics::Labeled<RecipientRejection, kRecipientRejections> recipients_rejected;
+  metrics::Labeled<LimitName, kLimitNames> limit_hits;
+  // SMTP AUTH (RFC 4954) exchanges that ended with 235 / 535, by mechanism.
+  metrics::Labeled<SaslMechanism, kSaslMechanisms> auth_successes;
+  metrics::Labeled<SaslMechanism, kSaslMechanisms> auth_failures;
 };
 
 struct Services {

@@ -162,5 +162,32 @@ TEST(Runtime, StopWithHundredLookupsInFlightEndsThemAtOnce) {
   RecordProperty("stop_to_end_ms", std::to_string(took));
 }
 
+// The observer given to create() sees the questions asked through
+// resolver() (here: two, both cancelled by stop()), with their type.
+TEST(Runtime, DnsObserverSeesTheResolversQuestions) {
+  struct Seen final : dns::QueryObserver {
+    void answered(dns::RrType type, const dns::RawAnswer& answer) override {
+      types.push_back(type);
+      if (answer.status == dns::Status::error) ++errors;
+    }
+    std::vector<dns::RrType> types;
+    int errors = 0;
+  } seen;
+  SilentServer server;
+  asio::io_context io;
+  auto rt = Runtime::create(io, silent_options(server), {}, nullptr, &seen);
+  ASSERT_TRUE(rt) << rt.error().message;
+  int done = 0;
+  const auto count = [&](std::exception_ptr, dns::RawAnswer) { ++done; };
+  asio::co_spawn(io, (*rt)->resolver().resolve("a.example.com", dns::RrType::txt), count);
+  asio::co_spawn(io, (*rt)->resolver().resolve("b.example.com", dns::RrType::mx), count);
+  asio::steady_timer at(io, 100ms);
+  at.async_wait([&](const std::error_code&) { (*rt)->stop(); });
+  io.run_for(20s);
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(seen.types, (std::vector<dns::RrType>{dns::RrType::txt, dns::RrType::mx}));
+  EXPECT_EQ(seen.errors, 2);
+}
+
 }  // namespace
 }  // namespace mxsec::runtime

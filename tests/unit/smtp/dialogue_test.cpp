@@ -235,6 +235,35 @@ class FixedVerifier final : public InboundVerifier {
   std::string dmarc_ = "pass";
 };
 
+// One series of a Labeled<> counter by its label value ("relay").
+template <class E, std::size_t N, class M>
+std::optional<std::int64_t> series(const metrics::Labeled<E, N, M>& counters, std::string_view label) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (label == to_string(static_cast<E>(i))) return static_cast<std::int64_t>(counters.at(i).value());
+  return std::nullopt;
+}
+
+// "@ expect_count recipients_rejected.relay 9": a Counters member and, for
+// a labeled one, the label value; nullopt for anything else, so that a
+// misspelt name fails the script instead of passing it.
+std::optional<std::int64_t> count_of(const Counters& c, std::string_view key) {
+  const std::size_t dot = key.find('.');
+  const std::string_view name = key.substr(0, dot);
+  const std::string_view label = dot == std::string_view::npos ? std::string_view() : key.substr(dot + 1);
+  if (name == "messages_accepted" && dot == std::string_view::npos)
+    return static_cast<std::int64_t>(c.messages_accepted.value());
+  if (name == "sessions") return series(c.sessions, label);
+  if (name == "sessions_active") return series(c.sessions_active, label);
+  if (name == "tls_handshakes") return series(c.tls_handshakes, label);
+  if (name == "tls_handshake_failures") return series(c.tls_handshake_failures, label);
+  if (name == "messages_rejected") return series(c.messages_rejected, label);
+  if (name == "recipients_rejected") return series(c.recipients_rejected, label);
+  if (name == "limit_hits") return series(c.limit_hits, label);
+  if (name == "auth_successes") return series(c.auth_successes, label);
+  if (name == "auth_failures") return series(c.auth_failures, label);
+  return std::nullopt;
+}
+
 class Dialogue : public ::testing::TestWithParam<fs::path> {};
 
 TEST_P(Dialogue, Plays) {
@@ -267,7 +296,7 @@ TEST_P(Dialogue, Plays) {
       ASSERT_TRUE(db) << db.error().message;
       users.emplace(std::move(*db));
     }
-    else if (k == "expect_dispositions" || k == "expect_held") continue;  // checked after the script
+    else if (k == "expect_dispositions" || k == "expect_held" || k == "expect_count") continue;  // checked after the script
     else FAIL() << "unknown setting " << k;
   }
   tls::SslCtxPtr server_tls = tls ? test::make_server_context(pki().leaf) : nullptr;
@@ -304,6 +333,16 @@ TEST_P(Dialogue, Plays) {
     if (k == "expect_held") {
       ASSERT_FALSE(bed.committed.empty());
       EXPECT_EQ(bed.spool->held(bed.committed.back().id), v == "yes");
+    }
+    if (k == "expect_count") {
+      const auto sp = v.find(' ');
+      const std::string key = v.substr(0, sp);
+      const auto got = count_of(bed.counters, key);
+      if (!got || sp == std::string::npos) {
+        ADD_FAILURE() << "expect_count: unknown counter or no value: " << v;
+        continue;
+      }
+      EXPECT_EQ(*got, std::stoll(v.substr(sp + 1))) << "counter " << key;
     }
   }
 }
