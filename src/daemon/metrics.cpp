@@ -102,7 +102,12 @@ void ServerMetrics::register_all() {
   if (const delivery::QueueRunner* runner = sources_.runner) {
     attempts.add({"delivered"}, [runner] { return static_cast<double>(runner->stats().delivered); });
     attempts.add({"deferred"}, [runner] { return static_cast<double>(runner->stats().deferred); });
+    attempts.add({"bounced"}, [runner] { return static_cast<double>(runner->stats().bounced); });
   }
+  auto& notices = r.add_counter("mxsec_dsn_queued_total",
+                                "Delivery status notifications (bounces, delay and success notices) queued for senders.");
+  if (const delivery::QueueRunner* runner = sources_.runner)
+    notices.add({}, [runner] { return static_cast<double>(runner->stats().notices); });
 
   // The name the Prometheus client libraries' process collector uses, so
   // that the usual `time() - process_start_time_seconds` works unchanged.

@@ -377,6 +377,7 @@ Result<std::vector<std::string>> Server::reload(config::ServerConfig next) {
   auto generation = load_generation(std::move(plan->config));
   if (!generation) return generation.error();
   s.admission.set_limits((*generation)->config.limits);
+  s.runner->reconfigure(std::shared_ptr<const config::ServerConfig>(*generation, &(*generation)->config));
   {
     std::lock_guard lock(s.generation_mu);
     s.generation = std::move(*generation);

@@ -61,10 +61,14 @@ struct LmtpGroup {
 
 struct QueueRunner::Impl {
   Impl(queue::Spool& s, const config::ServerConfig& c, const Clock& k, RunnerOptions o)
-      : spool(s), config(c), clock(k), options(o), pool(std::max<std::size_t>(o.threads, 1)) {}
+      : spool(s), config_now(std::make_shared<const config::ServerConfig>(c)), clock(k), options(o),
+        pool(std::max<std::size_t>(o.threads, 1)) {}
 
   queue::Spool& spool;
-  const config::ServerConfig& config;
+  // Each attempt routes with the configuration current when it starts
+  // (reconfigure(): SIGHUP).
+  mutable std::mutex config_mu;
+  std::shared_ptr<const config::ServerConfig> config_now;
   const Clock& clock;
   RunnerOptions options;
   asio::thread_pool pool;
@@ -120,7 +124,12 @@ struct QueueRunner::Impl {
     return static_cast<std::int64_t>(static_cast<double>(delay.count()) * spread(jitter));
   }
 
-  const config::LocalDomain* local_domain(std::string_view domain) const {
+  std::shared_ptr<const config::ServerConfig> current_config() const {
+    std::lock_guard lock(config_mu);
+    return config_now;
+  }
+
+  static const config::LocalDomain* local_domain(const config::ServerConfig& config, std::string_view domain) {
     for (const auto& d : config.domains)
       if (d.name_ascii == domain) return &d;
     return nullptr;
@@ -143,15 +152,17 @@ struct QueueRunner::Impl {
       std::lock_guard lock(mu);
       if (verdict == Verdict::sent) ++stats.delivered;
       if (verdict == Verdict::deferred) ++stats.deferred;
+      if (verdict == Verdict::bounced) ++stats.bounced;
     }
     spdlog::info("{}: to=<{}>, relay={}, delay={:.0f}, status={} ({})", e.id, escape_for_log(r.address), r.last_host,
                  static_cast<double>(now - e.arrival), to_string(verdict), escape_for_log(r.last_result));
   }
 
   // One recipient, one attempt (Maildir, or no agent); updates its state.
-  void deliver(const queue::Envelope& e, queue::Recipient& r, const std::vector<std::string_view>& slices) {
+  void deliver(const config::ServerConfig& config, const queue::Envelope& e, queue::Recipient& r,
+               const std::vector<std::string_view>& slices) {
     ++r.attempts;
-    const auto* local = local_domain(r.domain_ascii);
+    const auto* local = local_domain(config, r.domain_ascii);
     Result<std::string> delivered = make_error(Errc::unsupported, "no delivery agent yet for this destination");
     std::string relay = "none";
     if (local && local->delivery.kind == config::Delivery::Kind::maildir) {
@@ -167,7 +178,7 @@ struct QueueRunner::Impl {
   }
 
   // The recipients of one LMTP server, one transaction (delivery/lmtp.hpp).
-  void deliver_lmtp_group(const queue::Envelope& e, const LmtpGroup& group,
+  void deliver_lmtp_group(const config::ServerConfig& config, const queue::Envelope& e, const LmtpGroup& group,
                           const std::vector<std::string_view>& slices) {
     LmtpEnvelope envelope;
     envelope.reverse_path = e.reverse_path;
@@ -196,6 +207,8 @@ struct QueueRunner::Impl {
       spdlog::error("{}: cannot open: {}", id, message.error().message);
       return;
     }
+    const auto config_ptr = current_config();
+    const config::ServerConfig& config = *config_ptr;
     const std::string_view text = message->text.view();
     const std::string authserv =
         config.inbound.authserv_id.empty() ? config.hostname_ascii : config.inbound.authserv_id;
@@ -205,9 +218,9 @@ struct QueueRunner::Impl {
     std::vector<LmtpGroup> lmtp;
     for (auto& r : envelope->recipients) {
       if (r.state != queue::RecipientState::pending || r.next_attempt > now) continue;
-      const auto* local = local_domain(r.domain_ascii);
+      const auto* local = local_domain(config, r.domain_ascii);
       if (!local || local->delivery.kind != config::Delivery::Kind::lmtp) {
-        deliver(*envelope, r, slices);
+        deliver(config, *envelope, r, slices);
         continue;
       }
       const LmtpDestination d{local->delivery.lmtp_address, local->delivery.lmtp_port};
@@ -218,14 +231,15 @@ struct QueueRunner::Impl {
       if (it == lmtp.end()) lmtp.push_back({d, {&r}});
       else it->recipients.push_back(&r);
     }
-    for (const auto& group : lmtp) deliver_lmtp_group(*envelope, group, slices);
-    report_to_sender(*envelope, before, slices);
+    for (const auto& group : lmtp) deliver_lmtp_group(config, *envelope, group, slices);
+    report_to_sender(config, *envelope, before, slices);
     finish(*envelope);
   }
 
   // Expiry and the sender's DSNs (notify.hpp), before finish() saves the
   // state; the DSNs queued are attempted like any message.
-  void report_to_sender(queue::Envelope& e, const Snapshot& before, const std::vector<std::string_view>& slices) {
+  void report_to_sender(const config::ServerConfig& config, queue::Envelope& e, const Snapshot& before,
+                        const std::vector<std::string_view>& slices) {
     const NotifyOptions o{options.max_lifetime, options.delay_warning, options.min_backoff};
     auto queued = notify_sender(spool, config, e, before, slices, clock.now(), o);
     {
@@ -281,6 +295,11 @@ void QueueRunner::start() {
     return;
   }
   for (const auto& id : *ids) impl_->schedule(id, std::nullopt);
+}
+
+void QueueRunner::reconfigure(std::shared_ptr<const config::ServerConfig> config) {
+  std::lock_guard lock(impl_->config_mu);
+  impl_->config_now = std::move(config);
 }
 
 void QueueRunner::submit(const queue::Envelope& e) { impl_->schedule(e.id, e); }

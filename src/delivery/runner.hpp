@@ -70,6 +70,7 @@ RunnerOptions runner_options(const config::QueueConfig& queue);
 struct RunnerStats {
   std::uint64_t delivered = 0;
   std::uint64_t deferred = 0;
+  std::uint64_t bounced = 0;  // refused for good by a delivery agent (5xx)
   std::uint64_t removed = 0;  // messages that left the queue
   std::uint64_t notices = 0;  // DSNs queued
 };
@@ -83,6 +84,10 @@ class QueueRunner {
 
   void start();                           // every message already queued
   void submit(const queue::Envelope& e);  // a message just committed
+  // SIGHUP: attempts that start from now on route with `config` (local
+  // domains and their delivery, authserv-id); attempts running finish with
+  // the configuration they started with.
+  void reconfigure(std::shared_ptr<const config::ServerConfig> config);
   void flush();                           // attempt every deferred message now
   void stop();                            // finishes attempts in progress, then returns
   RunnerStats stats() const;

@@ -285,9 +285,14 @@ def test_sighup(c, tmp, config, server):
     s.ehlo("client.example.org")
     s.mail("alice@example.org")
     code, _ = s.rcpt("erin@other.test")
+    if code == 250:
+        s.data(b"Subject: to the new domain\r\n\r\nbody\r\n")
     s.quit()
+    erin = os.path.join(tmp, "maildir", "other.test", "erin", "new")
     if code != 250:
         problems.append(f"the new domain other.test is refused after the reload: {code}")
+    elif not wait_for(lambda: os.path.isdir(erin) and os.listdir(erin)):
+        problems.append("mail for the new domain other.test was accepted but not delivered (the queue runner did not reload)")
     if starttls_peer() != pem_to_der(cert_a):
         problems.append("STARTTLS does not present the certificate added by the reload")
     with open(config, "w") as f:
