@@ -195,6 +195,7 @@ TEST(ServerMetrics, QueueAndDeliveriesAreReadAtRenderTime) {
     ASSERT_TRUE(w->write("Subject: metrics\r\n\r\nhi\r\n"));
     queue::Envelope e;
     e.id = w->id();
+    e.arrival = clock.now();  // just arrived: far from max_lifetime
     queue::Recipient r;
     r.address = rcpt;
     r.domain_ascii = rcpt.substr(rcpt.find('@') + 1);
