@@ -10,6 +10,7 @@
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <string>
 
@@ -151,6 +152,14 @@ class LiveReload : public ::testing::Test {
 
   static std::string code(const std::string& reply) { return reply.substr(0, 3); }
 
+  // A new session, past EHLO and MAIL FROM.
+  std::unique_ptr<Client> transaction() {
+    auto c = std::make_unique<Client>(io_, listener_);
+    EXPECT_EQ(code(c->command("EHLO client.test")), "250");
+    EXPECT_EQ(code(c->command("MAIL FROM:<a@client.test>")), "250");
+    return c;
+  }
+
   fs::path dir_;
   config::ServerConfig config_;
   std::unique_ptr<Server> server_;
@@ -159,9 +168,7 @@ class LiveReload : public ::testing::Test {
 };
 
 TEST_F(LiveReload, NewSessionsGetTheNewDomainsAnOpenSessionFinishesUnderItsOwn) {
-  Client before(io_, listener_);
-  ASSERT_EQ(code(before.command("EHLO client.test")), "250");
-  ASSERT_EQ(code(before.command("MAIL FROM:<a@client.test>")), "250");
+  auto before = transaction();
 
   auto next = config_;
   next.domains = {maildir_domain("new.test", dir_)};
@@ -170,17 +177,15 @@ TEST_F(LiveReload, NewSessionsGetTheNewDomainsAnOpenSessionFinishesUnderItsOwn) 
   EXPECT_TRUE(kept->empty());
 
   // The open session still has example.test and not new.test ...
-  EXPECT_EQ(code(before.command("RCPT TO:<u@example.test>")), "250");
-  EXPECT_EQ(before.command("RCPT TO:<u@new.test>")[0], '5');
-  ASSERT_EQ(code(before.command("DATA")), "354");
-  EXPECT_EQ(code(before.command("Subject: t\r\n\r\nbody\r\n.")), "250");
+  EXPECT_EQ(code(before->command("RCPT TO:<u@example.test>")), "250");
+  EXPECT_EQ(before->command("RCPT TO:<u@new.test>")[0], '5');
+  ASSERT_EQ(code(before->command("DATA")), "354");
+  EXPECT_EQ(code(before->command("Subject: t\r\n\r\nbody\r\n.")), "250");
 
   // ... and a new one has new.test and not example.test.
-  Client after(io_, listener_);
-  ASSERT_EQ(code(after.command("EHLO client.test")), "250");
-  ASSERT_EQ(code(after.command("MAIL FROM:<a@client.test>")), "250");
-  EXPECT_EQ(code(after.command("RCPT TO:<u@new.test>")), "250");
-  EXPECT_EQ(after.command("RCPT TO:<u@example.test>")[0], '5');
+  auto after = transaction();
+  EXPECT_EQ(code(after->command("RCPT TO:<u@new.test>")), "250");
+  EXPECT_EQ(after->command("RCPT TO:<u@example.test>")[0], '5');
 }
 
 TEST_F(LiveReload, AFailedReloadKeepsTheRunningConfiguration) {
@@ -191,11 +196,9 @@ TEST_F(LiveReload, AFailedReloadKeepsTheRunningConfiguration) {
   auto kept = server_->reload(next);
   ASSERT_FALSE(kept);
 
-  Client c(io_, listener_);
-  ASSERT_EQ(code(c.command("EHLO client.test")), "250");
-  ASSERT_EQ(code(c.command("MAIL FROM:<a@client.test>")), "250");
-  EXPECT_EQ(code(c.command("RCPT TO:<u@example.test>")), "250");
-  EXPECT_EQ(c.command("RCPT TO:<u@new.test>")[0], '5');
+  auto c = transaction();
+  EXPECT_EQ(code(c->command("RCPT TO:<u@example.test>")), "250");
+  EXPECT_EQ(c->command("RCPT TO:<u@new.test>")[0], '5');
 }
 
 TEST_F(LiveReload, NewLimitsApplyToNewSessions) {
