@@ -30,6 +30,7 @@ from postfix_peer import PostfixPeer  # noqa: E402
 POSTFIX = "127.0.66.1"
 MXSEC = "127.0.66.2"
 AUTHSERV = "mx.example.test"
+METRICS = "127.0.66.3:9100"
 
 EXTRA_SECURE = f"""mail TXT "v=spf1 ip4:{POSTFIX} -all"
 """
@@ -61,6 +62,9 @@ delivery = "maildir:{tmp}/maildir/%d/%u"
 [inbound]
 verify = true
 dmarc_reject = "reject"
+
+[metrics]
+address = "{METRICS}"
 """)
     return path
 
@@ -199,6 +203,40 @@ def check_reports(c, tmp):
     c.judge("each verdict recorded for DMARC aggregate reports", problems)
 
 
+def check_metrics(c):
+    """The verification counters of /metrics, read by the Prometheus
+    client's parser, against what the three messages above must give."""
+    from prometheus_client.parser import text_string_to_metric_families
+    import urllib.request
+    text = urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=10).read().decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+
+    def value(name, **labels):
+        return samples.get((name, tuple(sorted(labels.items()))), 0)
+
+    problems = []
+    want = {("mxsec_messages_accepted_total", ()): 2,
+            ("mxsec_messages_rejected_total", (("reason", "dmarc"),)): 1,
+            ("mxsec_auth_results_total", (("method", "dmarc"), ("result", "pass"))): 1,
+            ("mxsec_auth_results_total", (("method", "dmarc"), ("result", "fail"))): 1,
+            ("mxsec_auth_results_total", (("method", "dmarc"), ("result", "temperror"))): 1,
+            ("mxsec_auth_results_total", (("method", "spf"), ("result", "temperror"))): 1}
+    for (name, labels), n in want.items():
+        got = value(name, **dict(labels))
+        if got != n:
+            problems.append(f"{name}{dict(labels)} = {got}, want {n}")
+    if value("mxsec_auth_results_total", method="dkim", result="pass") < 1:
+        problems.append("no dkim=pass counted")
+    if value("mxsec_dns_query_failures_total", reason="bogus") < 1:
+        problems.append("no bogus DNS answer counted")
+    if sum(v for (name, _), v in samples.items() if name == "mxsec_dns_queries_total") < 1:
+        problems.append("no DNS query counted")
+    c.judge("/metrics counts the verdicts and DNS answers of these messages", problems)
+
+
 def run(mxsec, tmp):
     import subprocess
     extra = os.path.join(tmp, "extra-secure.zone")
@@ -220,6 +258,7 @@ def run(mxsec, tmp):
             check_reject(c, tmp, pf)
             check_bogus(c, tmp, tb.env)
             check_reports(c, tmp)
+            check_metrics(c)
         finally:
             if pf:
                 pf.stop()
