@@ -46,6 +46,8 @@ constexpr std::array<Name<QuarantineAction>, 2> kQuarantineActions{
     {{"header", QuarantineAction::header}, {"hold", QuarantineAction::hold}}};
 constexpr std::array<Name<SpfFailAction>, 2> kSpfFailActions{
     {{"reject", SpfFailAction::reject}, {"tag", SpfFailAction::tag}}};
+constexpr std::array<Name<SyncMethod>, 2> kSyncMethods{
+    {{"syncfs", SyncMethod::syncfs}, {"fsync", SyncMethod::fsync}}};
 constexpr std::array<Name<LogConfig::Format>, 2> kLogFormats{
     {{"text", LogConfig::Format::text}, {"json", LogConfig::Format::json}}};
 // spdlog's level names (spdlog::level::from_str also takes "warning" and
@@ -666,11 +668,14 @@ void read_limits(const Table& root, ServerLimits& l) {
 void read_queue(const Table& root, QueueConfig& q) {
   using std::chrono::seconds;
   constexpr seconds kDay{24 * 3600};
-  const Table t = root.table("queue", {"max_lifetime", "delay_warning", "min_backoff", "max_backoff"});
+  const Table t = root.table("queue", {"max_lifetime", "delay_warning", "min_backoff", "max_backoff", "sync",
+                                       "delivery_threads"});
   t.duration("max_lifetime", q.max_lifetime, seconds(0), 365 * kDay, false);
   t.duration("delay_warning", q.delay_warning, seconds(0), 365 * kDay, true);
   t.duration("min_backoff", q.min_backoff, seconds(1), kDay, false);
   t.duration("max_backoff", q.max_backoff, seconds(1), kDay, false);
+  t.choice("sync", q.sync, kSyncMethods);
+  t.integer("delivery_threads", q.delivery_threads, 1, 256);
   if (q.max_backoff < q.min_backoff) {
     const toml::node* n = t.node("max_backoff");
     t.problems().add(n ? line_of(*n) : t.line(), t.key("max_backoff"),
@@ -898,7 +903,9 @@ std::string render_config(const ServerConfig& c) {
     << "max_lifetime = " << toml_string(duration_text(q.max_lifetime)) << "\n"
     << "delay_warning = " << toml_string(q.delay_warning.count() ? duration_text(q.delay_warning) : "") << "\n"
     << "min_backoff = " << toml_string(duration_text(q.min_backoff)) << "\n"
-    << "max_backoff = " << toml_string(duration_text(q.max_backoff)) << "\n";
+    << "max_backoff = " << toml_string(duration_text(q.max_backoff)) << "\n"
+    << "sync = " << toml_string(to_string(q.sync)) << "\n"
+    << "delivery_threads = " << q.delivery_threads << "\n";
 
   o << "\n[metrics]\n"
     << "address = " << toml_string(c.metrics.address ? c.metrics.address->text() : "") << "\n"

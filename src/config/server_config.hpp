@@ -51,6 +51,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/file.hpp"
 #include "core/ip_address.hpp"
 #include "core/limits.hpp"
 #include "core/result.hpp"
@@ -139,6 +140,10 @@ struct QueueConfig {
   // Retry backoff: min_backoff after the first attempt, doubling up to max_backoff.
   std::chrono::seconds min_backoff{300};
   std::chrono::seconds max_backoff{4000};
+  // How a commit or a Maildir delivery becomes durable (core/file.hpp):
+  // one syncfs() shared by the commits of a moment, or fsyncs per file.
+  SyncMethod sync = SyncMethod::syncfs;
+  int delivery_threads = 4;  // queue runner threads (delivery agents block on disk and network)
   friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 

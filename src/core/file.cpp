@@ -12,6 +12,18 @@
 
 namespace mxsec {
 
+const char* to_string(SyncMethod m) { return m == SyncMethod::syncfs ? "syncfs" : "fsync"; }
+
+Result<void> fsync_fd(int fd, const std::string& label) {
+  if (::fsync(fd) != 0) return errno_error(label, "fsync");
+  return {};
+}
+
+Result<void> syncfs_fd(int fd, const std::string& label) {
+  if (::syncfs(fd) != 0) return errno_error(label, "syncfs");
+  return {};
+}
+
 Error errno_error(const std::string& label, std::string_view call) {
   const int saved = errno;
   return make_error(Errc::io, label + ": " + std::string(call) + ": " + std::strerror(saved));

@@ -12,6 +12,20 @@
 //   EINTR); pread_exact() reads exactly `size` octets at `offset`, and a file
 //   that ends first is Errc::io ("unexpected end of file"). Messages are
 //   "<label>: <call>: <strerror>".
+// - SyncMethod names how the spool and the Maildir delivery make what they
+//   wrote durable before they report it done:
+//     fsync   each file is fdatasync()ed or fsync()ed, then renamed, then its
+//             directory fsync()ed (commits that finish together share the
+//             directory fsync);
+//     syncfs  writes and renames are not synced one by one; commits that
+//             finish together share one syncfs() of the file system, which
+//             writes back every dirty page and inode of it and flushes the
+//             device cache. Since Linux 5.8 syncfs() reports write-back
+//             errors of the file system, so a failed flush fails every
+//             commit of its batch. A file can then reach the disk in any
+//             order relative to its rename, so readers after a crash check
+//             what they find (queue/spool.hpp: text checksums).
+//   fsync_fd() and syncfs_fd() wrap the calls (Errc::io, "<label>: fsync: ...").
 #pragma once
 
 #include <cstddef>
@@ -27,6 +41,11 @@ Result<std::string> read_file_bounded(const std::string& path, std::size_t max_b
 Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, const std::string& label);
 Result<void> write_all(int fd, std::string_view data, const std::string& label);
 Result<void> pread_exact(int fd, char* out, std::size_t size, std::uint64_t offset, const std::string& label);
+
+enum class SyncMethod { fsync, syncfs };
+const char* to_string(SyncMethod m);  // "fsync", "syncfs"
+Result<void> fsync_fd(int fd, const std::string& label);
+Result<void> syncfs_fd(int fd, const std::string& label);
 
 // "<label>: <call>: <strerror(errno)>" as Errc::io; reads errno.
 Error errno_error(const std::string& label, std::string_view call);

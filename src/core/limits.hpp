@@ -159,6 +159,8 @@ inline constexpr std::size_t kDsnDiagnosticBytes = 2048;
 // make the reader allocate whatever its footer claims.
 inline constexpr std::size_t kQueueEnvelopeBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kQueueStateBytes = 16 * 1024 * 1024;
+// Block size of the start-up read that checks a queue file's text checksum.
+inline constexpr std::size_t kQueueVerifyBlockBytes = 1024 * 1024;
 
 // --- Metrics endpoint (metrics/http_server.hpp: Prometheus scrapes over HTTP/1.1) ---
 // The request head (request line and header fields, RFC 9112 §2.1): a

@@ -298,8 +298,11 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   if (!generation) return generation.error();
   auto impl = std::make_unique<Impl>(std::move(config), std::move(*generation));
   const auto& c = impl->config;
-  auto spool = queue::Spool::open({c.spool_dir}, queue::Mode::server);
+  queue::Options spool_options{c.spool_dir};
+  spool_options.sync = c.queue.sync;
+  auto spool = queue::Spool::open(spool_options, queue::Mode::server);
   if (!spool) return spool.error();
+  for (const std::string& line : (*spool)->recovery_report()) spdlog::warn("{}", line);
   impl->spool = std::move(*spool);
   const std::string reports = c.spool_dir + "/reports";
   if (::mkdir(reports.c_str(), 0700) != 0 && errno != EEXIST) return errno_error(reports, "mkdir");

@@ -54,6 +54,12 @@ Result<void> fsync_directory(const std::string& dir) {
   return {};
 }
 
+Result<void> syncfs_directory(const std::string& dir) {
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d) return io_error("open", dir);
+  return syncfs_fd(d.get(), dir);
+}
+
 Result<void> make_maildir(const std::string& maildir) {
   for (const char* sub : {"", "/tmp", "/new", "/cur"}) {
     auto made = sub[0] ? make_dir(maildir + sub) : make_dirs(maildir);
@@ -90,6 +96,12 @@ Result<std::string> write_message(const std::string& maildir, const std::string&
 
 }  // namespace
 
+namespace {
+Result<void> sync_file_system(const std::string& dir, MaildirShared* shared) {
+  return shared ? shared->sync_file_system(dir) : syncfs_directory(dir);
+}
+}  // namespace
+
 MaildirShared::MaildirShared() = default;
 MaildirShared::~MaildirShared() = default;
 
@@ -110,14 +122,28 @@ void MaildirShared::forget(const std::string& maildir) {
 }
 
 Result<void> MaildirShared::sync_directory(const std::string& dir) {
+  return join(dir, [dir] { return fsync_directory(dir); });
+}
+
+Result<void> MaildirShared::sync_file_system(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return io_error("stat", dir);
+  return join("dev " + std::to_string(st.st_dev), [dir] { return syncfs_directory(dir); });
+}
+
+Result<void> MaildirShared::join(const std::string& key, std::function<Result<void>()> sync) {
   std::shared_ptr<queue::GroupCommit> group;
   {
     std::lock_guard lock(mu_);
-    auto it = groups_.find(dir);
+    auto it = groups_.find(key);
     if (it == groups_.end()) {
       // A batch in progress keeps its group alive through the shared_ptr.
       if (groups_.size() >= kMaildirSharedEntries) groups_.clear();
-      it = groups_.emplace(dir, std::make_shared<queue::GroupCommit>([dir] { return fsync_directory(dir); })).first;
+      auto counted = [this, sync = std::move(sync)] {
+        syncs_.fetch_add(1);
+        return sync();
+      };
+      it = groups_.emplace(key, std::make_shared<queue::GroupCommit>(std::move(counted))).first;
     }
     group = it->second;
   }
@@ -152,15 +178,24 @@ Result<std::string> deliver_maildir(const std::string& maildir, const std::vecto
   if (!known)
     if (auto made = make_maildir(maildir); !made) return made.error();
   const std::string name = unique_name(options.hostname);
-  auto tmp = write_message(maildir, name, slices, options.fsync);
+  const bool fsync_file = options.fsync && options.sync == SyncMethod::fsync;
+  auto tmp = write_message(maildir, name, slices, fsync_file);
   if (!tmp && known && tmp.error().code == Errc::io) {
     // Removed while we remembered it: make it again, once.
     options.shared->forget(maildir);
     if (auto made = make_maildir(maildir); !made) return made.error();
-    tmp = write_message(maildir, name, slices, options.fsync);
+    tmp = write_message(maildir, name, slices, fsync_file);
   }
   if (!tmp) return tmp.error();
   if (options.shared) options.shared->remember(maildir);
+  const bool syncfs = options.fsync && options.sync == SyncMethod::syncfs;
+  // syncfs: the text is on the disk before the name appears in new/, so a
+  // crash never leaves a partial message where a reader looks.
+  if (syncfs)
+    if (auto synced = sync_file_system(maildir, options.shared); !synced) {
+      ::unlink(tmp->c_str());
+      return synced.error();
+    }
   const std::string final_path = maildir + "/new/" + name;
   if (::rename(tmp->c_str(), final_path.c_str()) != 0) {
     auto e = io_error("rename", final_path);
@@ -169,7 +204,9 @@ Result<std::string> deliver_maildir(const std::string& maildir, const std::vecto
   }
   if (options.fsync) {
     const std::string dir = maildir + "/new";
-    auto synced = options.shared ? options.shared->sync_directory(dir) : fsync_directory(dir);
+    auto synced = syncfs                ? sync_file_system(dir, options.shared)
+                  : options.shared ? options.shared->sync_directory(dir)
+                                   : fsync_directory(dir);
     if (!synced) return synced.error();
   }
   return final_path;

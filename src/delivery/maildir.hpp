@@ -10,7 +10,11 @@
 // - deliver_maildir() writes the slices to tmp/<unique>, fsyncs the file,
 //   renames it to new/<unique> and fsyncs new/, so a message counts as
 //   delivered only once it is on stable storage (the queue entry is removed
-//   after that). cur/, new/ and tmp/ are created (0700) when missing. The
+//   after that). Under MaildirOptions::sync = SyncMethod::syncfs the two
+//   fsyncs are two syncfs() of the Maildir's file system, one after writing
+//   (so the text is on the disk before its name appears in new/: a crash
+//   never leaves a partial message where a reader looks) and one after the
+//   rename; deliveries that reach either point together share it. cur/, new/ and tmp/ are created (0700) when missing. The
 //   unique name is "<seconds>.M<microseconds>P<pid>Q<counter>.<host>", with
 //   "/" and ":" in the host name replaced as maildir(5) asks.
 // - Files are created O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0600. Returns the
@@ -18,14 +22,17 @@
 // - MaildirShared (optional, thread-safe) is what concurrent deliveries
 //   share: the Maildirs known to exist (no mkdir per message; a Maildir
 //   removed while known is noticed at open() and made again) and one group
-//   commit per new/ directory: a delivery waits for an fsync of new/ that
+//   commit per new/ directory (or, under syncfs, per file system): a delivery waits for an fsync of new/ that
 //   began after its rename, so deliveries that finish together share one
 //   fsync (queue/group_commit.hpp) and each still returns only once its
 //   rename is on stable storage. At most kMaildirSharedEntries directories
 //   are remembered; past that the memory starts over.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/file.hpp"
 #include "core/result.hpp"
 
 namespace mxsec::queue {
@@ -53,11 +61,17 @@ class MaildirShared {
   void forget(const std::string& maildir);
   // Blocks until an fsync of `dir` that began after this call has completed.
   Result<void> sync_directory(const std::string& dir);
+  // Blocks until a syncfs() of the file system holding `dir` that began
+  // after this call has completed (one group per file system).
+  Result<void> sync_file_system(const std::string& dir);
+  std::uint64_t syncs() const { return syncs_.load(); }  // fsyncs and syncfs() made so far
 
  private:
+  Result<void> join(const std::string& key, std::function<Result<void>()> sync);
   std::mutex mu_;
   std::set<std::string, std::less<>> known_;
   std::map<std::string, std::shared_ptr<queue::GroupCommit>, std::less<>> groups_;
+  std::atomic<std::uint64_t> syncs_{0};
 };
 
 Result<std::string> maildir_path(std::string_view pattern, std::string_view local_part, std::string_view domain);
@@ -65,6 +79,7 @@ Result<std::string> maildir_path(std::string_view pattern, std::string_view loca
 struct MaildirOptions {
   std::string hostname;  // for unique names
   bool fsync = true;
+  SyncMethod sync = SyncMethod::fsync;
   MaildirShared* shared = nullptr;  // nullptr: mkdir and fsync per delivery
 };
 

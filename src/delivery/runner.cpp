@@ -169,7 +169,7 @@ struct QueueRunner::Impl {
       relay = "maildir";
       const auto [local_part, domain] = split_address(r.address);
       auto path = maildir_path(local->delivery.maildir, local_part, r.domain_ascii);
-      delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync, &maildirs}) : path.error();
+      delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync, options.sync, &maildirs}) : path.error();
     }
     if (delivered)
       settle(e, r, std::move(relay), Verdict::sent, "delivered to " + *delivered);
@@ -277,6 +277,8 @@ RunnerOptions runner_options(const config::QueueConfig& queue) {
   o.max_backoff = queue.max_backoff;
   o.max_lifetime = queue.max_lifetime;
   o.delay_warning = queue.delay_warning;
+  o.sync = queue.sync;
+  o.threads = static_cast<std::size_t>(queue.delivery_threads);
   return o;
 }
 

@@ -60,6 +60,7 @@ struct RunnerOptions {
   std::chrono::seconds min_backoff = config::QueueConfig{}.min_backoff;
   std::chrono::seconds max_backoff = config::QueueConfig{}.max_backoff;
   bool fsync = true;
+  SyncMethod sync = SyncMethod::fsync;  // of Maildir deliveries (the spool has its own)
   std::chrono::seconds max_lifetime = config::QueueConfig{}.max_lifetime;
   std::chrono::seconds delay_warning = config::QueueConfig{}.delay_warning;  // 0 = no delay notices
 };

@@ -1,7 +1,8 @@
 // queue/commit.cpp: Spool::commit(), see spool.hpp. On a thread of the sync
-// pool: append the JSON and footer, fdatasync(), rename incoming/ID to
-// queue/ID, then join the group commit (group_commit.hpp) for the fsync of
-// queue/. The awaiting coroutine is resumed on its own executor.
+// pool: append the JSON and footer, fdatasync() (SyncMethod::fsync), rename
+// incoming/ID to queue/ID, then join the group commit (group_commit.hpp) for
+// the fsync of queue/ or the syncfs() of the spool's file system. The
+// awaiting coroutine is resumed on its own executor.
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
 #include <unistd.h>
@@ -105,7 +106,9 @@ struct CommitJob {
     if (auto r = writer->flush(); !r) return r;
     const std::string path = writer->path();
     if (auto r = write_all(writer->fd.get(), *tail, path); !r) return r;
-    if (spool->options.fsync && ::fdatasync(writer->fd.get()) != 0) return errno_error(path, "fdatasync");
+    // Under SyncMethod::syncfs the batch's syncfs() writes the text back.
+    if (spool->options.fsync && spool->options.sync == SyncMethod::fsync && ::fdatasync(writer->fd.get()) != 0)
+      return errno_error(path, "fdatasync");
     const SpoolDirs& dirs = *writer->dirs;
     const char* name = writer->id.c_str();
     if (rename_no_replace(dirs.incoming.get(), name, dirs.queue.get(), name) != 0)
@@ -142,6 +145,7 @@ asio::awaitable<Result<void>> Spool::commit(MessageWriter writer, Envelope envel
   }
   envelope.id = w->id;
   envelope.text_bytes = w->in_file + w->used;
+  envelope.text_crc32 = w->crc;
   CommitJob job{impl_.get(), std::move(w), std::move(envelope), std::move(prepend), nullptr};
   // Named locals, not temporaries in the co_await expression: g++ 12
   // miscompiles some temporaries that live across a suspension.

@@ -110,6 +110,18 @@ class Fields {
     if (v->is_number_integer()) return assign(v->get<std::int64_t>(), out);
     return false;
   }
+  // An optional field: absent is nullopt; present must be valid.
+  template <class T>
+  bool read(const char* key, std::optional<T>& out) const {
+    if (find(key) == nullptr) {
+      out.reset();
+      return true;
+    }
+    T value{};
+    if (!read(key, value)) return false;
+    out = value;
+    return true;
+  }
   template <class V, class T>
   static bool assign(V value, T& out) {
     if (!std::in_range<T>(value)) return false;
@@ -193,7 +205,7 @@ Result<std::string> encode_tail(const Envelope& e, std::string_view prepend) {
     put_delivery_fields(one, r);
     recipients.push_back(std::move(one));
   }
-  const json doc = {{"format", kFormatVersion},
+  json doc = {{"format", kFormatVersion},
                     {"id", e.id},
                     {"reverse_path", e.reverse_path},
                     {"recipients", std::move(recipients)},
@@ -209,6 +221,7 @@ Result<std::string> encode_tail(const Envelope& e, std::string_view prepend) {
                     {"listener", e.listener},
                     {"text_bytes", e.text_bytes},
                     {"prepend", prepend}};
+  if (e.text_crc32) doc["text_crc32"] = *e.text_crc32;
   std::string tail;
   try {
     tail = doc.dump();
@@ -263,7 +276,7 @@ Result<StoredEnvelope> parse_envelope(std::string_view json_text, std::string_vi
   in("id", e.id)("reverse_path", e.reverse_path)("arrival", e.arrival)("smtputf8", e.smtputf8)(
       "eight_bit", e.eight_bit)("requiretls", e.requiretls)("dsn_ret", e.dsn_ret)("envid", e.envid)(
       "client_address", e.client_address)("client_helo", e.client_helo)("auth_user", e.auth_user)(
-      "listener", e.listener)("text_bytes", e.text_bytes)("prepend", out.prepend);
+      "listener", e.listener)("text_bytes", e.text_bytes)("prepend", out.prepend)("text_crc32", e.text_crc32);
   if (auto r = in.result(); !r) return r.error();
   auto recipients = read_recipients(*doc, "envelope", [](Fields& f, Recipient& r) {
     f("address", r.address)("domain_ascii", r.domain_ascii)("notify", r.notify)("orcpt", r.orcpt);
@@ -283,7 +296,7 @@ std::string encode_state(const Envelope& e) {
     put_delivery_fields(one, r);
     recipients.push_back(std::move(one));
   }
-  const json doc = {{"format", kFormatVersion},
+  json doc = {{"format", kFormatVersion},
                     {"id", e.id},
                     {"recipients", std::move(recipients)},
                     {"delay_notified", e.delay_notified}};

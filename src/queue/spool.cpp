@@ -29,11 +29,6 @@ Error bad_id(std::string_view id) {
   return make_error(Errc::invalid_argument, "not a queue ID: \"" + escape_for_log(id, 40) + "\"");
 }
 
-Result<void> fsync_fd(int fd, const std::string& label) {
-  if (::fsync(fd) != 0) return errno_error(label, "fsync");
-  return {};
-}
-
 bool exists_at(int dir_fd, const std::string& name) {
   struct stat st {};
   return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -221,17 +216,81 @@ Result<void> require_queue_file(const SpoolDirs& dirs, const QueueId& id) {
   return {};
 }
 
+// The text of an open queue file checked against its envelope's CRC-32, read
+// in blocks of limits::kQueueVerifyBlockBytes (never whole into the heap).
+Result<void> check_text(const QueueFile& file, const std::string& path) {
+  const auto& expected = file.stored.envelope.text_crc32;
+  if (!expected) return {};
+  std::string block(limits::kQueueVerifyBlockBytes, '\0');
+  std::uint32_t crc = 0;
+  for (std::uint64_t at = 0; at < file.footer.text_bytes;) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), file.footer.text_bytes - at));
+    if (auto r = pread_exact(file.fd.get(), block.data(), n, at, "queue file " + path); !r) return r;
+    crc = update_crc32(crc, std::string_view(block.data(), n));
+    at += n;
+  }
+  if (crc != *expected) return make_error(Errc::parse, "damaged queue file " + path + ": text checksum mismatch");
+  return {};
+}
+
+// Mode::server start-up, after clean_up(): every queue file is read through
+// (its footer, envelope and, when it has one, text checksum); one that is
+// damaged moves to corrupt/ID, out of delivery's way, and the report says
+// so. After a crash under SyncMethod::syncfs this is how a file whose
+// rename reached the disk before its text did is caught: that message was
+// never acknowledged (its batch's syncfs() had not returned), and its sender
+// still has it.
+Result<std::vector<std::string>> recover(const SpoolDirs& dirs) {
+  std::vector<std::string> report;
+  auto names = names_in(dirs.queue.get(), dirs.root + "/" + kQueueDir);
+  if (!names) return names.error();
+  UniqueFd corrupt;
+  for (const std::string& name : *names) {
+    const std::string path = dirs.path(kQueueDir, name);
+    Result<void> checked;
+    if (!valid_id(name)) {
+      checked = make_error(Errc::parse, "damaged queue file " + path + ": not a queue ID");
+    } else if (auto file = read_queue_file(dirs, name); !file) {
+      if (file.error().code != Errc::parse) return file.error();
+      checked = file.error();
+    } else {
+      checked = check_text(*file, path);
+    }
+    if (checked) continue;
+    if (checked.error().code != Errc::parse) return checked.error();
+    if (!corrupt) {
+      bool created = false;
+      auto opened = open_dir(dirs.root_fd.get(), kCorruptDir, dirs.root + "/" + kCorruptDir, Mode::server, created);
+      if (!opened) return opened.error();
+      corrupt = std::move(*opened);
+    }
+    if (::renameat(dirs.queue.get(), name.c_str(), corrupt.get(), name.c_str()) != 0)
+      return errno_error(path, "rename to " + dirs.path(kCorruptDir, name));
+    ::unlinkat(dirs.state.get(), name.c_str(), 0);
+    ::unlinkat(dirs.hold.get(), name.c_str(), 0);
+    report.push_back(checked.error().message + "; moved to " + dirs.path(kCorruptDir, name));
+  }
+  if (corrupt)
+    if (auto r = fsync_fd(dirs.queue.get(), dirs.root + "/" + kQueueDir); !r) return r.error();
+  return report;
+}
+
 }  // namespace
 
 Spool::Impl::Impl(Options o, Mode m, std::shared_ptr<SpoolDirs> d)
     : options(std::move(o)),
       mode(m),
       dirs(std::move(d)),
-      group([this] { return sync_queue_directory(); }),
+      group([this] { return sync_committed(); }),
       pool(std::max<std::size_t>(options.sync_threads, 1)) {}
 
 Result<void> Spool::Impl::sync_queue_directory() const {
   return fsync_fd(dirs->queue.get(), dirs->root + "/" + kQueueDir);
+}
+
+Result<void> Spool::Impl::sync_committed() const {
+  if (options.sync == SyncMethod::syncfs) return syncfs_fd(dirs->root_fd.get(), "spool " + dirs->root);
+  return sync_queue_directory();
 }
 
 Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -243,10 +302,18 @@ Result<std::unique_ptr<Spool>> Spool::open(Options options, Mode mode) {
   if (!dirs) return dirs.error();
   if (mode == Mode::server)
     if (auto r = clean_up(**dirs); !r) return r.error();
-  return std::unique_ptr<Spool>(new Spool(std::make_unique<Impl>(std::move(options), mode, std::move(*dirs))));
+  auto impl = std::make_unique<Impl>(std::move(options), mode, std::move(*dirs));
+  if (mode == Mode::server) {
+    auto report = recover(*impl->dirs);
+    if (!report) return report.error();
+    impl->recovery = std::move(*report);
+  }
+  return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
 
 const Options& Spool::options() const { return impl_->options; }
+
+const std::vector<std::string>& Spool::recovery_report() const { return impl_->recovery; }
 
 std::uint64_t Spool::directory_syncs() const { return impl_->group.syncs(); }
 
@@ -266,6 +333,7 @@ Result<MessageWriter> Spool::create() {
     // commit() renames without replacing; an ID already committed is skipped
     // here so that the rename cannot fail on it.
     if (exists_at(dirs.queue.get(), w->id)) continue;  // `w` removes its incoming file
+    if (impl_->options.sync == SyncMethod::syncfs) w->crc = 0;
     w->capacity = impl_->options.write_buffer_bytes;
     if (w->capacity > 0) w->buffer = std::make_unique_for_overwrite<char[]>(w->capacity);
     return MessageWriter(std::move(w));

@@ -7,6 +7,7 @@
 //                   (JSON) and a fixed footer that locates both
 //     state/ID      per-recipient delivery state, replaced atomically (rename)
 //     hold/ID       present while the message is on hold (`mxsec queue hold`)
+//     corrupt/ID    a queue file found damaged at start-up (kept for the admin)
 //   The footer is written last, so a queue file either parses completely or
 //   is rejected as damaged; open() in Mode::server deletes every file left in
 //   incoming/ (those messages were never acknowledged).
@@ -17,6 +18,16 @@
 //   finish at the same moment share one directory fsync (group commit). A
 //   server replies 250 only after commit() succeeded; after a crash at any
 //   moment every acknowledged message is in queue/.
+//   Under Options::sync = SyncMethod::syncfs (core/file.hpp) the file is not
+//   fdatasync()ed: it is renamed into queue/ and commits that finish
+//   together share one syncfs() of the spool's file system, which makes the
+//   text, the envelope and the rename durable at once. Such a file carries a
+//   CRC-32 of its text in the envelope (text_crc32), because after a crash
+//   its rename may be on the disk while part of its text is not: open() in
+//   Mode::server reads every queue file through and moves a damaged one
+//   (footer, envelope or text checksum) to corrupt/ID, with a line in
+//   recovery_report(). No acknowledged message can be damaged that way: its
+//   batch's syncfs() had returned.
 //   Options::fsync = false skips the syncs (tests of logic only; `serve`
 //   always syncs).
 // - Memory: MessageWriter buffers at most Options::write_buffer_bytes and
@@ -91,10 +102,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/file.hpp"
 #include "core/result.hpp"
 
 namespace mxsec::queue {
@@ -132,6 +145,9 @@ struct Envelope {
   std::string auth_user;       // SMTP AUTH identity, "" if none
   std::string listener;        // "smtp", "submission", "smtps", "local"
   std::uint64_t text_bytes = 0;  // the message text, as received
+  // CRC-32 (zlib) of the text, written by commits under SyncMethod::syncfs
+  // and checked by Spool::recover(); older files and fsync commits have none.
+  std::optional<std::uint32_t> text_crc32;
   // Delivery state of the whole message (state/ID, not the queue file):
   bool delay_notified = false;   // the "delayed" DSN was sent (RFC 3464), never twice
 };
@@ -139,6 +155,7 @@ struct Envelope {
 struct Options {
   std::string directory;
   bool fsync = true;
+  SyncMethod sync = SyncMethod::fsync;  // how commit() makes a message durable (when fsync)
   std::size_t write_buffer_bytes = 64 * 1024;
   std::size_t sync_threads = 4;  // threads doing fdatasync (parallel) and the directory syncs; 0 counts as 1
 };
@@ -201,6 +218,9 @@ class Spool {
   static Result<std::unique_ptr<Spool>> open(Options options, Mode mode);
   ~Spool();
   const Options& options() const;
+  // Mode::server: one line per queue file that open() found damaged and
+  // moved to corrupt/ (see recover in the contract); the server logs them.
+  const std::vector<std::string>& recovery_report() const;
 
   // --- receiving (server) ---------------------------------------------------
   Result<MessageWriter> create();

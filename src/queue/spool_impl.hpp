@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/unique_fd.hpp"
 #include "queue/group_commit.hpp"
@@ -27,6 +28,7 @@ inline constexpr const char* kIncomingDir = "incoming";
 inline constexpr const char* kQueueDir = "queue";
 inline constexpr const char* kStateDir = "state";
 inline constexpr const char* kHoldDir = "hold";
+inline constexpr const char* kCorruptDir = "corrupt";
 
 struct SpoolDirs {
   std::string root;
@@ -39,6 +41,9 @@ struct SpoolDirs {
   }
 };
 
+// CRC-32 (zlib's, crc32(0, NULL, 0) = 0 to start) of `text` continued from `crc`.
+std::uint32_t update_crc32(std::uint32_t crc, std::string_view text);
+
 struct MessageWriter::Impl {
   std::shared_ptr<const SpoolDirs> dirs;
   QueueId id;
@@ -48,6 +53,7 @@ struct MessageWriter::Impl {
   std::size_t capacity = 0;
   std::size_t used = 0;
   std::uint64_t in_file = 0;  // octets already written to the file
+  std::optional<std::uint32_t> crc;  // running CRC-32 of the text (SyncMethod::syncfs only)
   std::optional<Error> failed;  // sticky
 
   Impl() = default;
@@ -77,6 +83,9 @@ struct Spool::Impl {
   ~Impl() { pool.join(); }
 
   Result<void> sync_queue_directory() const;
+  // What a commit's group sync does: fsync of queue/, or syncfs of the spool.
+  Result<void> sync_committed() const;
+  std::vector<std::string> recovery;  // Spool::recovery_report()
 };
 
 }  // namespace mxsec::queue

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -13,10 +15,21 @@
 
 namespace mxsec::queue {
 
+std::uint32_t update_crc32(std::uint32_t crc, std::string_view text) {
+  uLong c = crc;
+  while (!text.empty()) {
+    const auto n = static_cast<uInt>(std::min<std::size_t>(text.size(), 1u << 30));
+    c = ::crc32(c, reinterpret_cast<const Bytef*>(text.data()), n);
+    text.remove_prefix(n);
+  }
+  return static_cast<std::uint32_t>(c);
+}
+
 // --- MessageWriter::Impl --------------------------------------------------------
 
 Result<void> MessageWriter::Impl::write(std::string_view text) {
   if (failed) return *failed;
+  if (crc) *crc = update_crc32(*crc, text);
   if (text.size() <= capacity - used) {
     if (!text.empty()) std::memcpy(buffer.get() + used, text.data(), text.size());
     used += text.size();

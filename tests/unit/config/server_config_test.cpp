@@ -63,6 +63,8 @@ TEST(ServerConfig, DefaultsAreTheSafeOnes) {
   EXPECT_EQ(c.queue.delay_warning, 4h);
   EXPECT_EQ(c.queue.min_backoff, 300s);
   EXPECT_EQ(c.queue.max_backoff, 4000s);
+  EXPECT_EQ(c.queue.sync, SyncMethod::syncfs);
+  EXPECT_EQ(c.queue.delivery_threads, 4);
   EXPECT_EQ(c.runtime.dns.timeout, limits::kDnsQueryTimeout);
   EXPECT_EQ(c.runtime.mta_sts.fetch_timeout, limits::kStsFetchTimeout);
   EXPECT_FALSE(c.metrics.address);
@@ -153,6 +155,8 @@ max_lifetime = "3d"
 delay_warning = ""
 min_backoff = 60
 max_backoff = "2h"
+sync = "fsync"
+delivery_threads = 12
 
 [metrics]
 address = "127.0.0.1:9100"
@@ -233,6 +237,8 @@ TEST(ServerConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.queue.delay_warning, 0s);
   EXPECT_EQ(c.queue.min_backoff, 60s);
   EXPECT_EQ(c.queue.max_backoff, 7200s);
+  EXPECT_EQ(c.queue.sync, SyncMethod::fsync);
+  EXPECT_EQ(c.queue.delivery_threads, 12);
 
   ASSERT_TRUE(c.metrics.address);
   EXPECT_EQ(c.metrics.address->text(), "127.0.0.1:9100");
@@ -385,6 +391,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "boolean"},
         BadCase{"[queue]\nmin_backoff = 0\n", "mxsec.toml:2: queue.min_backoff: must be between 1s and 1d, got 0"},
         BadCase{"[queue]\nmax_backoff = \"2d\"\n", "mxsec.toml:2: queue.max_backoff: must be between 1s and 1d, got 2d"},
+        BadCase{"[queue]\nsync = \"none\"\n",
+                "mxsec.toml:2: queue.sync: must be one of \"syncfs\", \"fsync\", got 'none'"},
+        BadCase{"[queue]\ndelivery_threads = 0\n",
+                "mxsec.toml:2: queue.delivery_threads: must be between 1 and 256, got 0"},
         BadCase{"[queue]\nmin_backoff = \"10m\"\nmax_backoff = \"5m\"\n",
                 "mxsec.toml:3: queue.max_backoff: must not be less than queue.min_backoff (10m)"},
         BadCase{"[[listener]]\naddress = \"127.0.0.1:0\"\n",
@@ -551,6 +561,7 @@ TEST(ServerConfig, RenderWritesEveryKey) {
         "message_bytes = 52428800", "session_time = 1800.0", "command_timeout = 300.0", "min_data_rate = 256",
         "max_sessions = 10000", "max_sessions_per_client = 50", "auth_failures = 3", "[queue]",
         "max_lifetime = \"5d\"", "delay_warning = \"4h\"", "min_backoff = \"5m\"", "max_backoff = \"4000s\"",
+        "sync = \"syncfs\"", "delivery_threads = 4",
         "[metrics]", "[log]",
         "format = \"text\"", "level = \"info\"", "[[listener]]\naddress = \"127.0.0.1:2525\"\nkind = \"smtp\"",
         "[[domain]]\nname = \"localhost\"\ndelivery = \"maildir:./mxsec-data/maildir/%d/%u\""})

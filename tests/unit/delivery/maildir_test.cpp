@@ -54,10 +54,13 @@ TEST(DeliverMaildir, ReportsAnUnwritableDirectory) {
   EXPECT_NE(r.error().message.find("/proc/mxsec-no-such"), std::string::npos);
 }
 
-// Deliveries that share the group fsync of new/ from many threads: every
-// one lands once, with its own name, and nothing stays in tmp/.
-TEST(DeliverMaildir, ConcurrentDeliveriesShareDirectoryFsyncs) {
-  const fs::path dir = fs::temp_directory_path() / ("mxsec-maildir-shared-" + std::to_string(::getpid()));
+// Deliveries that share the group syncs (fsync of new/, or syncfs of the
+// file system) from many threads: every one lands once, whole, with its own
+// name, nothing stays in tmp/, and the syncs are fewer than the deliveries
+// would make one by one.
+void deliver_concurrently(SyncMethod sync) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("mxsec-maildir-shared-" + std::string(to_string(sync)) + std::to_string(::getpid()));
   fs::remove_all(dir);
   MaildirShared shared;
   constexpr int kThreads = 8, kEach = 40;
@@ -67,7 +70,7 @@ TEST(DeliverMaildir, ConcurrentDeliveriesShareDirectoryFsyncs) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         const std::string body = "message " + std::to_string(t) + "/" + std::to_string(i) + "\r\n";
-        auto r = deliver_maildir((dir / (t % 2 ? "odd" : "even")).string(), {body}, {"mx.example", true, &shared});
+        auto r = deliver_maildir((dir / (t % 2 ? "odd" : "even")).string(), {body}, {"mx.example", true, sync, &shared});
         if (!r) ++failures;
       }
     });
@@ -84,8 +87,17 @@ TEST(DeliverMaildir, ConcurrentDeliveriesShareDirectoryFsyncs) {
     }
   }
   EXPECT_EQ(bodies.size(), static_cast<std::size_t>(kThreads * kEach));
+  const int per_delivery = sync == SyncMethod::syncfs ? 2 : 1;  // syncfs: before and after the rename
+  std::printf("[ info ] %s: %d deliveries, %llu group syncs\n", to_string(sync), kThreads * kEach,
+              static_cast<unsigned long long>(shared.syncs()));
+  EXPECT_GE(shared.syncs(), static_cast<std::uint64_t>(per_delivery));
+  EXPECT_LT(shared.syncs(), static_cast<std::uint64_t>(per_delivery * kThreads * kEach));
   fs::remove_all(dir);
 }
+
+TEST(DeliverMaildir, ConcurrentDeliveriesShareDirectoryFsyncs) { deliver_concurrently(SyncMethod::fsync); }
+
+TEST(DeliverMaildir, ConcurrentDeliveriesShareFileSystemSyncs) { deliver_concurrently(SyncMethod::syncfs); }
 
 // A Maildir removed while the shared state remembers it is made again.
 TEST(DeliverMaildir, RemembersMaildirsAndRemakesARemovedOne) {
@@ -93,10 +105,10 @@ TEST(DeliverMaildir, RemembersMaildirsAndRemakesARemovedOne) {
   fs::remove_all(dir);
   MaildirShared shared;
   const std::string box = (dir / "box").string();
-  ASSERT_TRUE(deliver_maildir(box, {"one\r\n"}, {"h", true, &shared}));
+  ASSERT_TRUE(deliver_maildir(box, {"one\r\n"}, {"h", true, SyncMethod::fsync, &shared}));
   EXPECT_TRUE(shared.known(box));
   fs::remove_all(dir);
-  auto again = deliver_maildir(box, {"two\r\n"}, {"h", true, &shared});
+  auto again = deliver_maildir(box, {"two\r\n"}, {"h", true, SyncMethod::fsync, &shared});
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_TRUE(fs::exists(*again));
   fs::remove_all(dir);
