@@ -17,8 +17,9 @@ packages=(
   dns-root-data publicsuffix
   # test bed: authoritative DNS with DNSSEC signing
   knot knot-dnsutils ldnsutils
-  # test bed: MTA-STS policy servers (HTTPS) and Postfix as the peer MTA
-  nginx-light postfix curl
+  # test bed: MTA-STS policy servers (HTTPS) and Postfix as the peer MTA;
+  # swaks (with Net::SSLeay for -tls) sends the test messages
+  nginx-light postfix curl swaks libnet-ssleay-perl
   # test peer: Dovecot as the LMTP mail store (tests/e2e/lmtp_e2e.py)
   dovecot-core dovecot-lmtpd
   # independent judges

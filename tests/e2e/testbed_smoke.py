@@ -18,7 +18,13 @@ with mxsec:
   - curl --resolve: the MTA-STS policies, and each hostile server's condition
     (size, 301, text/html, untrusted certificate, timeout);
   - sts-cached: the policy fetches, then after sts_withdraw() answers 404
-    while the TXT id has changed (re-signed/reloaded zone).
+    while the TXT id has changed (re-signed/reloaded zone);
+  - swaks straight to every Postfix listener, in clear and with STARTTLS:
+    each message lands once in its scenario's Maildir, and the Received
+    field says TLS yes/no (tb.mailbox); clear_mailboxes() empties them;
+  - the STARTTLS-stripping proxy: EHLO without STARTTLS and with valid
+    continuation markers, swaks -tls gives up, STARTTLS anyway gets 502
+    5.5.1, a clear-text message crosses and is counted in the proxy log.
 
 Exits non-zero with a list of failures; stops everything it started also on
 failure and on SIGTERM/SIGINT.
@@ -37,6 +43,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -319,11 +326,99 @@ class Smoke:
         r = self.curl(sts["host"], sts["addr"], sts["url"], ca)
         self.check(r["code"] == "200", f"{name}: set_sts_available(True) serves the policy again", str(r)[:200])
 
+    # -- mailboxes and the stripping proxy -------------------------------------
+    def mailbox_checks(self, table):
+        """swaks straight to each Postfix listener, in clear and with
+        STARTTLS where offered: every message lands once in its own
+        scenario's Maildir, and the Received field says whether TLS was
+        used; clear_mailboxes() empties them all."""
+        sent = {}
+        for sc in table:
+            for mx in sc["mx"]:
+                peer = mx["peer"]
+                for tls in ([False, True] if peer["starttls"] else [False]):
+                    rc, out, subject = transport.swaks(peer["addr"], sc["recipient"], sc["name"], tls=tls)
+                    self.check(rc == 0, f"{sc['name']}: swaks{' -tls' if tls else ''} to {peer['addr']} accepted",
+                               out[-400:])
+                    sent.setdefault(sc["name"], {})[subject] = tls
+        for name, subjects in sent.items():
+            got = self.tb.mailbox(name, count=len(subjects))
+            by_subject = {m["subject"]: m for m in got}
+            self.check(sorted(by_subject) == sorted(subjects) and len(got) == len(subjects),
+                       f"{name}: {len(subjects)} message(s) in DIR/mail/{name}, each once",
+                       f"got {[m['subject'] for m in got]}")
+            for subject, tls in subjects.items():
+                m = by_subject.get(subject)
+                if not m:
+                    continue
+                good = (m["tls"] is tls and m["scenario"] == name and m["to"] == self.tb.scenarios[name]["recipient"]
+                        and (m["tls_version"] or "").startswith("TLSv1.") == tls)
+                said = f"yes ({m['tls_version']})" if tls else "no"
+                self.check(good, f"{name}: Received says TLS {said}", f"{m['received']!r}")
+        self.tb.clear_mailboxes()
+        left = {sc["name"]: len(self.tb.mailbox(sc["name"])) for sc in table if sc["mx"]}
+        self.check(not any(left.values()), "clear_mailboxes() empties every Maildir", str(left))
+
+    def strip_checks(self, table):
+        """Through the proxy: the EHLO reply has no STARTTLS and stays valid
+        multi-line SMTP; swaks -tls gives up (exit 29) and nothing arrives;
+        a STARTTLS sent anyway gets the proxy's 502 5.5.1; a message in clear
+        arrives, and the proxy log counts its MAIL FROM and DATA octets."""
+        strip = [sc for sc in table if any(mx["strip"] for mx in sc["mx"])]
+        self.check(len(strip) >= 3, "three strip-* scenarios", str([s["name"] for s in strip]))
+        for sc in strip:
+            name, mx = sc["name"], sc["mx"][0]
+            since = time.time()
+            rc, out, _ = transport.swaks(mx["addr"], sc["recipient"], name, extra=["--quit-after", "EHLO"])
+            ehlo = [ln[4:] for ln in out.splitlines() if ln.startswith("<-  250")]
+            markers_ok = bool(ehlo) and all(ln[3] == "-" for ln in ehlo[:-1]) and ehlo[-1][3] == " "
+            self.check(rc == 0 and markers_ok and not any("STARTTLS" in ln.upper() for ln in ehlo),
+                       f"{name}: EHLO through the proxy at {mx['addr']} has no STARTTLS, markers valid",
+                       out[-600:])
+            rc, out, _ = transport.swaks(mx["addr"], sc["recipient"], name, tls=True)
+            self.check(rc == 29 and "did not advertise STARTTLS" in out,
+                       f"{name}: swaks -tls through the proxy gives up (exit 29)", out[-300:])
+            try:
+                with smtplib.SMTP(mx["addr"], 25, local_hostname="smoke.test", timeout=15) as s:
+                    s.ehlo()
+                    code, text = s.docmd("STARTTLS")
+                    after = s.docmd("NOOP")
+                    # Pipelined (RFC 2920): the proxy's reply keeps its place.
+                    s.send(b"RSET\r\nSTARTTLS\r\nNOOP\r\n")
+                    piped = [s.getreply()[0] for _ in range(3)]
+            except (OSError, smtplib.SMTPException) as e:
+                code, text, after, piped = None, str(e).encode(), None, None
+            self.check(code == 502 and text.startswith(b"5.5.1") and after and after[0] == 250 and
+                       piped == [250, 502, 250],
+                       f"{name}: STARTTLS anyway -> 502 5.5.1 from the proxy, in order when pipelined",
+                       f"{code} {text!r} {after!r} {piped}")
+            conns = [c for c in self.tb.strip_log(name, since=since) if c.get("commands")]
+            self.check(len(conns) == 3 and all(c["starttls_removed"] and c["mail_from"] == 0 for c in conns) and
+                       sum(c["starttls_refused"] for c in conns) == 2,
+                       f"{name}: proxy log: 3 sessions, STARTTLS removed, 2 refused, no MAIL FROM",
+                       str([{k: v for k, v in c.items() if k != "events"} for c in conns]))
+        # Clear text does cross (that is the attack): one message through
+        # the proxy, which counts it, and the peer says "no TLS".
+        sc = self.tb.scenarios["strip-opportunistic"]
+        since = time.time()
+        rc, out, subject = transport.swaks(sc["mx"][0]["addr"], sc["recipient"], sc["name"])
+        got = [m for m in self.tb.mailbox(sc["name"], count=1) if m["subject"] == subject]
+        conns = self.tb.strip_log(sc["name"], since=since)
+        self.check(rc == 0 and len(got) == 1 and got[0]["tls"] is False,
+                   "strip-opportunistic: a message in clear through the proxy arrives, Received says no TLS",
+                   out[-300:])
+        self.check(len(conns) == 1 and conns[0]["mail_from"] == 1 and conns[0]["messages"] == 1 and
+                   conns[0]["data_bytes"] > 100,
+                   "strip-opportunistic: proxy log counts its MAIL FROM and DATA octets",
+                   str([{k: v for k, v in c.items() if k != "events"} for c in conns]))
+        self.tb.clear_mailboxes()
+
     def table_checks(self, table):
         names = {s["name"] for s in table}
         need = {"dane-ee", "dane-ta", "dane-mismatch", "dane-nostarttls", "tlsa-bogus", "mx-bogus", "opportunistic",
                 "sts-enforce", "sts-wrongca", "sts-mx-missing", "sts-testing", "sts-cached", "dane-and-sts",
-                "nullmx", "sts-huge", "sts-slow", "sts-redirect", "sts-html", "sts-badcert"}
+                "nullmx", "sts-huge", "sts-slow", "sts-redirect", "sts-html", "sts-badcert", "domain-bogus",
+                "strip-dane", "strip-sts", "strip-opportunistic", "dane-requiretls"}
         self.check(need <= names, "scenario table has every required scenario", str(need - names))
         verdicts = {"dane", "dane-unusable-tls-required", "mta-sts", "mta-sts-testing", "opportunistic", "none",
                     "defer", "nullmx"}
@@ -331,7 +426,20 @@ class Smoke:
         bad = [s["name"] for s in table if s["verdict"] not in verdicts or
                any(m["probe"] not in probes for m in s["mx"])]
         self.check(not bad, "every verdict and probe outcome is from the defined vocabulary", str(bad))
+        outcomes = {"delivered", "deferred", "bounced"}
+        labels = {"dane-ee", "dane-ta", "mta-sts", "encrypt", "opportunistic", "none"}
+
+        def inconsistent(s):
+            e = s["expect"]
+            delivered = e["outcome"] == "delivered"
+            return (e["outcome"] not in outcomes or e["tls"] not in labels
+                    or (not delivered and e["tls"] != "none")                     # nothing sent, nothing protected
+                    or (delivered and e["tls"] == "none" and e["mail_in_clear"] is not True)
+                    or not s["recipient"].endswith("@" + s["domain"]))
+        bad = [s["name"] for s in table if inconsistent(s)]
+        self.check(not bad, "every delivery expectation is from the defined vocabulary and consistent", str(bad))
         addrs = [m["addr"] for s in table for m in s["mx"]] + [s["mta_sts"]["addr"] for s in table if s["mta_sts"]]
+        addrs += [m["peer"]["addr"] for s in table for m in s["mx"] if m["strip"]]
         self.check(len(addrs) == len(set(addrs)) and all(a.startswith("127.") for a in addrs),
                    "every fake host has its own 127.x address", str(addrs))
 
@@ -340,7 +448,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keep", metavar="DIR", help="use DIR as the state directory and keep it")
     args = ap.parse_args()
-    for tool in ("kdig", "curl", "openssl", "ldns-verify-zone", "nginx", "postfix", "knotd"):
+    for tool in ("kdig", "curl", "openssl", "ldns-verify-zone", "nginx", "postfix", "knotd", "swaks"):
         if not (shutil.which(tool) or os.path.exists(f"/usr/sbin/{tool}")):
             print(f"testbed_smoke: {tool} not found (see scripts/install-deps.sh)", file=sys.stderr)
             return 1
@@ -363,6 +471,8 @@ def main():
             smoke.verify_zone_checks(table)
             smoke.ds_mismatch_check()
             smoke.cached_check()
+            smoke.mailbox_checks(table)
+            smoke.strip_checks(table)
     except Exception:
         traceback.print_exc()
         print("testbed_smoke: FAILED with an exception (see above)", file=sys.stderr)

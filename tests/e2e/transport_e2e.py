@@ -20,7 +20,10 @@ For every scenario of the bed's table (DIR/scenarios.json) it shows that:
 - a policy fetch failure while a cached policy is still valid keeps the
   cached policy (RFC 8461 §3.3), and the hostile policy servers (huge body,
   slow drip, redirect, text/html, untrusted certificate) are cut off with a
-  clear reason.
+  clear reason;
+- through the STARTTLS-stripping proxy (strip-* scenarios) `probe` reports
+  STARTTLS not offered (starttls-not-supported) and `check` an error where
+  DANE or MTA-STS forbid clear text, and the proxy saw no MAIL FROM.
 
 Everything the bed started is stopped, by PID, whatever happens.
 
@@ -32,6 +35,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "testbed"))
@@ -66,6 +70,13 @@ CHECK_FINDINGS = {
     "sts-redirect": ({"mta-sts-fetch-failed": "error"}, []),
     "sts-html": ({"mta-sts-fetch-failed": "error"}, []),
     "sts-badcert": ({"mta-sts-fetch-failed": "error"}, []),
+    "domain-bogus": ({"dnssec-bogus": "error", "mx-lookup-failed": "error"}, ["mx-null"]),
+    # Through the STARTTLS-stripping proxy: what DANE and MTA-STS forbid is
+    # an error, for opportunistic TLS only a warning.
+    "strip-dane": ({"dane-no-starttls": "error"}, ["tlsa-mismatch", "tlsa-lookup-failed"]),
+    "strip-sts": ({"mta-sts-no-starttls": "error"}, ["mta-sts-cert-invalid", "mta-sts-fetch-failed"]),
+    "strip-opportunistic": ({"starttls-missing": "warning"}, ["dane-no-starttls", "mta-sts-no-starttls"]),
+    "dane-requiretls": ({}, ["tlsa-mismatch", "dane-no-starttls", "tlsa-lookup-failed"]),
 }
 
 # The reason a hostile policy server was cut off, as mxsec words it.
@@ -89,6 +100,13 @@ def policy_cases(c, sc):
     if sc["nullmx"]:
         c.json_cmd(f"policy {sc['name']}: null MX", ["policy", d, "--json"], exit_code=1,
                    equal={"domain": d, "status": "null-mx", "mx": []})
+        return
+    if sc["dnssec"] == "bogus":
+        # RFC 7672 §2.2.1: a bogus MX RRset defers the whole domain; no host
+        # is named, so nothing can be sent anywhere, in clear or not.
+        c.json_cmd(f"policy {sc['name']}: MX RRset bogus, domain deferred", ["policy", d, "--json"], exit_code=1,
+                   equal={"domain": d, "status": "defer", "mx_security": "bogus", "defer_cause": "dnssec-bogus",
+                          "mx": []})
         return
     mx = sc["mx"][0]
     verdict = mx["verdict"]
@@ -143,7 +161,7 @@ def probe_cases(c, sc):
     want = mx["probe"]
     args = ["probe", mx["host"], "--domain", sc["domain"], "--smtp-timeout", SMTP_TIMEOUT, "--json"]
     what = f"probe {sc['name']}: {want}"
-    if sc["name"] == "mx-bogus":
+    if mx["host_dnssec"] == "bogus":
         rc, out, err = c.run([*c.dns_args(), *args])
         c.judge(what + " (addresses bogus: refused)", [] if rc == 2 and "bogus" in err else [f"exit {rc}, {err!r}"],
                 out, err)
@@ -253,7 +271,10 @@ def check_cases(c, sc):
     for code in forbidden:
         if code in findings:
             problems.append(f"unexpected finding {code}")
-    if not sc["nullmx"]:
+    if sc["dnssec"] == "bogus":
+        if j.get("mx"):
+            problems.append(f"mx {j['mx']!r} listed although the MX RRset is bogus")
+    elif not sc["nullmx"]:
         mx = sc["mx"][0]
         m = j["mx"][0] if j.get("mx") else {}
         if m.get("host") != mx["host"]:
@@ -270,8 +291,10 @@ def check_cases(c, sc):
         if sc["mta_sts"]["server"] == "ok" and j["mta_sts"].get("mode") != sc["mta_sts"]["mode"]:
             problems.append(f"mta_sts.mode {j['mta_sts'].get('mode')!r}")
     rua = [r.get("uri") for r in j.get("tls_rpt", {}).get("rua", [])]
-    if sc.get("tlsrpt") and rua != [f"mailto:tlsrpt@{d}"]:
-        problems.append(f"tls_rpt.rua {rua!r}")
+    # A bogus zone's TLS-RPT record is bogus too: nothing may be read from it.
+    want_rua = [] if sc["dnssec"] == "bogus" else [f"mailto:tlsrpt@{d}"]
+    if sc.get("tlsrpt") and rua != want_rua:
+        problems.append(f"tls_rpt.rua {rua!r}, want {want_rua!r}")
     c.judge(f"{what}: findings {sorted(want)}", problems, out if problems else "", err if problems else "")
 
 
@@ -323,14 +346,29 @@ def bad_input_cases(c):
                 out, err)
 
 
+def strip_cases(c, tb, since):
+    """What the STARTTLS-stripping proxy saw of mxsec's probe and check: it
+    removed STARTTLS from the EHLO reply each time, and no MAIL FROM or
+    message text crossed it (a probe never sends mail)."""
+    for sc in tb.scenarios.values():
+        if not any(mx["strip"] for mx in sc["mx"]):
+            continue
+        conns = [x for x in tb.strip_log(sc["name"], since=since) if x.get("commands")]
+        c.expect(f"strip proxy {sc['name']}: mxsec's sessions saw EHLO without STARTTLS, sent no mail",
+                 conns and all(x["starttls_removed"] and x["mail_from"] == 0 and x["data_bytes"] == 0
+                               for x in conns), f"{[{k: v for k, v in x.items() if k != 'events'} for x in conns]}")
+
+
 def run(mxsec, tmp):
     with transport.TransportTestbed(os.path.join(tmp, "bed")) as tb:
         c = Checker(mxsec, tb.env, tmp)
         scenarios = list(tb.scenarios.values())
+        since = time.time()
         for sc in scenarios:
             policy_cases(c, sc)
             postfix_judge(c, sc, probe_cases(c, sc))
             check_cases(c, sc)
+        strip_cases(c, tb, since)
         cached_policy_cases(c, tb, tmp)
         fail_closed_cases(c, tmp)
         bad_input_cases(c)

@@ -22,6 +22,25 @@ class PostfixError(Exception):
     pass
 
 
+def master_cf(listeners):
+    """master.cf text: Debian's /etc/postfix/master.cf with every service out
+    of the chroot and without its port-25 listener on every address, then
+    LISTENERS (master.cf entries, e.g. "127.0.66.1:25 inet n - n - - smtpd",
+    "-o" option lines included)."""
+    lines = []
+    with open("/etc/postfix/master.cf") as template:
+        for line in template:
+            f = line.split()
+            if line[:1] in ("#", " ", "\t", "\n") or len(f) < 8:
+                lines.append(line)
+                continue
+            if f[0] == "smtp" and f[1] == "inet":
+                continue  # Debian's port-25 listener on every address
+            f[4] = "n"
+            lines.append(" ".join(f) + "\n")
+    return "".join(lines) + "".join(entry.rstrip("\n") + "\n" for entry in listeners)
+
+
 class PostfixPeer:
     def __init__(self, state_dir, listen, main=None, hostname="relay.test"):
         for endpoint in listen:
@@ -57,20 +76,8 @@ class PostfixPeer:
         self.master = None
 
     def _write_master(self, listen):
-        lines = []
-        for line in open("/etc/postfix/master.cf"):
-            f = line.split()
-            if line[:1] in ("#", " ", "\t", "\n") or len(f) < 8:
-                lines.append(line)
-                continue
-            if f[0] == "smtp" and f[1] == "inet":
-                continue  # Debian's port-25 listener on every address
-            f[4] = "n"
-            lines.append(" ".join(f) + "\n")
-        for endpoint in listen:
-            lines.append(f"{endpoint} inet n - n - - smtpd\n")
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write("".join(lines))
+            f.write(master_cf([f"{endpoint} inet n - n - - smtpd" for endpoint in listen]))
 
     def start(self, timeout=10):
         r = subprocess.run(["postfix", "-c", self.conf, "start"], capture_output=True, text=True)

@@ -526,13 +526,7 @@ zone:
 
     def _stop_pid(self):
         if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+            _terminate(self.proc)
             self.proc = None
         elif self.pid:
             stop_pid(self.pid, os.path.join(self.dir, "knot.conf"))
@@ -551,6 +545,17 @@ zone:
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+def _terminate(proc, seconds=10):
+    """Ends a child process: SIGTERM, then SIGKILL after SECONDS."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _running(pid):
