@@ -48,6 +48,8 @@ constexpr std::array<Name<SpfFailAction>, 2> kSpfFailActions{
     {{"reject", SpfFailAction::reject}, {"tag", SpfFailAction::tag}}};
 constexpr std::array<Name<SyncMethod>, 2> kSyncMethods{
     {{"syncfs", SyncMethod::syncfs}, {"fsync", SyncMethod::fsync}}};
+constexpr std::array<Name<auth::dkim::Algorithm>, 2> kDkimAlgorithms{
+    {{"rsa-sha256", auth::dkim::Algorithm::rsa_sha256}, {"ed25519-sha256", auth::dkim::Algorithm::ed25519_sha256}}};
 constexpr std::array<Name<LogConfig::Format>, 2> kLogFormats{
     {{"text", LogConfig::Format::text}, {"json", LogConfig::Format::json}}};
 // spdlog's level names (spdlog::level::from_str also takes "warning" and
@@ -704,10 +706,79 @@ void read_metrics_and_log(const Table& root, ServerConfig& c, const Bound& bound
   if (log.choice("level", level, kLogLevels)) c.log.level = name_of(kLogLevels, level);
 }
 
+void read_reports(const Table& root, ServerConfig& c) {
+  const Table t = root.table("reports", {"tlsrpt_db"});
+  // Like the default domain's Maildir, the default follows spool_dir.
+  if (!t.value("tlsrpt_db", c.reports.tlsrpt_db, parse_nonempty)) {
+    std::string spool = c.spool_dir;
+    if (spool.size() > 1 && spool.back() == '/') spool.pop_back();
+    c.reports.tlsrpt_db = spool + "/reports/tlsrpt.sqlite";
+  }
+}
+
+// The private key of one [[dkim]] entry, read and parsed now (see the
+// header).
+Result<auth::dkim::Signer> load_dkim_signer(const DkimKey& k) {
+  auto bytes = read_file_bounded(k.key_file, limits::kDkimKeyFileBytes, "DKIM key file");
+  if (!bytes) return problem(bytes.error().message);
+  auth::dkim::SignerConfig sc;
+  sc.domain = k.domain_ascii;
+  sc.selector = k.selector;
+  // The Signer checks what `mxsec dkim sign` checks: RSA of at least
+  // limits::kDkimMinRsaBits (RFC 8301 §3.2), RSA or Ed25519 only.
+  auto signer = auth::dkim::Signer::from_key_bytes(*bytes, std::move(sc));
+  wipe_secret(*bytes);
+  if (!signer) return problem("DKIM key file " + k.key_file + ": " + signer.error().message);
+  return signer;
+}
+
+void read_dkim(const Table& root, ServerConfig& c) {
+  std::vector<DkimKey> keys;
+  root.tables("dkim", {"domain", "selector", "key", "algorithm"}, [&](const Table& t, std::size_t) {
+    DkimKey k;
+    DomainName domain;
+    DomainName selector;
+    t.required("domain");
+    const toml::node* selector_node = t.required("selector");
+    const toml::node* key_node = t.required("key");
+    // RFC 6376 §3.1: selector = sub-domain *( "." sub-domain ), LDH labels
+    // as for a domain; RFC 8616 §4 lets a selector be written in U-labels,
+    // signed as A-labels.
+    if (!t.value("domain", domain, parse_domain) || !t.value("selector", selector, parse_domain) ||
+        !t.value("key", k.key_file, parse_nonempty))
+      return;
+    k.domain = domain.written;
+    k.domain_ascii = domain.ascii;
+    k.selector = selector.ascii;
+    std::optional<auth::dkim::Algorithm> wanted;
+    if (t.node("algorithm")) {
+      auth::dkim::Algorithm given{};
+      if (!t.choice("algorithm", given, kDkimAlgorithms)) return;
+      wanted = given;
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i].domain_ascii == k.domain_ascii && keys[i].selector == k.selector)
+        return t.problems().add(*selector_node, t.key("selector"),
+                                quoted(selector.written) + " of " + quoted(domain.written) + " is already used by dkim[" +
+                                    std::to_string(i) + "]");
+    auto signer = load_dkim_signer(k);
+    if (!signer) return t.problems().add(*key_node, t.key("key"), signer.error().message);
+    if (wanted && *wanted != signer->algorithm())
+      return t.problems().add(*t.node("algorithm"), t.key("algorithm"),
+                              std::string("is \"") + name_of(kDkimAlgorithms, *wanted) + "\" but " + quoted(k.key_file) +
+                                  " holds an " + auth::dkim::to_string(signer->key_type()) + " key (" +
+                                  name_of(kDkimAlgorithms, signer->algorithm()) + ")");
+    k.algorithm = signer->algorithm();
+    k.signer = std::make_shared<const auth::dkim::Signer>(std::move(*signer));
+    keys.push_back(std::move(k));
+  });
+  c.dkim = std::move(keys);
+}
+
 void read_document(const toml::table& doc, Problems& p, ServerConfig& c) {
   const Table root(p, &doc, "", 1,
                    {"hostname", "spool_dir", "user", "threads", "dns", "tls", "mta_sts", "policy", "listener", "relay",
-                    "domain", "inbound", "limits", "queue", "metrics", "log"});
+                    "domain", "inbound", "limits", "queue", "metrics", "log", "reports", "dkim"});
   read_top(root, c);
   read_dns(root, c.runtime);
   read_tls(root, c);
@@ -720,6 +791,8 @@ void read_document(const toml::table& doc, Problems& p, ServerConfig& c) {
   read_limits(root, c.limits);
   read_queue(root, c.queue);
   read_metrics_and_log(root, c, bound);
+  read_reports(root, c);
+  read_dkim(root, c);
   // The same check as the CLI flags get; the values were range-checked
   // above, so this only repeats it in the runtime's words (a guard for
   // checks added there later).
@@ -913,6 +986,9 @@ std::string render_config(const ServerConfig& c) {
     << "format = " << toml_string(to_string(c.log.format)) << "\n"
     << "level = " << toml_string(c.log.level) << "\n";
 
+  o << "\n[reports]\n"
+    << "tlsrpt_db = " << toml_string(c.reports.tlsrpt_db) << "\n";
+
   for (const auto& listener : c.listeners)
     o << "\n[[listener]]\n"
       << "address = " << toml_string(listener.text()) << "\n"
@@ -921,6 +997,12 @@ std::string render_config(const ServerConfig& c) {
     o << "\n[[domain]]\n"
       << "name = " << toml_string(d.name) << "\n"
       << "delivery = " << toml_string(d.delivery.text()) << "\n";
+  for (const auto& k : c.dkim)
+    o << "\n[[dkim]]\n"
+      << "domain = " << toml_string(k.domain) << "\n"
+      << "selector = " << toml_string(k.selector) << "\n"
+      << "key = " << toml_string(k.key_file) << "\n"
+      << "algorithm = " << toml_string(name_of(kDkimAlgorithms, k.algorithm)) << "\n";
   return o.str();
 }
 

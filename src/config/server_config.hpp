@@ -16,7 +16,7 @@
 //   "<source>:<line>:<column>: <toml++'s description>". Only the first
 //   problem found is reported; the sections are read in a fixed order
 //   (top level, dns, tls, mta_sts, policy, listener, relay, domain,
-//   inbound, limits, queue, metrics, log), so a cross-check such as "a submission
+//   inbound, limits, queue, metrics, log, reports, dkim), so a cross-check such as "a submission
 //   listener needs tls.certificate" never reports the consequence of a bad
 //   value read later.
 // - [[listener]], [[domain]] and relay.networks, when the file gives them,
@@ -25,7 +25,10 @@
 //   follows a spool_dir set in the file. Relative paths are kept as written
 //   and are relative to the working directory of `mxsec serve`; files named
 //   here (certificate, key, trust anchors, users_file, ...) are read when
-//   they are used, not by parse_config().
+//   they are used, not by parse_config(), with one exception: the private
+//   keys of [[dkim]] are read and parsed by parse_config(), so a key that
+//   cannot be read or parsed is an error at the line of its `key` (and a
+//   SIGHUP reload with such a key keeps the running configuration).
 // - The [dns], [tls] (ca_file) and [mta_sts] tables fill the same
 //   runtime::RuntimeOptions the CLI flags fill, and are checked by the same
 //   runtime::validate() with TOML key names (runtime::OptionNames), so
@@ -46,11 +49,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth/dkim/sign.hpp"
 #include "core/file.hpp"
 #include "core/ip_address.hpp"
 #include "core/limits.hpp"
@@ -111,6 +116,28 @@ struct InboundConfig {
   DmarcAction dmarc_reject = DmarcAction::reject;  // what p=reject failures get
   QuarantineAction quarantine = QuarantineAction::header;  // what p=quarantine failures get
   SpfFailAction spf_fail = SpfFailAction::tag;
+};
+
+// One DKIM signing key for outbound mail (RFC 6376, RFC 8463 for Ed25519):
+// [[dkim]] domain, selector, key, algorithm. Mail from authenticated and
+// relay clients whose RFC5322.From domain is `domain` or below it gets one
+// DKIM-Signature per matching entry (smtp/server/outbound_dkim.hpp).
+struct DkimKey {
+  std::string domain;        // as written (may be U-labels)
+  std::string domain_ascii;  // d=, A-labels, lower case
+  std::string selector;      // s=, A-labels, lower case
+  std::string key_file;      // as written
+  // Given, or that of the key; a given one must match the key.
+  auth::dkim::Algorithm algorithm = auth::dkim::Algorithm::rsa_sha256;
+  // The loaded key (immutable, shared by every session of a generation).
+  std::shared_ptr<const auth::dkim::Signer> signer;
+};
+
+// Where the report generators keep what they aggregate.
+struct ReportsConfig {
+  // TLS-RPT events (reporting/tlsrpt_store.hpp); the default follows
+  // spool_dir: <spool_dir>/reports/tlsrpt.sqlite.
+  std::string tlsrpt_db = "./mxsec-data/reports/tlsrpt.sqlite";
 };
 
 // Every attacker-controlled quantity of the server, with its default.
@@ -179,6 +206,8 @@ struct ServerConfig {
   QueueConfig queue;
   MetricsConfig metrics;
   LogConfig log;
+  ReportsConfig reports;
+  std::vector<DkimKey> dkim;   // [[dkim]], in file order
   unsigned threads = 0;        // event loops; 0 = one per core
 };
 

@@ -34,6 +34,7 @@ inline constexpr int kDkimMinRsaBits = 1024;   // RFC 8301 §3.2
 inline constexpr int kDkimMaxRsaBits = 8192;
 inline constexpr int kDkimSignedHeaders = 64;  // h= entries
 inline constexpr long kDkimClockSkewSeconds = 300;
+inline constexpr std::size_t kDkimKeyFileBytes = 64 * 1024;  // a private key file we sign with
 
 // --- Messages ---------------------------------------------------------------
 inline constexpr std::size_t kMessageBytes = 64 * 1024 * 1024;
@@ -139,6 +140,21 @@ inline constexpr std::chrono::milliseconds kStsFetchTimeout{60000};
 // --- TLS-RPT (RFC 8460) -------------------------------------------------------------
 inline constexpr std::size_t kTlsRptRecordBytes = 4096;       // _smtp._tls TXT, joined
 inline constexpr int kTlsRptMaxRua = 8;
+// The TLS-RPT event store (reporting/tlsrpt_store.hpp). Every text field of
+// an event (host names, HELO, addresses, reason code, additional
+// information, queue ID) is escaped and cut to this many octets (plus a
+// "..." marker), so a hostile MX name or HELO cannot grow the database.
+inline constexpr std::size_t kTlsRptEventTextBytes = 512;
+// The policy strings of one event, counted together and one by one: an
+// event over either limit is refused (Errc::limit), not cut, because a cut
+// policy would be reported as a different policy. 32 full-certificate TLSA
+// records (kDaneMaxTlsaRecords x kDaneMaxTlsaDataBytes, in hex) fit, and so
+// does an MTA-STS policy of kStsPolicyBytes.
+inline constexpr std::size_t kTlsRptPolicyBytes = 320 * 1024;
+inline constexpr std::size_t kTlsRptPolicyStrings = 256;
+// How long a writer waits for SQLite's lock held by another connection
+// (another process reading the database) before the write fails.
+inline constexpr std::chrono::milliseconds kTlsRptBusyTimeout{5000};
 
 // --- Transport policy --------------------------------------------------------------
 inline constexpr int kPolicyMaxMxHosts = 32;          // MX records considered per domain

@@ -40,6 +40,7 @@ Result<ReloadPlan> plan_reload(const config::ServerConfig& running, config::Serv
   keep("metrics.address", metrics_text(running) != metrics_text(next));
   keep("log.format", running.log.format != next.log.format);
   keep("queue", running.queue != next.queue);
+  keep("reports.tlsrpt_db", running.reports.tlsrpt_db != next.reports.tlsrpt_db);
 
   next.listeners = running.listeners;
   next.spool_dir = running.spool_dir;
@@ -52,6 +53,7 @@ Result<ReloadPlan> plan_reload(const config::ServerConfig& running, config::Serv
   next.metrics = running.metrics;
   next.log.format = running.log.format;
   next.queue = running.queue;
+  next.reports = running.reports;
 
   if (next.tls.certificate.empty())
     for (const auto& l : next.listeners)

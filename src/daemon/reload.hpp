@@ -12,12 +12,15 @@
 //   reload; a session in progress finishes under the configuration it began
 //   with): relay networks and users_file, [[domain]], the inbound policy
 //   except `inbound.verify`, every [limits] key, tls.certificate and tls.key,
-//   log.level.
+//   log.level, [[dkim]] (the keys are read again by config::load_config(),
+//   so a rotated key file is picked up; a key that fails keeps the old
+//   configuration).
 // - Restart-only: listeners (sockets are bound once, before the privilege
 //   drop), spool_dir, user, threads, hostname, the resolver and policy
 //   options ([dns], [mta_sts], [policy], tls.ca_file: each worker's runtime is
 //   built once), inbound.verify (the workers' verifiers), metrics.address,
-//   log.format and [queue] (the queue runner's options).
+//   log.format, [queue] (the queue runner's options) and reports.tlsrpt_db
+//   (the event store is opened once).
 // - A reload that would leave a running listener without what it needs
 //   (an smtps or submission listener and no tls.certificate) is refused
 //   (Errc::invalid_argument) and the server keeps its configuration.

@@ -14,6 +14,7 @@
 #include "core/strings.hpp"
 #include "smtp/proto/command.hpp"
 #include "smtp/proto/data.hpp"
+#include "smtp/server/outbound_dkim.hpp"
 #include "smtp/server/sasl.hpp"
 
 namespace mxsec::smtp::server {
@@ -606,6 +607,8 @@ class Session {
       }
       prepend = verdict->auth_results_header + prepend;
     }
+    // After every header change above: the signature goes on top.
+    prepend = dkim_signatures(writer, prepend) + prepend;
     queue::Envelope envelope = make_envelope(writer, outcome);
     auto committed = co_await services_.spool->commit(std::move(writer), envelope, std::move(prepend));
     if (!committed) {
@@ -673,6 +676,28 @@ class Session {
       co_return std::nullopt;
     }
     co_return std::move(*v);
+  }
+
+  // DKIM-Signature fields for mail of our own users (outbound_dkim.hpp),
+  // "" when it is not signed. Never refuses: a failure is logged and the
+  // message goes out with the signatures that could be made.
+  std::string dkim_signatures(queue::MessageWriter& writer, const std::string& prepend) const {
+    if (config_.dkim.empty() || !trusted_client()) return {};
+    auto mapped = services_.spool->map_incoming(writer);
+    if (!mapped) {
+      log_error("{}: not DKIM signed: cannot read the spooled text: {}", writer.id(), mapped.error().message);
+      return {};
+    }
+    SystemClock system_clock;
+    const Clock& clock = services_.clock ? *services_.clock : static_cast<const Clock&>(system_clock);
+    auto s = sign_outbound(config_.dkim, prepend, mapped->view(), clock);
+    switch (s.status) {
+      case DkimSigning::signed_: log_info("{}: DKIM signed: {}", writer.id(), s.detail); break;
+      case DkimSigning::no_key: spdlog::debug("{}: not DKIM signed: {}", writer.id(), s.detail); break;
+      case DkimSigning::failed: log_error("{}: DKIM signing failed, accepted with what was made: {}", writer.id(), s.detail); break;
+      default: log_info("{}: not DKIM signed: {}", writer.id(), s.detail); break;
+    }
+    return std::move(s.fields);
   }
 
   std::optional<Refusal> dmarc_refusal(const auth::MessageVerdict& v) const {

@@ -44,6 +44,13 @@
 //   quarantine (p=quarantine, or p=reject with dmarc_reject = quarantine)
 //   adds "X-Mxsec-Quarantine:" and, with inbound.quarantine = hold, holds
 //   the message in the queue. Each verdict goes to Services::on_verdict.
+// - DKIM signing (config [[dkim]]): mail from an authenticated client or
+//   from the relay networks (never from other clients) is signed at the
+//   end of data, after every header field mxsec prepends, with each key
+//   whose domain is the From domain or a parent of it; the DKIM-Signature
+//   fields go on top (smtp/server/outbound_dkim.hpp). A failure to sign is
+//   logged as an error and the message is accepted without the signature
+//   that failed: it is never lost or deferred for it.
 // - Counting (Services::counters, when set): each session, STARTTLS
 //   handshake, accepted or refused message and recipient, limit hit and AUTH
 //   outcome is counted once, where the reply is decided (Counters below).

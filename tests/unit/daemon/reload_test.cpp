@@ -36,9 +36,15 @@ TEST(PlanReload, AppliesReloadableKeys) {
   next.limits.recipients = 200;
   next.relay.networks.clear();
   next.log.level = "debug";
+  config::DkimKey key;
+  key.domain = key.domain_ascii = "example.test";
+  key.selector = "rotated";
+  next.dkim.push_back(key);
   auto plan = plan_reload(running, next);
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_TRUE(plan->kept.empty());
+  ASSERT_EQ(plan->config.dkim.size(), 1u);
+  EXPECT_EQ(plan->config.dkim[0].selector, "rotated");
   ASSERT_EQ(plan->config.domains.size(), 2u);
   EXPECT_EQ(plan->config.domains[1].name_ascii, "new.test");
   EXPECT_EQ(plan->config.limits.recipients, 200);
@@ -57,11 +63,13 @@ TEST(PlanReload, KeepsRestartOnlyKeysAndNamesThem) {
   next.inbound.verify = !running.inbound.verify;
   next.log.format = config::LogConfig::Format::json;
   next.queue.max_lifetime = std::chrono::seconds(3600);
+  next.reports.tlsrpt_db = "/elsewhere/tlsrpt.sqlite";
   auto plan = plan_reload(running, next);
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->kept, (std::vector<std::string>{"listener", "spool_dir", "threads", "hostname",
                                                   "dns, mta_sts, policy, tls.ca_file", "inbound.verify",
-                                                  "log.format", "queue"}));
+                                                  "log.format", "queue", "reports.tlsrpt_db"}));
+  EXPECT_EQ(plan->config.reports.tlsrpt_db, running.reports.tlsrpt_db);
   EXPECT_EQ(plan->config.queue, running.queue);
   EXPECT_EQ(plan->config.listeners[0].port, running.listeners[0].port);
   EXPECT_EQ(plan->config.spool_dir, running.spool_dir);

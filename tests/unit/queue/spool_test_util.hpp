@@ -21,28 +21,15 @@
 #include <vector>
 
 #include "queue/spool.hpp"
+#include "unit/core/temp_dir.hpp"
 
 namespace mxsec::queue::test {
 
-class TempDir {
+class TempDir : public mxsec::test::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mxsec-spool-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
+  TempDir() : mxsec::test::TempDir("mxsec-spool") {}
   // The spool directory inside (Spool::open() in server mode creates it).
-  std::string spool() const { return path_ + "/spool"; }
-
- private:
-  std::string path_;
+  std::string spool() const { return path() + "/spool"; }
 };
 
 inline Options options_for(const std::string& directory, bool fsync = false) {
