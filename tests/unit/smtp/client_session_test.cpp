@@ -357,6 +357,26 @@ TEST(ClientSession, ServerClosingMidDataDefersAndEndsTheSession) {
   EXPECT_EQ(t.log.transactions, 0);
 }
 
+TEST(ClientSession, SilenceOrAWrongCodeAfterTheDot) {
+  auto silent = smtp_script();
+  silent.silent_after_dot = true;
+  auto o = options();
+  o.timeouts.data_done = milliseconds(200);
+  auto t = talk(silent, mx(Verdict::opportunistic), o, {message(), message({"c@example.net"})});
+  ASSERT_EQ(t.outcomes.size(), 2u);
+  EXPECT_EQ(t.outcomes[0][0].status, RecipientStatus::deferred);
+  EXPECT_NE(t.outcomes[0][0].text.find("waiting for the reply after end of data"), std::string::npos)
+      << t.outcomes[0][0].text;
+  EXPECT_EQ(t.outcomes[1][0].status, RecipientStatus::deferred);
+  EXPECT_FALSE(t.usable_at_end);
+
+  auto odd = smtp_script();
+  odd.after_dot_all = "354 again?\r\n";
+  auto u = talk(odd, mx(Verdict::opportunistic), options());
+  EXPECT_EQ(u.outcomes.at(0).at(0).status, RecipientStatus::deferred);
+  EXPECT_NE(u.outcomes.at(0).at(0).text.find("unexpected reply"), std::string::npos) << u.outcomes.at(0).at(0).text;
+}
+
 TEST(ClientSession, RefusedGreetingIsAHostFailure) {
   auto s = smtp_script();
   s.greeting = "554 5.3.2 go away\r\n";
@@ -422,6 +442,23 @@ TEST(ClientSession, DaneEeMatchDelivers) {
   EXPECT_EQ(t.log.commands.at(1), "STARTTLS");
   EXPECT_TRUE(t.caps.requiretls());  // the capabilities are those of the EHLO over TLS
   EXPECT_FALSE(t.caps.starttls());
+}
+
+// RFC 7672 §8.1: SNI carries the TLSA base domain (the CNAME target where
+// the TLSA records were found), not the MX host name.
+TEST(ClientSession, SniIsTheTlsaBaseDomain) {
+  auto d = mx(Verdict::dane, {tlsa(3, pki().leaf.cert.get())});
+  d.reference_names = {"real.hosting.example", "mx.example.net", "example.net"};
+  auto t = talk(smtp_script(), d, options());
+  ASSERT_FALSE(t.failure) << t.failure->text;
+  EXPECT_EQ(t.log.sni, "real.hosting.example");
+  auto u = talk(smtp_script(), mx(Verdict::mta_sts), options());
+  EXPECT_EQ(u.log.sni, "mx.example.net");
+}
+
+TEST(ClientSession, PeerNames) {
+  EXPECT_EQ(peer_name("mx.example.net", *IpAddress::parse("192.0.2.1"), 25), "mx.example.net[192.0.2.1]:25");
+  EXPECT_EQ(peer_name("mx.example.net", *IpAddress::parse("2001:db8::1"), 25), "mx.example.net[2001:db8::1]:25");
 }
 
 TEST(ClientSession, DaneTaMatchDelivers) {
