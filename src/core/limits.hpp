@@ -62,6 +62,24 @@ inline constexpr std::chrono::milliseconds kSmtpGreetingTimeout{300000};  // §4
 inline constexpr std::chrono::milliseconds kSmtpCommandTimeout{300000};   // §4.5.3.2.2 (MAIL), EHLO alike
 inline constexpr std::chrono::milliseconds kProbeTimeout{30000};          // whole `mxsec probe` session
 
+// --- SMTP delivery client (smtp/client/session.hpp) ------------------------------
+// RFC 5321 §4.5.3.2: "An SMTP client MUST provide a timeout mechanism. [...]
+// the timeouts [...] SHOULD be easily reconfigurable, preferably without
+// recompiling". The greeting (§4.5.3.2.1, 5 minutes) is kSmtpGreetingTimeout;
+// EHLO, STARTTLS, RSET and QUIT use kSmtpCommandTimeout.
+inline constexpr std::chrono::milliseconds kSmtpMailTimeout{300000};       // §4.5.3.2.2: MAIL, 5 minutes
+inline constexpr std::chrono::milliseconds kSmtpRcptTimeout{300000};       // §4.5.3.2.3: RCPT, 5 minutes
+inline constexpr std::chrono::milliseconds kSmtpDataInitTimeout{120000};   // §4.5.3.2.4: DATA initiation, 2 minutes
+inline constexpr std::chrono::milliseconds kSmtpDataBlockTimeout{180000};  // §4.5.3.2.5: each data block, 3 minutes
+inline constexpr std::chrono::milliseconds kSmtpDataDoneTimeout{600000};   // §4.5.3.2.6: after ".", 10 minutes
+// Hard deadline of one outbound session, connect to QUIT, however many
+// messages it carries (connection reuse) and whatever each step's deadline.
+inline constexpr std::chrono::milliseconds kSmtpClientSessionTimeout{1800000};  // 30 minutes
+// RCPT commands per pipelined write (RFC 2920 §3.1), as kLmtpPipelineRcpts.
+inline constexpr std::size_t kSmtpPipelineRcpts = 100;
+// Message text is dot-stuffed and written in blocks of about this size.
+inline constexpr std::size_t kSmtpDataBlockBytes = 64 * 1024;
+
 // --- LMTP client (delivery/lmtp: RFC 2033 local delivery) ------------------------
 // RFC 5321 §4.5.3.2 timeouts, which RFC 2033 inherits. A local mail store
 // answers in milliseconds; these bound a store that hangs, so that a runner

@@ -36,6 +36,9 @@
 // - The text is the slices in order, dot-stuffed with CRLF line ends
 //   (smtp/proto/data_encoder.hpp: no line we send can end the data early),
 //   written in blocks of limits::kLmtpDataBlockBytes.
+// - MAIL, RCPT, DATA, the text and the replies after "." are the shared
+//   client transaction (smtp/client/transaction.hpp), with one reply per
+//   accepted recipient after ".".
 // - Verdicts, per recipient (LmtpOutcome): a 2xx reply to its RCPT and then
 //   2xx after "." is `delivered`; a 5xx reply to MAIL, to its RCPT, to DATA
 //   or after "." is `failed` (permanent: the runner bounces it); a 4xx
@@ -74,6 +77,7 @@
 
 #include "core/ip_address.hpp"
 #include "core/limits.hpp"
+#include "smtp/client/transaction.hpp"
 #include "smtp/proto/reply.hpp"
 #include "smtp/session/connection.hpp"
 
@@ -105,14 +109,11 @@ struct LmtpEnvelope {
   bool smtputf8 = false;                     // the message was received with SMTPUTF8
 };
 
-enum class LmtpStatus { delivered, deferred, failed };
-const char* to_string(LmtpStatus s);  // "sent", "deferred", "bounced" (Postfix's log words)
-
-struct LmtpOutcome {
-  LmtpStatus status = LmtpStatus::deferred;
-  smtp::EnhancedStatus enhanced{4, 0, 0};
-  std::string text;
-};
+// The outcome vocabulary is the shared one of smtp/client/transaction.hpp;
+// to_string(LmtpStatus) gives "sent", "deferred", "bounced".
+using LmtpStatus = smtp::RecipientStatus;
+using LmtpOutcome = smtp::RecipientOutcome;
+using smtp::to_string;
 
 std::vector<LmtpOutcome> deliver_lmtp(const LmtpDestination& destination, const LmtpEnvelope& envelope,
                                       const std::vector<std::string_view>& slices, const LmtpOptions& options);

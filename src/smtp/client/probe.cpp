@@ -1,9 +1,9 @@
 #include "smtp/client/probe.hpp"
 
 #include <asio/ip/tcp.hpp>
-#include <algorithm>
-#include <cstring>
 
+#include "smtp/client/tls_judge.hpp"
+#include "smtp/client/transaction.hpp"
 #include "smtp/session/connection.hpp"
 
 namespace mxsec::smtp {
@@ -26,24 +26,6 @@ namespace {
 using tcp = asio::ip::tcp;
 using policy::tlsrpt::ResultType;
 
-asio::ip::address to_asio(const IpAddress& a) {
-  if (a.is_v4()) {
-    asio::ip::address_v4::bytes_type b;
-    std::memcpy(b.data(), a.bytes(), b.size());
-    return asio::ip::address_v4(b);
-  }
-  asio::ip::address_v6::bytes_type b;
-  std::memcpy(b.data(), a.bytes(), b.size());
-  return asio::ip::address_v6(b);
-}
-
-// A name we put on the wire must not smuggle a second command (CR, LF) or
-// split the argument (SP).
-bool is_wire_safe(std::string_view s) {
-  if (s.empty() || s.size() > 255) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 33 && c <= 126; });
-}
-
 }  // namespace
 
 asio::awaitable<ProbeResult> probe(ProbeRequest req) {
@@ -51,7 +33,7 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
   auto fail = [&r](ProbeStage stage, Error e) {
     if (!r.failure) r.failure = ProbeFailure{stage, std::move(e)};
   };
-  if (!is_wire_safe(req.ehlo_name) || !is_wire_safe(req.mx_host)) {
+  if (!is_wire_name(req.ehlo_name) || !is_wire_name(req.mx_host)) {
     fail(ProbeStage::connect, make_error(Errc::invalid_argument, "EHLO name and MX host must be printable, no spaces"));
     co_return r;
   }
@@ -61,16 +43,11 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
     co_return r;
   }
 
-  SessionConfig config;
-  config.timeouts.connect = req.timeouts.connect;
-  config.timeouts.read = req.timeouts.command;
-  config.timeouts.write = req.timeouts.command;
-  config.timeouts.handshake = req.timeouts.handshake;
-  config.timeouts.session = req.timeouts.total;
-  config.reply_limits = req.reply_limits;
+  const ProbeTimeouts& t = req.timeouts;
+  const SessionConfig config = client_session_config(t.connect, t.command, t.handshake, t.total, req.reply_limits);
 
   // --- connect ------------------------------------------------------------
-  auto connected = co_await Connection::connect(tcp::endpoint(to_asio(req.address), req.port), config);
+  auto connected = co_await Connection::connect(endpoint_of(req.address, req.port), config);
   if (!connected) {
     fail(ProbeStage::connect, connected.error());
     co_return r;
@@ -153,23 +130,22 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
   }
   r.plaintext_discarded = started->plaintext_discarded;
 
+  // SNI and DANE (smtp/client/tls_judge.hpp). The probe judges by DANE when
+  // TLSA records were given (none usable: dane-unusable-tls-required), else
+  // by WebPKI, as an MTA-STS client would.
+  TlsExpectation expect;
+  expect.verdict = !req.tlsa ? policy::Verdict::mta_sts
+                   : req.tlsa->empty() ? policy::Verdict::dane_unusable_tls_required
+                                       : policy::Verdict::dane;
+  expect.mx_host = req.mx_host;
+  if (req.tlsa) expect.tlsa = *req.tlsa;
+  expect.reference_names = req.reference_names;
+  expect.verify_time = req.verify_time;
   SSL* ssl = conn.ssl();
-  if (req.verify_time) X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl), static_cast<time_t>(*req.verify_time));
-  const bool dane_requested = req.tlsa.has_value();
-  bool dane_armed = false;
-  // RFC 7672 §8.1: SNI is the TLSA base domain, the first reference name.
-  const std::vector<std::string> names =
-      req.reference_names.empty() ? std::vector<std::string>{req.mx_host} : req.reference_names;
-  if (dane_requested && !req.tlsa->empty()) {
-    auto armed = tls::dane::enable_dane(ssl, *req.tlsa, names);
-    if (!armed) {
-      fail(ProbeStage::handshake, armed.error());
-      r.tlsrpt_failure = ResultType::validation_failure;
-      co_return finish();
-    }
-    dane_armed = true;
-  } else if (SSL_set_tlsext_host_name(ssl, names.front().c_str()) != 1) {
-    fail(ProbeStage::handshake, make_error(Errc::crypto, "cannot set SNI: " + tls::openssl_error_text()));
+  auto armed = arm_tls(ssl, expect);
+  if (!armed) {
+    fail(ProbeStage::handshake, armed.error());
+    if (expect.verdict == policy::Verdict::dane) r.tlsrpt_failure = ResultType::validation_failure;
     co_return finish();
   }
 
@@ -180,28 +156,15 @@ asio::awaitable<ProbeResult> probe(ProbeRequest req) {
     r.tlsrpt_failure = ResultType::validation_failure;
     co_return finish();
   }
+  TlsJudgement judged = judge_tls(ssl, expect, *armed);
   r.tls_established = true;
-  r.protocol = tls::protocol_name(ssl);
-  if (const char* c = SSL_get_cipher_name(ssl)) r.cipher = c;
-  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
-  if (auto described = tls::describe_chain(chain)) {
-    r.peer_chain = std::move(described->certificates);
-    r.chain_truncated = described->truncated;
-  }
-  r.webpki = tls::check_webpki(SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)), SSL_get0_peer_certificate(ssl), chain,
-                               req.mx_host, req.verify_time);
-  if (dane_armed) {
-    r.dane = tls::dane::dane_outcome(ssl);
-    if (r.dane.status != tls::dane::DaneStatus::matched) r.tlsrpt_failure = ResultType::validation_failure;
-  } else if (dane_requested) {
-    // RFC 7672 §2.2: TLSA records exist but none is usable: TLS without
-    // authentication; RFC 8460 §4.3.2.1 reports that as "tlsa-invalid".
-    r.dane.status = tls::dane::DaneStatus::no_match;
-    r.dane.verify_error_text = "no usable TLSA records";
-    r.tlsrpt_failure = ResultType::tlsa_invalid;
-  } else {
-    r.tlsrpt_failure = tls::tlsrpt_result_type(r.webpki->verdict);
-  }
+  r.protocol = std::move(judged.protocol);
+  r.cipher = std::move(judged.cipher);
+  r.peer_chain = std::move(judged.peer_chain);
+  r.chain_truncated = judged.chain_truncated;
+  r.dane = std::move(judged.dane);
+  r.webpki = std::move(judged.webpki);
+  r.tlsrpt_failure = judged.tlsrpt_failure;
 
   // --- EHLO again over TLS (RFC 3207 §4.2: the server forgets what it knew) --------------
   auto ehlo_tls = co_await conn.command("EHLO " + req.ehlo_name);

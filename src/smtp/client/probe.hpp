@@ -7,7 +7,10 @@
 //   handshake (SNI = the first reference name: the TLSA base domain), EHLO again over TLS, then QUIT. It
 //   sends nothing but EHLO, STARTTLS and QUIT: a probe never sends mail.
 // - Verification never aborts the handshake (tls::make_client_context uses
-//   SSL_VERIFY_NONE), so one connection yields both verdicts:
+//   SSL_VERIFY_NONE), so one connection yields both verdicts (judged by
+//   smtp/client/tls_judge.hpp, as for the delivery client: the probe's
+//   policy is `dane` with usable records, `dane-unusable-tls-required` with
+//   an empty `tlsa`, `mta-sts` without `tlsa`):
 //     * DANE (when `tlsa` holds usable records): OpenSSL's own DANE check
 //       (tls/dane/verify.hpp), judged by SSL_get_verify_result();
 //     * WebPKI for `mx_host` (MTA-STS, RFC 8461 §4.1): tls::check_webpki()

@@ -1,8 +1,10 @@
-// Shared by the delivery tests: a scripted LMTP server (RFC 2033) on the
-// session layer, over the in-memory stream (serve_lmtp) or on 127.0.0.1
-// with its own thread (LmtpTestServer, for the blocking deliver_lmtp() and
-// the queue runner). The script says what to answer; the log records what
-// the client sent, so tests judge the client by its bytes.
+// Shared by the delivery and SMTP client tests: a scripted LMTP server (RFC
+// 2033) on the session layer, over the in-memory stream (serve_lmtp) or on
+// 127.0.0.1 with its own thread (LmtpTestServer, for the blocking
+// deliver_lmtp() and the queue runner). With `hello` = "EHLO" and
+// `one_reply_after_dot` it plays an SMTP server (RFC 5321), with STARTTLS
+// when given a TLS context (RFC 3207). The script says what to answer; the
+// log records what the client sent, so tests judge the client by its bytes.
 #pragma once
 
 #include <asio/co_spawn.hpp>
@@ -34,6 +36,15 @@ struct LmtpScript {
   bool silent_after_dot = false;  // never answer after "."
   bool close_after_dot = false;   // close right after the replies to "."
   bool endless_lhlo_reply = false;  // answer LHLO with one line that never ends
+  // --- SMTP (RFC 5321) ---
+  std::string hello = "LHLO";      // the verb answered with `lhlo`
+  std::string helo = "250 store.test\r\n";  // reply to HELO
+  std::string ehlo_tls;            // reply to `hello` over TLS ("" = `lhlo`)
+  std::string starttls = "220 2.0.0 Ready to start TLS\r\n";  // written in one write
+  SSL_CTX* tls = nullptr;          // server context; nullptr = hang up after a 2xx to STARTTLS
+  bool one_reply_after_dot = false;  // SMTP: one reply for the transaction
+  std::string after_dot_all = "250 2.0.0 Ok: queued as 1234\r\n";
+  std::string rset = "250 2.0.0 Ok\r\n";
 };
 
 struct LmtpServerLog {
@@ -44,6 +55,10 @@ struct LmtpServerLog {
   bool end_of_data = false;             // "." received
   bool quit = false;
   std::size_t endless_bytes = 0;  // octets of the endless reply written before the client closed
+  std::vector<bool> over_tls;     // per command: it arrived over TLS
+  bool tls = false;               // the TLS handshake completed
+  std::string sni;                // the server name the client sent
+  int transactions = 0;           // "." received
 };
 
 inline std::string address_of(const std::string& command) {
@@ -87,8 +102,9 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
     const std::string cmd = line->text;
     log.commands.push_back(cmd);
     log.pipelined.push_back(conn.buffered() > 0);
+    log.over_tls.push_back(conn.tls_started());
     std::string reply;
-    if (starts_with_ci(cmd, "LHLO") && script.endless_lhlo_reply) {
+    if (starts_with_ci(cmd, script.hello) && script.endless_lhlo_reply) {
       // One reply line without an end, until the client gives up.
       const std::string chunk = "250-" + std::string(4092, 'x');
       for (int i = 0; i < 4096; ++i) {  // 16 MiB at most, then stop
@@ -99,8 +115,27 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
       co_await drain(conn);
       co_return;
     }
-    if (starts_with_ci(cmd, "LHLO")) {
-      reply = script.lhlo;
+    if (starts_with_ci(cmd, script.hello)) {
+      reply = conn.tls_started() && !script.ehlo_tls.empty() ? script.ehlo_tls : script.lhlo;
+    } else if (starts_with_ci(cmd, "HELO")) {
+      reply = script.helo;
+    } else if (starts_with_ci(cmd, "STARTTLS")) {
+      if (!co_await answer(conn, script.starttls)) co_return;
+      if (script.starttls.front() != '2') continue;
+      if (!script.tls) {
+        conn.close();
+        co_return;
+      }
+      if (!conn.start_tls(script.tls, smtp::TlsRole::server)) co_return;
+      auto shaken = co_await conn.handshake();
+      if (!shaken) co_return;
+      log.tls = true;
+      if (const char* sni = SSL_get_servername(conn.ssl(), TLSEXT_NAMETYPE_host_name)) log.sni = sni;
+      accepted.clear();
+      continue;
+    } else if (starts_with_ci(cmd, "RSET")) {
+      accepted.clear();
+      reply = script.rset;
     } else if (starts_with_ci(cmd, "MAIL")) {
       reply = script.mail;
     } else if (starts_with_ci(cmd, "RCPT")) {
@@ -122,13 +157,15 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
         }
       }
       log.end_of_data = true;
+      ++log.transactions;
       if (script.silent_after_dot) {
         co_await drain(conn);
         co_return;
       }
-      for (const auto& a : accepted) {
-        const auto it = script.after_dot.find(a);
-        reply += it == script.after_dot.end() ? "250 2.0.0 <" + a + "> 1234 Saved\r\n" : it->second;
+      if (script.one_reply_after_dot) reply = script.after_dot_all;
+      for (std::size_t i = 0; !script.one_reply_after_dot && i < accepted.size(); ++i) {
+        const auto it = script.after_dot.find(accepted[i]);
+        reply += it == script.after_dot.end() ? "250 2.0.0 <" + accepted[i] + "> 1234 Saved\r\n" : it->second;
       }
       accepted.clear();
       if (script.close_after_dot) {
