@@ -25,6 +25,8 @@
 #include "daemon/metrics.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/verdict_log.hpp"
+#include "delivery/outbound.hpp"
+#include "reporting/tlsrpt_store.hpp"
 #include "delivery/runner.hpp"
 #include "metrics/http_server.hpp"
 #include "queue/spool.hpp"
@@ -160,6 +162,8 @@ struct Server::Impl {
   // Password hashing (yescrypt) off the event loops.
   asio::thread_pool blocking{2};
   SystemClock clock;
+  std::unique_ptr<reporting::TlsRptStore> tlsrpt;     // outlives the agent that records into it
+  std::unique_ptr<delivery::OutboundAgent> outbound;  // outlives the runner that uses it
   std::unique_ptr<delivery::QueueRunner> runner;
   std::unique_ptr<VerdictLog> verdicts;
   std::unique_ptr<ServerMetrics> metrics;  // always; reads spool and runner when rendering
@@ -309,8 +313,17 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   auto verdicts = VerdictLog::open(reports + "/dmarc.jsonl");
   if (!verdicts) return verdicts.error();
   impl->verdicts = std::move(*verdicts);
-  impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock,
-                                                         delivery::runner_options(c.queue));
+  delivery::OutboundOptions relay;
+  relay.ehlo_name = c.hostname_ascii;
+  auto events = reporting::TlsRptStore::open(c.reports.tlsrpt_db);
+  if (!events) return events.error();
+  impl->tlsrpt = std::move(*events);
+  auto outbound = delivery::OutboundAgent::create(c.runtime, relay, impl->tlsrpt.get(), &impl->clock);
+  if (!outbound) return outbound.error();
+  impl->outbound = std::move(*outbound);
+  delivery::RunnerOptions run = delivery::runner_options(c.queue);
+  run.outbound = impl->outbound.get();
+  impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock, run);
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   impl->metrics = std::make_unique<ServerMetrics>(
       ServerMetrics::Sources{impl->spool.get(), impl->runner.get(), std::chrono::duration<double>(now).count()});

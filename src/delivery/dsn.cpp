@@ -355,6 +355,10 @@ bool report_is_global(const DsnReport& report) {
 
 std::optional<std::string> reply_status(std::string_view reply) {
   const std::string_view d = trim(reply);
+  // Our own reason, led by its code: "5.7.30 REQUIRETLS support required ...".
+  if (const std::string_view lead = d.substr(0, d.find(' '));
+      is_status_code(lead) && (lead[0] == '4' || lead[0] == '5'))
+    return std::string(lead);
   if (!is_smtp_reply(d) || d[0] == '2' || d[0] == '3') return std::nullopt;
   // RFC 2034 §4: the enhanced code follows the reply code; its class must
   // agree with the reply's, or the code is not trusted.

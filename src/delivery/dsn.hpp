@@ -113,8 +113,9 @@ struct DsnMessage {
 
 // The RFC 3463 status a reply reports ("550 5.1.1 ..." -> "5.1.1"): its
 // enhanced code when that agrees with the reply code's class (RFC 2034 §4),
-// else the class with ".0.0"; nullopt for text that is not a 4xx or 5xx
-// reply.
+// else the class with ".0.0"; for our own reason led by a 4.x.x or 5.x.x
+// code ("5.7.30 REQUIRETLS support required ...") that code; nullopt for
+// any other text.
 std::optional<std::string> reply_status(std::string_view reply);
 
 // `original` is the message as it was queued (our prepended fields, then

@@ -28,11 +28,15 @@ std::string authserv_id_of(std::string_view value) {
 
 }  // namespace
 
-std::vector<ByteRange> forged_auth_results(std::string_view text, std::string_view authserv_id) {
-  std::vector<ByteRange> out;
+namespace {
+
+// Calls visit(begin, end, name, value) for each field of the header section
+// of `text` (up to the first empty line): its first line, then continuation
+// lines starting with WSP.
+template <class Visit>
+void for_each_field(std::string_view text, Visit visit) {
   std::size_t pos = 0;
   while (pos < text.size()) {
-    // One field: its first line, then continuation lines starting with WSP.
     std::size_t end = pos;
     do {
       const std::size_t lf = text.find('\n', end);
@@ -41,12 +45,30 @@ std::vector<ByteRange> forged_auth_results(std::string_view text, std::string_vi
     const std::string_view field = text.substr(pos, end - pos);
     if (field == "\r\n" || field == "\n") break;  // the empty line ends the header section
     const std::size_t colon = field.find(':');
-    if (colon != std::string_view::npos && iequals(trim(field.substr(0, colon)), kFieldName) &&
-        iequals(authserv_id_of(field.substr(colon + 1)), authserv_id))
-      out.push_back({pos, end});
+    if (colon != std::string_view::npos) visit(pos, end, trim(field.substr(0, colon)), field.substr(colon + 1));
     pos = end;
   }
+}
+
+}  // namespace
+
+std::vector<ByteRange> forged_auth_results(std::string_view text, std::string_view authserv_id) {
+  std::vector<ByteRange> out;
+  for_each_field(text, [&](std::size_t begin, std::size_t end, std::string_view name, std::string_view value) {
+    if (iequals(name, kFieldName) && iequals(authserv_id_of(value), authserv_id)) out.push_back({begin, end});
+  });
   return out;
+}
+
+bool tls_required_no(std::string_view text) {
+  bool no = false;
+  for_each_field(text, [&](std::size_t, std::size_t, std::string_view name, std::string_view value) {
+    if (!iequals(name, "TLS-Required")) return;
+    std::string v(value);
+    std::erase_if(v, [](char c) { return c == '\r' || c == '\n'; });
+    if (iequals(trim(v), "No")) no = true;
+  });
+  return no;
 }
 
 std::vector<std::string_view> output_slices(std::string_view prepend, std::string_view text,

@@ -10,6 +10,11 @@
 //   are returned as byte ranges so the writer can skip them without
 //   copying the message; a field that does not parse is judged by its first
 //   token, so a malformed forgery is removed too.
+// - tls_required_no() tells whether the header section holds a
+//   "TLS-Required: No" field (RFC 8689 §5: the sender asks that the
+//   recipient domain's TLS policy, DANE or MTA-STS, not stop delivery; the
+//   name and "No" are case-insensitive, folding and white space around the
+//   value ignored). The queue runner asks before relaying.
 // - OutputPlan::slices() lists what to write, in order: our prepended
 //   fields, then the message text without the removed ranges.
 #pragma once
@@ -26,6 +31,8 @@ struct ByteRange {
 };
 
 std::vector<ByteRange> forged_auth_results(std::string_view text, std::string_view authserv_id);
+
+bool tls_required_no(std::string_view text);
 
 // prepend, then text minus `removed` (sorted, disjoint ranges of text).
 std::vector<std::string_view> output_slices(std::string_view prepend, std::string_view text,

@@ -18,6 +18,7 @@
 #include "delivery/lmtp.hpp"
 #include "delivery/maildir.hpp"
 #include "delivery/notify.hpp"
+#include "delivery/outbound.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -52,6 +53,11 @@ const char* to_string(Verdict v) {
 }
 
 // The due recipients of one attempt that go to one LMTP server.
+struct RelayGroup {
+  std::string domain;  // A-labels
+  std::vector<queue::Recipient*> recipients;
+};
+
 struct LmtpGroup {
   LmtpDestination destination;
   std::vector<queue::Recipient*> recipients;
@@ -137,10 +143,13 @@ struct QueueRunner::Impl {
 
   // Records what an attempt made of one recipient (r.attempts already
   // counted) and logs it.
-  void settle(const queue::Envelope& e, queue::Recipient& r, std::string relay, Verdict verdict, std::string text) {
+  void settle(const queue::Envelope& e, queue::Recipient& r, std::string relay, Verdict verdict, std::string text,
+              std::string tls = {}, std::string policy = {}) {
     const std::int64_t now = clock.now();
     r.last_host = std::move(relay);
     r.last_result = std::move(text);
+    r.last_tls = std::move(tls);
+    r.last_policy = std::move(policy);
     switch (verdict) {
       case Verdict::sent: r.state = queue::RecipientState::delivered; break;
       // The bounce (DSN) itself is made for every recipient that leaves an
@@ -154,8 +163,9 @@ struct QueueRunner::Impl {
       if (verdict == Verdict::deferred) ++stats.deferred;
       if (verdict == Verdict::bounced) ++stats.bounced;
     }
-    spdlog::info("{}: to=<{}>, relay={}, delay={:.0f}, status={} ({})", e.id, escape_for_log(r.address), r.last_host,
-                 static_cast<double>(now - e.arrival), to_string(verdict), escape_for_log(r.last_result));
+    const std::string tls_field = r.last_tls.empty() ? "" : ", tls=" + r.last_tls;
+    spdlog::info("{}: to=<{}>, relay={}, delay={:.0f}{}, status={} ({})", e.id, escape_for_log(r.address), r.last_host,
+                 static_cast<double>(now - e.arrival), tls_field, to_string(verdict), escape_for_log(r.last_result));
   }
 
   // One recipient, one attempt (Maildir, or no agent); updates its state.
@@ -195,6 +205,20 @@ struct QueueRunner::Impl {
              std::move(outcomes[i].text));
   }
 
+  // The recipients of one domain relayed to its MX hosts (delivery/outbound.hpp).
+  void deliver_relay_group(const queue::Envelope& e, const RelayGroup& group,
+                           const std::vector<std::string_view>& slices, bool tls_required_no) {
+    std::vector<const queue::Recipient*> recipients;
+    for (auto* r : group.recipients) {
+      ++r->attempts;
+      recipients.push_back(r);
+    }
+    auto outcomes = options.outbound->deliver(e, group.domain, recipients, slices, tls_required_no);
+    for (std::size_t i = 0; i < group.recipients.size(); ++i)
+      settle(e, *group.recipients[i], std::move(outcomes[i].relay), verdict_of(outcomes[i].status),
+             std::move(outcomes[i].text), std::move(outcomes[i].tls), std::move(outcomes[i].policy));
+  }
+
   void attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {
     if (spool.held(id)) return;
     auto envelope = given ? Result<queue::Envelope>(std::move(*given)) : spool.load(id);
@@ -216,9 +240,16 @@ struct QueueRunner::Impl {
     const std::int64_t now = clock.now();
     const Snapshot before = snapshot(*envelope);
     std::vector<LmtpGroup> lmtp;
+    std::vector<RelayGroup> relay;
     for (auto& r : envelope->recipients) {
       if (r.state != queue::RecipientState::pending || r.next_attempt > now) continue;
       const auto* local = local_domain(config, r.domain_ascii);
+      if (!local && options.outbound) {
+        auto it = std::find_if(relay.begin(), relay.end(), [&r](const RelayGroup& g) { return g.domain == r.domain_ascii; });
+        if (it == relay.end()) relay.push_back({r.domain_ascii, {&r}});
+        else it->recipients.push_back(&r);
+        continue;
+      }
       if (!local || local->delivery.kind != config::Delivery::Kind::lmtp) {
         deliver(config, *envelope, r, slices);
         continue;
@@ -232,6 +263,10 @@ struct QueueRunner::Impl {
       else it->recipients.push_back(&r);
     }
     for (const auto& group : lmtp) deliver_lmtp_group(config, *envelope, group, slices);
+    if (!relay.empty()) {
+      const bool relaxed = tls_required_no(text);
+      for (const auto& group : relay) deliver_relay_group(*envelope, group, slices, relaxed);
+    }
     report_to_sender(config, *envelope, before, slices);
     finish(*envelope);
   }

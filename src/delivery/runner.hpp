@@ -18,9 +18,15 @@
 //   server refuses permanently (5xx) becomes `bounced`, with the server's
 //   reply in `last_result` ("550 5.1.1 <u@example> User doesn't exist").
 //   `last_host` is "maildir" or "lmtp[IP]:PORT".
-//   XXX Non-local recipients (relayed mail) wait in the queue with the
-//   reason "no delivery agent yet" (and bounce when they expire); outbound
-//   SMTP comes with the delivery work.
+//   Recipients outside the local domains are grouped by domain and each
+//   group relayed with one attempt of the OutboundAgent
+//   (delivery/outbound.hpp: policy, MX hosts, STARTTLS, verification), with
+//   the message's "TLS-Required: No" field honoured (RFC 8689 §5). A relay
+//   refused for good (5xx, null MX, no such domain) bounces; anything else
+//   defers. `last_host` is the MX peer "mx.example[192.0.2.1]:25" (or
+//   "none"), `last_policy` and `last_tls` the host's verdict and the
+//   session's TLS. Without an agent they wait with "no delivery agent yet"
+//   (and bounce when they expire).
 // - Bounces and notices (delivery/notify.hpp): after each attempt, before
 //   the message's state is saved, recipients still pending
 //   Options::max_lifetime after the message's arrival bounce ("message
@@ -40,7 +46,8 @@
 // - Held messages (queue hold) are skipped until released and flushed.
 // - One log line per recipient and attempt, Postfix style:
 //   "ID: to=<user@example>, relay=maildir, delay=0, status=sent (...)",
-//   "ID: to=<u@example>, relay=lmtp[127.0.0.1]:24, delay=0, status=bounced (550 5.1.1 ...)";
+//   "ID: to=<u@example>, relay=lmtp[127.0.0.1]:24, delay=0, status=bounced (550 5.1.1 ...)",
+//   "ID: to=<u@example.de>, relay=mx.example.de[192.0.2.1]:25, delay=0, tls=dane-ee, status=sent (250 ...)";
 //   status is sent, deferred or bounced; and one per notice: "ID: sender
 //   non-delivery notification: NEWID".
 #pragma once
@@ -55,6 +62,8 @@
 
 namespace mxsec::delivery {
 
+class OutboundAgent;
+
 struct RunnerOptions {
   std::size_t threads = 4;
   std::chrono::seconds min_backoff = config::QueueConfig{}.min_backoff;
@@ -63,6 +72,9 @@ struct RunnerOptions {
   SyncMethod sync = SyncMethod::fsync;  // of Maildir deliveries (the spool has its own)
   std::chrono::seconds max_lifetime = config::QueueConfig{}.max_lifetime;
   std::chrono::seconds delay_warning = config::QueueConfig{}.delay_warning;  // 0 = no delay notices
+  // Relays recipients outside the local domains; null: they wait with "no
+  // delivery agent yet" (tests of local delivery). Must outlive the runner.
+  OutboundAgent* outbound = nullptr;
 };
 
 // The options `serve` runs with: the [queue] section, the rest as default.

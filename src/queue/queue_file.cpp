@@ -141,11 +141,16 @@ void put_delivery_fields(json& out, const Recipient& r) {
   out["next_attempt"] = r.next_attempt;
   out["last_result"] = r.last_result;
   out["last_host"] = r.last_host;
+  if (!r.last_policy.empty()) out["last_policy"] = r.last_policy;
+  if (!r.last_tls.empty()) out["last_tls"] = r.last_tls;
 }
 
 void get_delivery_fields(Fields& in, Recipient& r) {
+  std::optional<std::string> policy, tls;  // absent before relaying existed, and for local deliveries
   in("state", r.state)("attempts", r.attempts)("next_attempt", r.next_attempt)("last_result", r.last_result)(
-      "last_host", r.last_host);
+      "last_host", r.last_host)("last_policy", policy)("last_tls", tls);
+  r.last_policy = policy.value_or("");
+  r.last_tls = tls.value_or("");
 }
 
 const json* array_field(const json& object, const char* key) {
@@ -336,6 +341,8 @@ Result<void> merge_state(std::string_view json_text, Envelope& e) {
     r.next_attempt = s.next_attempt;
     r.last_result = s.last_result;
     r.last_host = s.last_host;
+    r.last_policy = s.last_policy;
+    r.last_tls = s.last_tls;
   }
   e.delay_notified = delay_notified;
   return {};

@@ -128,6 +128,12 @@ struct Recipient {
   std::int64_t next_attempt = 0;  // unix seconds; 0 = now
   std::string last_result;        // the last attempt's reply or reason, for `queue show` and DSNs
   std::string last_host;          // "mx.example[192.0.2.1]:25" or "maildir:/path"
+  // Relayed recipients: the MX host's transport policy at the last attempt
+  // (policy::to_string(Verdict): "dane", "mta-sts", ...) and the TLS the
+  // session had (`tls=`: dane-ee, dane-ta, mta-sts, opportunistic, none);
+  // "" when not relayed or no session carried the message.
+  std::string last_policy;
+  std::string last_tls;
 };
 
 struct Envelope {

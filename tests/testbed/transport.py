@@ -95,9 +95,9 @@ WRONG_CN = "mxsec wrong root"
 #   deliver   what an MTA relaying one message to user@<domain> must do:
 #             (outcome, tls, TLS-RPT result) with outcome delivered | deferred |
 #             bounced; tls the protection of the hop that delivered it:
-#             dane-ee, dane-ta, mta-sts, encrypt (TLS required but not
-#             authenticated), opportunistic (TLS not required, not
-#             authenticated), none (clear text, or nothing delivered); the
+#             dane-ee, dane-ta, mta-sts, opportunistic (TLS, not
+#             authenticated by a policy the domain published, whether
+#             required or not), none (clear text, or nothing delivered); the
 #             RFC 8460 §4.3 result type of the attempt ("success" or a
 #             failure type; None when no session is reported)
 #   requiretls  send the message with MAIL FROM ... REQUIRETLS (RFC 8689)
@@ -119,7 +119,7 @@ SCENARIOS = [
          about="DANE-EE matches an expired leaf: RFC 7672 §3.1.1 ignores the validity period for DANE-EE"),
     dict(name="dane-unusable", zone="secure.test.", cert="wrong", tlsa="unusable",
          verdict="dane-unusable-tls-required", probe="webpki untrusted",
-         deliver=("delivered", "encrypt", "tlsa-invalid"),
+         deliver=("delivered", "opportunistic", "tlsa-invalid"),
          about="secure TLSA RRset with only PKIX-TA(0)/PKIX-EE(1) records: none usable for SMTP (RFC 7672 "
                "§3.1.3), so TLS is required but not authenticated (§2.2)"),
     dict(name="tlsa-bogus", zone="secure.test.", cert="leaf", tlsa="ee", broken_tlsa=True, verdict="defer",
@@ -129,9 +129,10 @@ SCENARIOS = [
          probe="defer", deliver=("deferred", "none", "dnssec-invalid"),
          about="secure domain whose MX host lives in bogus.test. (DS mismatch): A answer bogus"),
     dict(name="domain-bogus", zone="bogus.test.", cert="leaf", tlsa="ee", verdict="defer", probe="defer",
-         deliver=("deferred", "none", "dnssec-invalid"),
+         deliver=("deferred", "none", None),
          about="recipient domain in bogus.test.: the MX RRset itself is bogus, so the whole domain is deferred "
-               "(RFC 7672 §2.2.1); its TLS-RPT record is bogus too, so nothing can be reported"),
+               "(RFC 7672 §2.2.1) before any MX host is known; its TLS-RPT record is bogus too, so nothing "
+               "could be reported and no event is recorded"),
     dict(name="opportunistic", zone="insecure.test.", cert="self", verdict="opportunistic",
          probe="webpki untrusted", deliver=("delivered", "opportunistic", "success"),
          about="unsigned zone, self-signed MX, no TLSA, no MTA-STS"),

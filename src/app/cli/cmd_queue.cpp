@@ -50,8 +50,10 @@ Result<std::unique_ptr<queue::Spool>> open_spool(const config::ServerConfig& c) 
 }
 
 nlohmann::json recipient_json(const queue::Recipient& r) {
-  return {{"address", r.address},       {"state", queue::to_string(r.state)}, {"attempts", r.attempts},
-          {"next_attempt", iso_time(r.next_attempt)}, {"last_host", r.last_host}, {"last_result", r.last_result}};
+  return {{"address", r.address},         {"state", queue::to_string(r.state)},
+          {"attempts", r.attempts},       {"next_attempt", iso_time(r.next_attempt)},
+          {"last_host", r.last_host},     {"last_result", r.last_result},
+          {"last_policy", r.last_policy}, {"last_tls", r.last_tls}};
 }
 
 nlohmann::json envelope_json(const queue::Envelope& e, bool held) {
@@ -62,8 +64,9 @@ nlohmann::json envelope_json(const queue::Envelope& e, bool held) {
           {"client", e.client_address}, {"auth_user", e.auth_user}, {"recipients", rcpts}};
 }
 
-// "0HOQ...  5123 2026-12-03T12:00:00Z  <alice@example.org>" then one line per recipient.
-void print_entry(const queue::Envelope& e, bool held) {
+// "0HOQ...  5123 2026-12-03T12:00:00Z  <alice@example.org>" then one line per
+// recipient; `detailed` (queue show) adds each recipient's last attempt.
+void print_entry(const queue::Envelope& e, bool held, bool detailed = false) {
   std::printf("%s%s %8llu %s  <%s>\n", e.id.c_str(), held ? "!" : " ", static_cast<unsigned long long>(e.text_bytes),
               iso_time(e.arrival).c_str(), escape_for_log(e.reverse_path).c_str());
   for (const auto& r : e.recipients) {
@@ -71,6 +74,11 @@ void print_entry(const queue::Envelope& e, bool held) {
     if (r.state == queue::RecipientState::pending && r.attempts > 0)
       std::printf("  (%s; next try %s)", escape_for_log(r.last_result, 300).c_str(), iso_time(r.next_attempt).c_str());
     std::printf("\n");
+    if (!detailed || r.attempts == 0) continue;
+    std::printf("      last attempt: relay=%s", escape_for_log(r.last_host).c_str());
+    if (!r.last_policy.empty()) std::printf(", policy=%s", escape_for_log(r.last_policy).c_str());
+    if (!r.last_tls.empty()) std::printf(", tls=%s", escape_for_log(r.last_tls).c_str());
+    std::printf(", attempts=%d\n      result: %s\n", r.attempts, escape_for_log(r.last_result, 1000).c_str());
   }
 }
 
@@ -119,7 +127,7 @@ void run_on_id(Context& ctx, const QueueOptions& o, const std::string& action, b
   Result<void> done;
   if (action == "show") {
     if (json) print_json(envelope_json(*e, (*spool)->held(o.id)));
-    else print_entry(*e, (*spool)->held(o.id));
+    else print_entry(*e, (*spool)->held(o.id), /*detailed=*/true);
     return;
   }
   if (action == "delete") done = (*spool)->remove(o.id);

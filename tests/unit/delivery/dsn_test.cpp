@@ -201,6 +201,8 @@ TEST(Dsn, ReplyStatus) {
   EXPECT_EQ(reply_status("550 5.1.1 <u@d> unknown"), "5.1.1");
   EXPECT_EQ(reply_status("  451 4.4.1 timed out"), "4.4.1");
   EXPECT_EQ(reply_status("451 timed out"), "4.0.0");
+  EXPECT_EQ(reply_status("5.7.30 REQUIRETLS support required"), "5.7.30");  // our own reason, led by its code
+  EXPECT_EQ(reply_status("2.0.0 fine"), std::nullopt);
   EXPECT_EQ(reply_status("451 5.4.1 class differs"), "4.0.0");
   EXPECT_EQ(reply_status("250 2.0.0 ok"), std::nullopt);
   EXPECT_EQ(reply_status("no delivery agent yet"), std::nullopt);

@@ -40,6 +40,19 @@ TEST(ForgedAuthResults, RemovesOnlyOurs) {
   for (const auto& c : cases) EXPECT_EQ(apply("", c.text, "mx.example"), c.expected) << c.name;
 }
 
+// RFC 8689 §5: "TLS-Required: No", in any case, folded or not; only in the
+// header section, and only with the value No.
+TEST(TlsRequiredNo, OnlyTheHeaderFieldWithTheValueNo) {
+  EXPECT_TRUE(tls_required_no("From: a@example\r\nTLS-Required: No\r\n\r\nbody\r\n"));
+  EXPECT_TRUE(tls_required_no("tls-required:no\r\n\r\n"));
+  EXPECT_TRUE(tls_required_no("TLS-Required:\r\n  NO \r\nSubject: x\r\n\r\n"));
+  EXPECT_FALSE(tls_required_no("TLS-Required: Yes\r\n\r\n"));
+  EXPECT_FALSE(tls_required_no("TLS-Required: No thanks\r\n\r\n"));
+  EXPECT_FALSE(tls_required_no("X-TLS-Required: No\r\n\r\n"));
+  EXPECT_FALSE(tls_required_no("Subject: x\r\n\r\nTLS-Required: No\r\n"));  // in the body
+  EXPECT_FALSE(tls_required_no(""));
+}
+
 TEST(OutputSlices, PrependComesFirst) {
   EXPECT_EQ(apply("Received: x\r\n", "Subject: s\r\n\r\nb\r\n", "mx.example"), "Received: x\r\nSubject: s\r\n\r\nb\r\n");
   EXPECT_EQ(apply("", "", "mx.example"), "");

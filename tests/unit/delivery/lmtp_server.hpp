@@ -190,9 +190,10 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
 // and joins; read log() after it.
 class LmtpTestServer {
  public:
-  explicit LmtpTestServer(LmtpScript script)
+  // On `address`:`port` (0 = any free port).
+  explicit LmtpTestServer(LmtpScript script, const char* address = "127.0.0.1", std::uint16_t port = 0)
       : script_(std::move(script)),
-        acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}),
+        acceptor_(io_, {asio::ip::make_address(address), port}),
         port_(acceptor_.local_endpoint().port()) {
     asio::co_spawn(io_, accept_loop(), asio::detached);
     thread_ = std::thread([this] { io_.run(); });

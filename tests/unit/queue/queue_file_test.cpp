@@ -64,6 +64,8 @@ void expect_same(const Envelope& a, const Envelope& b) {
     EXPECT_EQ(x.next_attempt, y.next_attempt);
     EXPECT_EQ(x.last_result, y.last_result);
     EXPECT_EQ(x.last_host, y.last_host);
+    EXPECT_EQ(x.last_policy, y.last_policy);
+    EXPECT_EQ(x.last_tls, y.last_tls);
   }
 }
 
@@ -217,10 +219,31 @@ TEST(StateFile, MergeRoundTrip) {
   saved.recipients[0].next_attempt = 42;
   saved.recipients[0].last_result = "550 5.1.1 no such user";
   saved.recipients[0].last_host = "mx.example.net[192.0.2.9]:25";
+  saved.recipients[0].last_policy = "dane";
+  saved.recipients[0].last_tls = "dane-ee";
   saved.delay_notified = true;
   Envelope loaded = envelope_with(0);
   ASSERT_TRUE(merge_state(encode_state(saved), loaded));
   expect_same(loaded, saved);
+}
+
+// The relay fields (last_policy, last_tls) are optional: state files from
+// before relaying, and local deliveries, have none; one of the wrong type is
+// damaged.
+TEST(StateFile, RelayFieldsAreOptionalButTyped) {
+  Envelope saved = envelope_with(0);
+  const std::string plain = encode_state(saved);
+  EXPECT_EQ(plain.find("last_policy"), std::string::npos) << plain;
+  Envelope loaded = envelope_with(0);
+  ASSERT_TRUE(merge_state(plain, loaded));
+  EXPECT_EQ(loaded.recipients[0].last_tls, "");
+  saved.recipients[0].last_tls = "mta-sts";
+  std::string typed = encode_state(saved);
+  const auto at = typed.find("\"mta-sts\"");
+  ASSERT_NE(at, std::string::npos) << typed;
+  typed.replace(at, 9, "7");
+  Envelope damaged = envelope_with(0);
+  EXPECT_FALSE(merge_state(typed, damaged));
 }
 
 // State files written before delay notices existed have no delay_notified;

@@ -1,0 +1,248 @@
+// delivery/outbound.cpp: see outbound.hpp.
+#include "delivery/outbound.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/runtime.hpp"
+#include "tls/context.hpp"
+
+namespace mxsec::delivery {
+namespace {
+
+using smtp::RecipientStatus;
+
+std::vector<RelayOutcome> every(std::size_t n, RecipientStatus status, const std::string& text) {
+  RelayOutcome one;
+  one.status = status;
+  one.text = text;
+  return std::vector<RelayOutcome>(n, one);
+}
+
+// RFC 5321 §5.1: hosts of equal preference in random order.
+void shuffle_equal_preferences(std::vector<policy::MxDecision>& mx, std::mt19937_64& random) {
+  for (auto first = mx.begin(); first != mx.end();) {
+    auto last = std::find_if(first, mx.end(), [&](const auto& m) { return m.preference != first->preference; });
+    std::shuffle(first, last, random);
+    first = last;
+  }
+}
+
+// A server's reply as it is; our own reason led by its RFC 3463 code, so the
+// DSN and `queue show` carry the code ("5.7.30 REQUIRETLS support required").
+std::string outcome_text(const smtp::RecipientOutcome& o) {
+  const std::string& t = o.text;
+  const bool reply = t.size() >= 3 && std::isdigit(static_cast<unsigned char>(t[0])) &&
+                     std::isdigit(static_cast<unsigned char>(t[1])) && std::isdigit(static_cast<unsigned char>(t[2]));
+  return reply ? t : o.enhanced.to_string() + " " + t;
+}
+
+// The RFC 8460 result type of a host the policy deferred before any
+// connection: the decision's own (dnssec-invalid, tlsa-invalid,
+// dane-required), or for a host an enforced MTA-STS policy does not list,
+// "validation-failure" (§4.3.1: the general failure; the RFC has no type of
+// its own for an MX outside the policy). Nothing for DNS failures that are
+// not about TLS.
+std::optional<policy::tlsrpt::ResultType> deferred_host_failure(const policy::MxDecision& mx) {
+  if (mx.tlsrpt_result) return mx.tlsrpt_result;
+  if (mx.defer_cause == policy::DeferCause::sts_mx_mismatch) return policy::tlsrpt::ResultType::validation_failure;
+  // §4.3.2.1 dnssec-invalid: "no valid records were returned from the
+  // recursive resolver" (a bogus address or TLSA RRset of the host).
+  if (mx.defer_cause == policy::DeferCause::dnssec_bogus || mx.defer_cause == policy::DeferCause::tlsa_bogus)
+    return policy::tlsrpt::ResultType::dnssec_invalid;
+  return std::nullopt;
+}
+
+// The RFC 8460 result type of a session that carried the message: the
+// session's own failure (a testing policy that did not hold); else the
+// domain's MTA-STS lookup failure (§4.3.2.2: sts-policy-fetch-error,
+// sts-policy-invalid, sts-webpki-invalid) when it left the host without the
+// policy its domain announced (a valid cached policy that still applied was
+// enforced, so its sessions count as successes); else, for a session that stayed in clear text
+// where TLS was only hoped for, starttls-not-supported (§4.3.1: "the
+// recipient MX did not support STARTTLS"); else success.
+std::optional<policy::tlsrpt::ResultType> session_failure(const policy::DomainDecision& d,
+                                                          const policy::MxDecision& mx,
+                                                          const smtp::TlsJudgement& judged) {
+  if (judged.tlsrpt_failure) return judged.tlsrpt_failure;
+  if (d.mta_sts && d.mta_sts->failure && d.mta_sts->state == policy::mtasts::StsLookup::State::no_policy)
+    return d.mta_sts->failure;
+  const bool hoped_for_tls =
+      mx.verdict == policy::Verdict::opportunistic || mx.verdict == policy::Verdict::mta_sts_testing;
+  if (!judged.tls_established && hoped_for_tls) return policy::tlsrpt::ResultType::starttls_not_supported;
+  return std::nullopt;
+}
+
+// One TLS-RPT event for a session attempt (or a host the policy deferred).
+void record_event(const RelayContext& context, const queue::Envelope& e, const policy::MxDecision& mx,
+                  std::string receiving_ip, std::optional<policy::tlsrpt::ResultType> failure, std::string reason) {
+  if (context.events == nullptr) return;
+  reporting::TlsRptEvent event;
+  event.time = context.clock ? context.clock->now() : SystemClock().now();
+  event.policy = mx.tlsrpt;
+  event.failure = failure;
+  event.receiving_mx_hostname = mx.host;
+  event.receiving_ip = std::move(receiving_ip);
+  if (failure) event.failure_reason_code = std::move(reason);
+  event.queue_id = e.id;
+  if (auto r = context.events->record(event); !r)
+    spdlog::error("{}: cannot record a TLS-RPT event for {}: {}", e.id, mx.host, r.error().message);
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context, const queue::Envelope& e,
+                                                         std::string domain,
+                                                         const std::vector<const queue::Recipient*>& recipients,
+                                                         const std::vector<std::string_view>& slices,
+                                                         bool tls_required_no) {
+  const std::size_t n = recipients.size();
+  auto deciding = context.engine.decide(domain);
+  policy::DomainDecision decision = co_await std::move(deciding);
+  switch (decision.status) {
+    case policy::DomainStatus::null_mx:
+      co_return every(n, RecipientStatus::failed,
+                      "556 5.1.10 " + domain + " accepts no mail: it publishes a null MX (RFC 7505)");
+    case policy::DomainStatus::nxdomain:
+      co_return every(n, RecipientStatus::failed, "550 5.1.2 " + domain + ": the domain does not exist");
+    case policy::DomainStatus::defer:
+      co_return every(n, RecipientStatus::deferred, domain + ": " + decision.reason);
+    case policy::DomainStatus::no_usable_mx:  // every host is deferred: the walk below records each one's event
+    case policy::DomainStatus::ok: break;
+  }
+  shuffle_equal_preferences(decision.mx, context.random);
+
+  smtp::OutboundMessage message;
+  message.reverse_path = e.reverse_path;
+  message.slices = slices;
+  message.smtputf8 = e.smtputf8;
+  message.requiretls = e.requiretls;
+  message.tls_required_no = tls_required_no;
+  message.ret = static_cast<smtp::DsnRet>(e.dsn_ret);
+  message.envid = e.envid;
+  for (const queue::Recipient* r : recipients) message.recipients.push_back({r->address, r->notify, r->orcpt});
+
+  std::string last = domain + ": no MX host to try";
+  std::string last_policy;
+  for (const policy::MxDecision& mx : decision.mx) {
+    last_policy = policy::to_string(mx.verdict);
+    if (mx.verdict == policy::Verdict::defer) {
+      last = mx.host + ": " + mx.reason;
+      if (auto failure = deferred_host_failure(mx)) record_event(context, e, mx, "", failure, mx.reason);
+      continue;
+    }
+    for (const IpAddress& address : mx.addresses) {
+      smtp::ClientOptions o;
+      o.ehlo_name = context.options.ehlo_name;
+      o.port = context.options.port;
+      o.tls_context = context.tls;
+      o.timeouts = context.options.timeouts;
+      o.tls_required_no = tls_required_no;
+      auto opening = smtp::ClientSession::open(mx, address, o);
+      smtp::OpenResult opened = co_await std::move(opening);
+      if (!opened.ok()) {
+        const smtp::HostFailure& f = *opened.failure;
+        if (f.tlsrpt) record_event(context, e, mx, address.to_string(), f.tlsrpt, f.error.message);
+        if (f.retry_in_clear) {
+          o.clear_text_retry = true;
+          auto reopening = smtp::ClientSession::open(mx, address, o);
+          opened = co_await std::move(reopening);
+        }
+      }
+      if (!opened.ok()) {
+        last = opened.failure->text;
+        continue;
+      }
+      smtp::ClientSession& session = *opened.session;
+      // A clear-text retry's session reports nothing new: its failure was recorded above.
+      if (!o.clear_text_retry) {
+        const smtp::TlsJudgement& judged = session.tls();
+        const auto failure = session_failure(decision, mx, judged);
+        std::string reason = judged.failure_reason;
+        if (failure && reason.empty() && decision.mta_sts) reason = decision.mta_sts->detail;
+        record_event(context, e, mx, address.to_string(), failure, std::move(reason));
+      }
+      auto sending = session.send(message);
+      std::vector<smtp::RecipientOutcome> outcomes = co_await std::move(sending);
+      auto quitting = session.quit();
+      co_await std::move(quitting);
+      std::vector<RelayOutcome> out(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        out[i].status = outcomes[i].status;
+        out[i].text = outcome_text(outcomes[i]);
+        out[i].relay = session.peer();
+        out[i].tls = smtp::to_string(session.tls().label);
+        out[i].policy = last_policy;
+      }
+      co_return out;
+    }
+  }
+  auto out = every(n, RecipientStatus::deferred, last);
+  for (auto& o : out) o.policy = last_policy;
+  co_return out;
+}
+
+struct OutboundAgent::Impl {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::unique_ptr<runtime::Runtime> runtime;
+  tls::SslCtxPtr tls;
+  OutboundOptions options;
+  std::mt19937_64 random{std::random_device{}()};  // used on the loop thread only
+  reporting::TlsRptStore* events = nullptr;
+  const Clock* clock = nullptr;
+  std::thread thread;
+
+  ~Impl() {
+    if (runtime) asio::post(io, [this] { runtime->stop(); });
+    work.reset();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+OutboundAgent::OutboundAgent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+OutboundAgent::~OutboundAgent() = default;
+
+Result<std::unique_ptr<OutboundAgent>> OutboundAgent::create(const runtime::RuntimeOptions& runtime,
+                                                             OutboundOptions options, reporting::TlsRptStore* events,
+                                                             const Clock* clock) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->events = events;
+  impl->clock = clock;
+  auto rt = runtime::Runtime::create(impl->io, runtime, {}, clock);
+  if (!rt) return rt.error();
+  impl->runtime = std::move(*rt);
+  auto ctx = tls::make_client_context(impl->runtime->tls_client_config());
+  if (!ctx) return ctx.error();
+  impl->tls = std::move(*ctx);
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->io.run(); });
+  return std::unique_ptr<OutboundAgent>(new OutboundAgent(std::move(impl)));
+}
+
+std::vector<RelayOutcome> OutboundAgent::deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
+                                                 const std::vector<const queue::Recipient*>& recipients,
+                                                 const std::vector<std::string_view>& slices, bool tls_required_no) {
+  const RelayContext context{impl_->runtime->policy_engine(), impl_->tls.get(), impl_->options, impl_->random,
+                             impl_->events, impl_->clock};
+  auto attempt = relay_to_domain(context, envelope, domain_ascii, recipients, slices, tls_required_no);
+  auto done = asio::co_spawn(impl_->io, std::move(attempt), asio::use_future);
+  try {
+    return done.get();
+  } catch (const std::exception& x) {
+    // An attempt that threw (allocation failure, a bug) defers, never bounces.
+    return every(recipients.size(), RecipientStatus::deferred,
+                 std::string("internal error while relaying to ") + domain_ascii + ": " + x.what());
+  }
+}
+
+}  // namespace mxsec::delivery

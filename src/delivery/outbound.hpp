@@ -1,0 +1,129 @@
+// delivery/outbound.hpp: relaying a queued message to the MX hosts of one
+// recipient domain, under that domain's transport-security policy (the
+// seed's central algorithm: MX with DNSSEC, addresses, TLSA, STARTTLS,
+// verification by DANE or MTA-STS, deliver only when it all holds).
+//
+// Contract
+// - OutboundAgent owns one event loop thread with its own runtime (the
+//   validating resolver, the MTA-STS source and the policy engine:
+//   runtime/runtime.hpp) and one client TLS context (system roots plus
+//   [tls] ca_file). deliver() blocks the calling thread (a queue runner
+//   thread) until the attempt for one domain is over; calls from several
+//   threads run concurrently on the agent's loop.
+// - One attempt for one domain:
+//     1. the policy engine decides (policy/engine/engine.hpp). A null MX
+//        (RFC 7505 §3: "the domain ... does not accept email") fails every
+//        recipient at once with 556 5.1.10; a domain that does not exist
+//        (NXDOMAIN) with 550 5.1.2. A domain-level defer (the MX lookup
+//        failed or was bogus, or every MX host is deferred) defers every
+//        recipient with the engine's reason and connects to nothing.
+//     2. the MX hosts in preference order, randomised among equal
+//        preferences (RFC 5321 §5.1: "... the SMTP client SHOULD randomize
+//        them to spread the load"). A host whose verdict is defer is
+//        skipped, never contacted. Each address of a host is tried in turn
+//        with smtp::ClientSession (smtp/client/session.hpp), which enforces
+//        the verdict on the wire; a host failure (no connection, refused
+//        greeting, STARTTLS missing where required, TLSA mismatch, WebPKI
+//        failure under MTA-STS) moves on to the next address, then the next
+//        host. After an opportunistic handshake failure the same address is
+//        tried once more in clear text, as the session allows.
+//     3. the first session that opens carries the message: one transaction,
+//        one outcome per recipient (delivered, deferred on 4xx, failed on
+//        5xx). Then QUIT.
+//     4. when no session opened, every recipient is deferred with the last
+//        host's reason ("mx.example[192.0.2.1]:25: tls-verification: TLSA
+//        mismatch ..."): a policy failure never bounces by itself, the
+//        queue's lifetime decides.
+// - TLS-RPT (RFC 8460): every session attempt to an MX address records one
+//   event in the store (reporting/tlsrpt_store.hpp) with the host's policy
+//   block (decision.hpp): a success, or the §4.3 result type of the failure
+//   (the session's judgement, or for a host deferred before any connection,
+//   the decision's own: dnssec-invalid, tlsa-invalid, dane-required). An
+//   attempt that ended before TLS could be judged (no connection, a refused
+//   greeting) is not a TLS session and records nothing. A store that fails
+//   to record is logged, never a reason to hold mail back.
+// - RFC 8689: the message's REQUIRETLS flag and its "TLS-Required: No"
+//   field are passed to the session, which refuses or relaxes as that RFC
+//   says (session.hpp).
+// - RelayOutcome::relay is the peer that decided ("mx.example[192.0.2.1]:25")
+//   or "none"; RelayOutcome::tls is the session's `tls=` label (dane-ee,
+//   dane-ta, mta-sts, opportunistic, none), "" when no session carried the
+//   message; `policy` is the MX host's verdict (to_string(Verdict)).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <random>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "policy/engine/engine.hpp"
+#include "queue/spool.hpp"
+#include "reporting/tlsrpt_store.hpp"
+#include "runtime/options.hpp"
+#include "smtp/client/session.hpp"
+
+namespace mxsec::delivery {
+
+struct RelayOutcome {
+  smtp::RecipientStatus status = smtp::RecipientStatus::deferred;
+  std::string text;    // the reply or our reason (Recipient::last_result)
+  std::string relay = "none";
+  std::string tls;     // "" when no session carried the message
+  std::string policy;  // the verdict of the MX host tried last, "" before any
+};
+
+struct OutboundOptions {
+  std::string ehlo_name;     // our host name, A-labels
+  std::uint16_t port = 25;   // SMTP port of every MX host (tests change it)
+  smtp::ClientTimeouts timeouts;
+};
+
+// One attempt for one domain (steps 1-4 of the contract) on the caller's
+// executor, with the caller's policy engine and TLS context (tests drive it
+// with a dns::FakeResolver and loopback servers). `random` orders equal
+// preferences; the references must outlive the coroutine.
+struct RelayContext {
+  policy::PolicyEngine& engine;
+  SSL_CTX* tls = nullptr;
+  const OutboundOptions& options;
+  std::mt19937_64& random;
+  reporting::TlsRptStore* events = nullptr;  // null: no TLS-RPT events recorded
+  const Clock* clock = nullptr;              // event times; null = system clock
+};
+asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context, const queue::Envelope& envelope,
+                                                           std::string domain_ascii,
+                                                           const std::vector<const queue::Recipient*>& recipients,
+                                                           const std::vector<std::string_view>& slices,
+                                                           bool tls_required_no);
+
+class OutboundAgent {
+ public:
+  // `clock` (null = system clock) must outlive the agent.
+  // `events` (may be null) and `clock` (null = system clock) must outlive the agent.
+  static Result<std::unique_ptr<OutboundAgent>> create(const runtime::RuntimeOptions& runtime, OutboundOptions options,
+                                                       reporting::TlsRptStore* events = nullptr,
+                                                       const Clock* clock = nullptr);
+  ~OutboundAgent();  // stops the loop; no deliver() may be running
+  OutboundAgent(const OutboundAgent&) = delete;
+  OutboundAgent& operator=(const OutboundAgent&) = delete;
+
+  // The recipients (all of `domain_ascii`) of `envelope`, whose text is
+  // `slices`; one outcome per recipient, in order.
+  std::vector<RelayOutcome> deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
+                                    const std::vector<const queue::Recipient*>& recipients,
+                                    const std::vector<std::string_view>& slices, bool tls_required_no);
+
+  struct Impl;
+
+ private:
+  explicit OutboundAgent(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mxsec::delivery
