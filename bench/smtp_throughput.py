@@ -4,9 +4,9 @@
 smtp-source (Postfix's load generator) sends N messages of SIZE octets over
 CONC concurrent sessions to
   (a) `mxsec serve`: accept, queue durably, deliver to a Maildir, with
-      `[queue] sync = "syncfs"` (the default: one file-system flush per
+      `[queue] sync = "syncfs"` (one file-system flush per
       batch of commits) and again with `sync = "fsync"` (fdatasync per file,
-      shared directory fsyncs);
+      shared directory fsyncs, the default);
   (b) Postfix 3.7 (its own instance, config dir under a temporary
       directory): smtpd -> cleanup -> queue (fsync) -> qmgr -> virtual(8)
       into a Maildir (fsync).

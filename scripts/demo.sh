@@ -3,17 +3,21 @@
 # configuration: one loopback listener (127.0.0.1:2525), a local spool and
 # Maildirs under ./mxsec-data, and the embedded validating resolver.
 #
-# The sender domains of the demo live in a private test. TLD that a local Knot
-# server signs with DNSSEC keys made right now (tests/testbed/); the resolver
-# recurses from the root as always and iterates to that server for `test.`
-# with its trust anchor, validating every answer itself. Nothing leaves
-# 127.0.0.0/8.
+# The other domains of the demo live in a private test. TLD that a local Knot
+# server signs with DNSSEC keys made right now, with Postfix MX peers and
+# nginx serving MTA-STS policies behind them (tests/testbed/transport.py);
+# the resolver recurses from the root as always and iterates to that server
+# for `test.` with its trust anchor, validating every answer itself. Nothing
+# leaves 127.0.0.0/8.
 #
 # The demo submits mail with `mxsec sendmail`, receives a DKIM-signed message
 # from an outside address and shows its local delivery with the
 # Authentication-Results mxsec added, refuses a spoofed one (DMARC p=reject)
-# and a relay attempt, and lists the queue. Then the server keeps running
-# with its address printed; `--once` stops it (and the test bed) instead.
+# and a relay attempt, then relays three messages to the test bed's peers: one
+# authenticated by DANE, one by MTA-STS, and one whose TLSA record matches no
+# certificate (refused, deferred), each with its log line and queue state.
+# Then the server keeps running with its address printed; `--once` stops it
+# (and the test bed) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 once=false
@@ -34,7 +38,7 @@ stop_all() {
   rm -rf "$bed"
 }
 trap stop_all EXIT
-tests/testbed/start.sh "$bed" >/dev/null
+tests/testbed/start.sh "$bed" --transport >/dev/null
 # shellcheck disable=SC1091
 . "$bed/testbed.env"
 
@@ -59,7 +63,7 @@ PY
 }
 newest() { ls -t "$data/maildir/localhost/$1/new/"* | head -1; }
 
-step "The configuration: the safe defaults, plus the test TLD for the resolver"
+step "The configuration: the safe defaults, plus the test TLD for the resolver and the test PKI's root"
 cat > "$data/demo.toml" <<TOML
 hostname = "mx.demo.test"
 spool_dir = "$data"
@@ -68,6 +72,9 @@ spool_dir = "$data"
 private_zones = ["test"]
 stub_zones = ["test=$MXSEC_TB_RESOLVER"]
 trust_anchors = ["$MXSEC_TB_TRUST_ANCHOR"]
+
+[tls]
+ca_file = "$MXSEC_TB_CA_FILE"
 TOML
 cat "$data/demo.toml"
 "$mxsec" config check --config "$data/demo.toml"
@@ -99,7 +106,24 @@ smtp_from_outside alice@secure.test alice@localhost "$data/tampered.eml"
 step "A stranger tries to relay: refused"
 smtp_from_outside spammer@insecure.test victim@elsewhere.test "$data/signed.eml"
 
-step "The queue (empty: everything was delivered)"
+step "Relaying: mail for other domains goes to their MX hosts, as DANE or MTA-STS requires"
+for rcpt in user@dane-ee.secure.test user@sts-enforce.insecure.test user@dane-mismatch.secure.test; do
+  printf 'From: root@localhost\nTo: %s\nSubject: Relayed by mxsec\n\nHello.\n' "$rcpt" |
+    "$mxsec" sendmail --config "$data/demo.toml" -oi "$rcpt"
+done
+for _ in $(seq 150); do
+  [[ $(grep -c 'to=<user@\(dane-ee\|sts-enforce\|dane-mismatch\)' "$data/serve.log") -ge 3 ]] && break
+  sleep 0.1
+done
+echo "-- the log lines (tls= says how the peer was authenticated):"
+grep 'to=<user@\(dane-ee\|sts-enforce\|dane-mismatch\)' "$data/serve.log" | sed 's/^[^ ]* //'
+echo "-- what the DANE peer received (its Received field records the TLS of the hop):"
+/usr/bin/python3 tests/testbed/transport.py mailbox --dir "$bed" --scenario dane-ee | grep -E '"(subject|tls|tls_version|tls_cipher)"' || true
+echo "-- the refused one waits in the queue, deferred, never sent in clear or to the wrong server:"
+refused=$(grep -o '[0-9A-Z]\{16\}: to=<user@dane-mismatch' "$data/serve.log" | head -1 | cut -d: -f1)
+[[ -n $refused ]] && "$mxsec" queue show --config "$data/demo.toml" "$refused"
+
+step "The queue"
 "$mxsec" queue list --config "$data/demo.toml"
 
 step "The server's log"
@@ -112,6 +136,6 @@ fi
 trap - EXIT
 echo
 echo "mxsec serve is running on 127.0.0.1:2525 (PID $server_pid), spool and Maildirs in $data,"
-echo "with the test bed for test. in $bed (knotd PID $MXSEC_TB_PID)."
+echo "with the test bed for test. (Knot, Postfix MX peers, nginx for MTA-STS) in $bed."
 echo "Try:  echo 'Subject: hi' | $mxsec sendmail --config $data/demo.toml bob@localhost"
 echo "Stop: kill $server_pid; tests/testbed/stop.sh $bed"

@@ -168,8 +168,10 @@ struct QueueConfig {
   std::chrono::seconds min_backoff{300};
   std::chrono::seconds max_backoff{4000};
   // How a commit or a Maildir delivery becomes durable (core/file.hpp):
-  // one syncfs() shared by the commits of a moment, or fsyncs per file.
-  SyncMethod sync = SyncMethod::syncfs;
+  // fsyncs per file with shared directory fsyncs, or one syncfs() shared by
+  // the commits of a moment (measured slower on a shared file system:
+  // docs/benchmarks.md).
+  SyncMethod sync = SyncMethod::fsync;
   int delivery_threads = 4;  // queue runner threads (delivery agents block on disk and network)
   friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };

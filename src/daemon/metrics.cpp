@@ -5,6 +5,7 @@
 
 #include <limits>
 
+#include "delivery/outbound.hpp"
 #include "delivery/runner.hpp"
 #include "queue/spool.hpp"
 
@@ -103,6 +104,26 @@ void ServerMetrics::register_all() {
     attempts.add({"delivered"}, [runner] { return static_cast<double>(runner->stats().delivered); });
     attempts.add({"deferred"}, [runner] { return static_cast<double>(runner->stats().deferred); });
     attempts.add({"bounced"}, [runner] { return static_cast<double>(runner->stats().bounced); });
+  }
+  auto& relayed = r.add_counter("mxsec_relay_attempts_total",
+                                 "Relayed recipients' delivery attempts, by the MX host's transport policy and outcome.",
+                                 {"policy", "result"});
+  if (const delivery::QueueRunner* runner = sources_.runner) {
+    const std::array<const char*, 3> results{"delivered", "deferred", "bounced"};
+    for (std::size_t v = 0; v < policy::kVerdictCount; ++v)
+      for (std::size_t o = 0; o < results.size(); ++o)
+        relayed.add({policy::to_string(static_cast<policy::Verdict>(v)), results[o]},
+                    [runner, v, o] { return static_cast<double>(runner->stats().relayed[v][o]); });
+  }
+  auto& sessions = r.add_counter("mxsec_tls_sessions_total",
+                                 "Outbound TLS session attempts reported to TLS-RPT (RFC 8460), by result: "
+                                 "success or the failure's result type.",
+                                 {"result"});
+  if (const delivery::OutboundAgent* agent = sources_.outbound) {
+    sessions.add({"success"}, [agent] { return static_cast<double>(agent->counters().tls_successes.load()); });
+    for (std::size_t t = 0; t < policy::tlsrpt::kResultTypeCount; ++t)
+      sessions.add({policy::tlsrpt::to_string(static_cast<policy::tlsrpt::ResultType>(t))},
+                   [agent, t] { return static_cast<double>(agent->counters().tls_failures[t].load()); });
   }
   auto& notices = r.add_counter("mxsec_dsn_queued_total",
                                 "Delivery status notifications (bounces, delay and success notices) queued for senders.");

@@ -31,6 +31,7 @@ namespace mxsec::queue {
 class Spool;
 }
 namespace mxsec::delivery {
+class OutboundAgent;
 class QueueRunner;
 }
 
@@ -64,6 +65,7 @@ class ServerMetrics {
     const queue::Spool* spool = nullptr;             // null: no queue length
     const delivery::QueueRunner* runner = nullptr;   // null: no delivery attempts
     double start_time = 0;                           // unix seconds
+    const delivery::OutboundAgent* outbound = nullptr;  // null: no TLS session counts
   };
   explicit ServerMetrics(Sources sources);
   ServerMetrics(const ServerMetrics&) = delete;

@@ -326,7 +326,8 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock, run);
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   impl->metrics = std::make_unique<ServerMetrics>(
-      ServerMetrics::Sources{impl->spool.get(), impl->runner.get(), std::chrono::duration<double>(now).count()});
+      ServerMetrics::Sources{impl->spool.get(), impl->runner.get(), std::chrono::duration<double>(now).count(),
+                             impl->outbound.get()});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

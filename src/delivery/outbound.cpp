@@ -84,6 +84,10 @@ std::optional<policy::tlsrpt::ResultType> session_failure(const policy::DomainDe
 // One TLS-RPT event for a session attempt (or a host the policy deferred).
 void record_event(const RelayContext& context, const queue::Envelope& e, const policy::MxDecision& mx,
                   std::string receiving_ip, std::optional<policy::tlsrpt::ResultType> failure, std::string reason) {
+  if (context.counters) {
+    if (failure) context.counters->tls_failures[static_cast<std::size_t>(*failure)].fetch_add(1);
+    else context.counters->tls_successes.fetch_add(1);
+  }
   if (context.events == nullptr) return;
   reporting::TlsRptEvent event;
   event.time = context.clock ? context.clock->now() : SystemClock().now();
@@ -181,12 +185,16 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
         out[i].relay = session.peer();
         out[i].tls = smtp::to_string(session.tls().label);
         out[i].policy = last_policy;
+        out[i].verdict = mx.verdict;
       }
       co_return out;
     }
   }
   auto out = every(n, RecipientStatus::deferred, last);
-  for (auto& o : out) o.policy = last_policy;
+  for (auto& o : out) {
+    o.policy = last_policy;
+    if (!decision.mx.empty()) o.verdict = decision.mx.back().verdict;
+  }
   co_return out;
 }
 
@@ -199,6 +207,7 @@ struct OutboundAgent::Impl {
   std::mt19937_64 random{std::random_device{}()};  // used on the loop thread only
   reporting::TlsRptStore* events = nullptr;
   const Clock* clock = nullptr;
+  OutboundCounters counters;
   std::thread thread;
 
   ~Impl() {
@@ -229,11 +238,13 @@ Result<std::unique_ptr<OutboundAgent>> OutboundAgent::create(const runtime::Runt
   return std::unique_ptr<OutboundAgent>(new OutboundAgent(std::move(impl)));
 }
 
+const OutboundCounters& OutboundAgent::counters() const { return impl_->counters; }
+
 std::vector<RelayOutcome> OutboundAgent::deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
                                                  const std::vector<const queue::Recipient*>& recipients,
                                                  const std::vector<std::string_view>& slices, bool tls_required_no) {
   const RelayContext context{impl_->runtime->policy_engine(), impl_->tls.get(), impl_->options, impl_->random,
-                             impl_->events, impl_->clock};
+                             impl_->events, impl_->clock, &impl_->counters};
   auto attempt = relay_to_domain(context, envelope, domain_ascii, recipients, slices, tls_required_no);
   auto done = asio::co_spawn(impl_->io, std::move(attempt), asio::use_future);
   try {

@@ -51,7 +51,10 @@
 //   message; `policy` is the MX host's verdict (to_string(Verdict)).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -76,6 +79,15 @@ struct RelayOutcome {
   std::string relay = "none";
   std::string tls;     // "" when no session carried the message
   std::string policy;  // the verdict of the MX host tried last, "" before any
+  std::optional<policy::Verdict> verdict;  // the same as a value (metrics)
+};
+
+// What the agent counts (thread-safe): the RFC 8460 failure types of the TLS
+// session attempts it recorded, indexed by policy::tlsrpt::ResultType, and
+// the successes.
+struct OutboundCounters {
+  std::array<std::atomic<std::uint64_t>, policy::tlsrpt::kResultTypeCount> tls_failures{};
+  std::atomic<std::uint64_t> tls_successes{0};
 };
 
 struct OutboundOptions {
@@ -95,6 +107,7 @@ struct RelayContext {
   std::mt19937_64& random;
   reporting::TlsRptStore* events = nullptr;  // null: no TLS-RPT events recorded
   const Clock* clock = nullptr;              // event times; null = system clock
+  OutboundCounters* counters = nullptr;      // null: nothing counted
 };
 asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context, const queue::Envelope& envelope,
                                                            std::string domain_ascii,
@@ -115,6 +128,8 @@ class OutboundAgent {
 
   // The recipients (all of `domain_ascii`) of `envelope`, whose text is
   // `slices`; one outcome per recipient, in order.
+  const OutboundCounters& counters() const;
+
   std::vector<RelayOutcome> deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
                                     const std::vector<const queue::Recipient*>& recipients,
                                     const std::vector<std::string_view>& slices, bool tls_required_no);

@@ -32,7 +32,7 @@ std::pair<std::string_view, std::string_view> split_address(std::string_view add
 }
 
 // What one attempt made of one recipient; the words are those of the log.
-enum class Verdict { sent, deferred, bounced };
+enum class Verdict { sent, deferred, bounced };  // the index of RunnerStats::relayed's outcomes
 
 Verdict verdict_of(LmtpStatus s) {
   switch (s) {
@@ -214,9 +214,15 @@ struct QueueRunner::Impl {
       recipients.push_back(r);
     }
     auto outcomes = options.outbound->deliver(e, group.domain, recipients, slices, tls_required_no);
-    for (std::size_t i = 0; i < group.recipients.size(); ++i)
-      settle(e, *group.recipients[i], std::move(outcomes[i].relay), verdict_of(outcomes[i].status),
-             std::move(outcomes[i].text), std::move(outcomes[i].tls), std::move(outcomes[i].policy));
+    for (std::size_t i = 0; i < group.recipients.size(); ++i) {
+      const Verdict verdict = verdict_of(outcomes[i].status);
+      if (const auto v = outcomes[i].verdict) {
+        std::lock_guard lock(mu);
+        ++stats.relayed[static_cast<std::size_t>(*v)][static_cast<std::size_t>(verdict)];
+      }
+      settle(e, *group.recipients[i], std::move(outcomes[i].relay), verdict, std::move(outcomes[i].text),
+             std::move(outcomes[i].tls), std::move(outcomes[i].policy));
+    }
   }
 
   void attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {

@@ -52,11 +52,13 @@
 //   non-delivery notification: NEWID".
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 
 #include "config/server_config.hpp"
+#include "policy/engine/decision.hpp"
 #include "core/clock.hpp"
 #include "queue/spool.hpp"
 
@@ -86,6 +88,9 @@ struct RunnerStats {
   std::uint64_t bounced = 0;  // refused for good by a delivery agent (5xx)
   std::uint64_t removed = 0;  // messages that left the queue
   std::uint64_t notices = 0;  // DSNs queued
+  // Relayed recipients' attempts by the MX host's policy verdict (indexed by
+  // policy::Verdict) and outcome (0 delivered, 1 deferred, 2 bounced).
+  std::array<std::array<std::uint64_t, 3>, policy::kVerdictCount> relayed{};
 };
 
 class QueueRunner {

@@ -31,6 +31,7 @@
 //   report of its outcome must quote.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -56,6 +57,7 @@ enum class Verdict {
   defer,
 };
 const char* to_string(Verdict v);
+inline constexpr std::size_t kVerdictCount = static_cast<std::size_t>(Verdict::defer) + 1;
 
 // What the client must do on the wire for a verdict.
 enum class Authentication { none, dane, webpki };

@@ -10,6 +10,8 @@
 //   successful session is counted, not classified.
 #pragma once
 
+#include <cstddef>
+
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -38,6 +40,8 @@ enum class ResultType {
   sts_policy_invalid,
   sts_webpki_invalid,
 };
+
+inline constexpr std::size_t kResultTypeCount = static_cast<std::size_t>(ResultType::sts_webpki_invalid) + 1;
 
 const char* to_string(PolicyType t);
 const char* to_string(ResultType t);

@@ -63,7 +63,7 @@ TEST(ServerConfig, DefaultsAreTheSafeOnes) {
   EXPECT_EQ(c.queue.delay_warning, 4h);
   EXPECT_EQ(c.queue.min_backoff, 300s);
   EXPECT_EQ(c.queue.max_backoff, 4000s);
-  EXPECT_EQ(c.queue.sync, SyncMethod::syncfs);
+  EXPECT_EQ(c.queue.sync, SyncMethod::fsync);
   EXPECT_EQ(c.queue.delivery_threads, 4);
   EXPECT_EQ(c.runtime.dns.timeout, limits::kDnsQueryTimeout);
   EXPECT_EQ(c.runtime.mta_sts.fetch_timeout, limits::kStsFetchTimeout);
@@ -155,7 +155,7 @@ max_lifetime = "3d"
 delay_warning = ""
 min_backoff = 60
 max_backoff = "2h"
-sync = "fsync"
+sync = "syncfs"
 delivery_threads = 12
 
 [metrics]
@@ -237,7 +237,7 @@ TEST(ServerConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.queue.delay_warning, 0s);
   EXPECT_EQ(c.queue.min_backoff, 60s);
   EXPECT_EQ(c.queue.max_backoff, 7200s);
-  EXPECT_EQ(c.queue.sync, SyncMethod::fsync);
+  EXPECT_EQ(c.queue.sync, SyncMethod::syncfs);
   EXPECT_EQ(c.queue.delivery_threads, 12);
 
   ASSERT_TRUE(c.metrics.address);
@@ -561,7 +561,7 @@ TEST(ServerConfig, RenderWritesEveryKey) {
         "message_bytes = 52428800", "session_time = 1800.0", "command_timeout = 300.0", "min_data_rate = 256",
         "max_sessions = 10000", "max_sessions_per_client = 50", "auth_failures = 3", "[queue]",
         "max_lifetime = \"5d\"", "delay_warning = \"4h\"", "min_backoff = \"5m\"", "max_backoff = \"4000s\"",
-        "sync = \"syncfs\"", "delivery_threads = 4",
+        "sync = \"fsync\"", "delivery_threads = 4",
         "[metrics]", "[log]",
         "format = \"text\"", "level = \"info\"", "[[listener]]\naddress = \"127.0.0.1:2525\"\nkind = \"smtp\"",
         "[[domain]]\nname = \"localhost\"\ndelivery = \"maildir:./mxsec-data/maildir/%d/%u\""})
