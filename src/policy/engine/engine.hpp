@@ -121,7 +121,13 @@ class PolicyEngine {
   //   domain.
   // - "[192.0.2.1]:port" (an IP literal): its own address, no DNS question
   //   at all; no DANE (there is no name to find TLSA records at): a local
-  //   policy cannot name it, so the default applies.
+  //   policy cannot name it, so the default applies. Its `host` is the
+  //   address text and reference_names is empty: a client must not send it
+  //   as SNI (RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not
+  //   permitted in HostName").
+  // - For the bracketed forms the DomainDecision's mx_security is secure:
+  //   there is no MX RRset, and the host name comes from the configuration,
+  //   which no DNS answer can forge.
   // - "host:port": exactly decide(host), MX lookup and MTA-STS included,
   //   with the TLSA records sought for `port`.
   // Status ok with one usable host, no_usable_mx when it is deferred,
