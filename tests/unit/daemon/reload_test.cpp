@@ -175,6 +175,9 @@ class LiveReload : public ::testing::Test {
     fs::create_directories(dir_);
     config_ = test::test_server_config(dir_);
     config_.spool_dir = (dir_ / "spool").string();
+    // The default store path is relative to the working directory, whose
+    // ./mxsec-data/reports need not exist where the test runs.
+    config_.reports.tlsrpt_db = (dir_ / "tlsrpt.sqlite").string();
     config_.listeners[0].port = 0;
     config_.relay.networks.clear();  // 127.0.0.1 is a stranger: only local domains
     config_.inbound.verify = false;
