@@ -266,6 +266,73 @@ Result<std::chrono::seconds> parse_duration_text(std::string_view text) {
   return std::chrono::seconds(static_cast<std::int64_t>(*n) * scale);
 }
 
+// --- [outbound] values ------------------------------------------------------------
+
+constexpr std::array<Name<bool>, 2> kSwitches{{{"on", true}, {"off", false}}};
+constexpr std::array<Name<policy::DefaultTls>, 2> kDefaultTls{
+    {{"may", policy::DefaultTls::may}, {"encrypt", policy::DefaultTls::encrypt}}};
+// The names of local_policy_file's levels (policy/engine/local_policy.hpp).
+constexpr std::array<Name<policy::LocalLevel>, 5> kLocalLevels{{{"none", policy::LocalLevel::none},
+                                                                {"may", policy::LocalLevel::may},
+                                                                {"encrypt", policy::LocalLevel::encrypt},
+                                                                {"verify", policy::LocalLevel::verify},
+                                                                {"dane-only", policy::LocalLevel::dane_only}}};
+
+// A per-domain policy's domain: a domain name, or ".domain" for every
+// subdomain of it (as in local_policy_file); U-labels become A-labels.
+Result<DomainName> parse_policy_domain(std::string_view text) {
+  const bool subdomains = !text.empty() && text.front() == '.';
+  auto name = parse_domain(subdomains ? text.substr(1) : text);
+  if (!name) return name.error();
+  return DomainName{std::string(text), (subdomains ? "." : "") + name->ascii};
+}
+
+// Postfix's relayhost syntax (see OutboundConfig); "" = no relay host.
+Result<std::optional<policy::RelayHost>> parse_relayhost(std::string_view text) {
+  if (text.empty()) return std::optional<policy::RelayHost>();
+  const auto bad = [&](std::string_view why) {
+    return problem(quoted(text) + ": " + std::string(why) +
+                   " (expected \"[host]:port\", \"[192.0.2.1]:port\", \"[IPv6:2001:db8::1]:port\" or \"host:port\")");
+  };
+  policy::RelayHost relay;
+  std::string_view host = text;
+  std::string_view rest;
+  if (text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return bad("no closing ']'");
+    host = text.substr(1, close - 1);
+    rest = text.substr(close + 1);
+  } else {
+    relay.mx_lookup = true;
+    const auto colon = text.find(':');
+    if (colon != std::string_view::npos) {
+      host = text.substr(0, colon);
+      rest = text.substr(colon);
+    }
+    if (IpAddress::parse(host) || host.find(':') != std::string_view::npos)
+      return bad("an IP address is written in brackets, as an address literal");
+  }
+  if (!rest.empty()) {
+    const auto port = rest.front() == ':' ? parse_uint(rest.substr(1), 65535) : std::nullopt;
+    if (!port || *port == 0) return bad("the port must be 1..65535");
+    relay.port = static_cast<std::uint16_t>(*port);
+  }
+  if (host.empty()) return bad("no host");
+  // RFC 5321 §4.1.3 address literals: "[192.0.2.1]", "[IPv6:2001:db8::1]".
+  const bool v6_tag = istarts_with(host, "IPv6:");
+  if (auto ip = IpAddress::parse(v6_tag ? host.substr(5) : host); ip && !relay.mx_lookup) {
+    if (v6_tag != ip->is_v6()) return bad(v6_tag ? "not an IPv6 address" : "an IPv6 literal is written [IPv6:ADDRESS]");
+    relay.address = *ip;
+    relay.host = ip->to_string();
+    return std::optional<policy::RelayHost>(std::move(relay));
+  }
+  if (v6_tag) return bad("not an IPv6 address");
+  auto name = parse_domain(host);
+  if (!name) return bad(name.error().message);
+  relay.host = std::move(name->ascii);
+  return std::optional<policy::RelayHost>(std::move(relay));
+}
+
 // --- the document walker ------------------------------------------------------
 
 using Line = std::uint32_t;
@@ -552,6 +619,48 @@ void read_mta_sts_and_policy(const Table& root, runtime::RuntimeOptions& o) {
   policy.value("local_policy_file", o.policy.local_policy_file, parse_any);
 }
 
+// [outbound] and its [[outbound.policy]] tables.
+void read_outbound(const Table& root, ServerConfig& c) {
+  runtime::RuntimeOptions& o = c.runtime;
+  const Table t = root.table("outbound", {"dane", "mta_sts", "default_tls", "relayhost", "policy"});
+  t.choice("dane", o.outbound.dane, kSwitches);
+  // `mta_sts.enabled` (read before) is the older name of this switch; both
+  // may be given only when they agree.
+  const bool enabled_before = o.mta_sts.enabled;
+  if (t.choice("mta_sts", o.mta_sts.enabled, kSwitches)) {
+    const toml::node* sts = root.node("mta_sts");
+    const toml::table* sts_table = sts ? sts->as_table() : nullptr;
+    const toml::node* enabled = sts_table ? sts_table->get("enabled") : nullptr;
+    if (enabled && enabled->is_boolean() && enabled_before != o.mta_sts.enabled)
+      t.problems().add(*t.node("mta_sts"), t.key("mta_sts"),
+                       std::string("\"") + name_of(kSwitches, o.mta_sts.enabled) + "\" contradicts mta_sts.enabled = " +
+                           (enabled_before ? "true" : "false") + " (line " + std::to_string(line_of(*enabled)) +
+                           "); give one of them");
+  }
+  t.choice("default_tls", o.outbound.default_tls, kDefaultTls);
+  std::optional<policy::RelayHost> relay;
+  if (t.value("relayhost", relay, parse_relayhost)) {
+    c.outbound.relayhost = *t.node("relayhost")->value<std::string>();
+    c.outbound.relay = std::move(relay);
+  }
+  std::vector<runtime::DomainPolicy> policies;
+  const bool given = t.tables("policy", {"domain", "level"}, [&](const Table& p, std::size_t) {
+    runtime::DomainPolicy entry;
+    DomainName name;
+    const toml::node* domain_node = p.required("domain");
+    p.required("level");
+    if (!p.value("domain", name, parse_policy_domain) || !p.choice("level", entry.level, kLocalLevels)) return;
+    entry.domain = name.written;
+    entry.domain_ascii = name.ascii;
+    for (std::size_t i = 0; i < policies.size(); ++i)
+      if (policies[i].domain_ascii == entry.domain_ascii)
+        p.problems().add(*domain_node, p.key("domain"),
+                         quoted(entry.domain) + " is the same domain as " + t.key("policy") + "[" + std::to_string(i) + "]");
+    policies.push_back(std::move(entry));
+  });
+  if (given) o.outbound.domain_policies = std::move(policies);
+}
+
 // Where each listening address is used, to refuse a second use.
 using Bound = std::vector<std::pair<Listener, std::string>>;
 
@@ -777,12 +886,13 @@ void read_dkim(const Table& root, ServerConfig& c) {
 
 void read_document(const toml::table& doc, Problems& p, ServerConfig& c) {
   const Table root(p, &doc, "", 1,
-                   {"hostname", "spool_dir", "user", "threads", "dns", "tls", "mta_sts", "policy", "listener", "relay",
-                    "domain", "inbound", "limits", "queue", "metrics", "log", "reports", "dkim"});
+                   {"hostname", "spool_dir", "user", "threads", "dns", "tls", "mta_sts", "policy", "outbound", "listener",
+                    "relay", "domain", "inbound", "limits", "queue", "metrics", "log", "reports", "dkim"});
   read_top(root, c);
   read_dns(root, c.runtime);
   read_tls(root, c);
   read_mta_sts_and_policy(root, c.runtime);
+  read_outbound(root, c);
   Bound bound;
   read_listeners(root, c, bound);
   read_relay(root, c.relay);
@@ -826,6 +936,25 @@ std::string toml_seconds(std::chrono::milliseconds ms) {
 }
 
 const char* toml_bool(bool b) { return b ? "true" : "false"; }
+
+// [outbound]; its [[outbound.policy]] tables come with the other arrays of
+// tables at the end (render_outbound_policies).
+void render_outbound(std::ostream& o, const ServerConfig& c) {
+  const auto& r = c.runtime;
+  o << "\n[outbound]\n"
+    << "dane = " << toml_string(name_of(kSwitches, r.outbound.dane)) << "\n"
+    << "mta_sts = " << toml_string(name_of(kSwitches, r.mta_sts.enabled)) << "\n"
+    << "default_tls = " << toml_string(name_of(kDefaultTls, r.outbound.default_tls)) << "\n"
+    << "relayhost = " << toml_string(c.outbound.relayhost) << "\n";
+  if (r.outbound.domain_policies.empty()) o << "policy = []\n";
+}
+
+void render_outbound_policies(std::ostream& o, const ServerConfig& c) {
+  for (const auto& p : c.runtime.outbound.domain_policies)
+    o << "\n[[outbound.policy]]\n"
+      << "domain = " << toml_string(p.domain) << "\n"
+      << "level = " << toml_string(name_of(kLocalLevels, p.level)) << "\n";
+}
 
 }  // namespace
 
@@ -942,6 +1071,7 @@ std::string render_config(const ServerConfig& c) {
     << "fetch_timeout = " << toml_seconds(r.mta_sts.fetch_timeout) << "\n"
     << "\n[policy]\n"
     << "local_policy_file = " << toml_string(r.policy.local_policy_file) << "\n";
+  render_outbound(o, c);
 
   std::vector<std::string> networks;
   for (const auto& n : c.relay.networks) networks.push_back(n.text());
@@ -1003,6 +1133,7 @@ std::string render_config(const ServerConfig& c) {
       << "selector = " << toml_string(k.selector) << "\n"
       << "key = " << toml_string(k.key_file) << "\n"
       << "algorithm = " << toml_string(name_of(kDkimAlgorithms, k.algorithm)) << "\n";
+  render_outbound_policies(o, c);
   return o.str();
 }
 

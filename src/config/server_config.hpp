@@ -15,7 +15,7 @@
 //   "listener[0].kind" (counted from 0). A TOML syntax error reads
 //   "<source>:<line>:<column>: <toml++'s description>". Only the first
 //   problem found is reported; the sections are read in a fixed order
-//   (top level, dns, tls, mta_sts, policy, listener, relay, domain,
+//   (top level, dns, tls, mta_sts, policy, outbound, listener, relay, domain,
 //   inbound, limits, queue, metrics, log, reports, dkim), so a cross-check such as "a submission
 //   listener needs tls.certificate" never reports the consequence of a bad
 //   value read later.
@@ -33,7 +33,11 @@
 //   runtime::RuntimeOptions the CLI flags fill, and are checked by the same
 //   runtime::validate() with TOML key names (runtime::OptionNames), so
 //   `serve` builds its resolver, policy engine and stores as every other
-//   command does.
+//   command does. [outbound] fills runtime::OutboundOptions (dane,
+//   default_tls, [[outbound.policy]]) and MtaStsOptions::enabled (its
+//   `mta_sts` key; `mta_sts.enabled` is the older name of the same switch,
+//   and the two given with different values are an error); its relayhost
+//   is kept here (OutboundConfig) for the delivery agent.
 // - Domain names (hostname, [[domain]] name, ...) may be U-labels; they are
 //   converted to A-labels with libidn2 (IDNA 2008) and kept in both forms.
 // - default_config() is the safe configuration used without --config:
@@ -176,6 +180,17 @@ struct QueueConfig {
   friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 
+// Outgoing mail ([outbound]); the policy switches live in
+// runtime::OutboundOptions, where the policy engine is built from them.
+struct OutboundConfig {
+  // Postfix's syntax: "[host]:port" (that host, no MX lookup), "[host]"
+  // (port 25), "[192.0.2.1]:port", "[IPv6:2001:db8::1]:port", or
+  // "host:port" (the MX hosts of `host`). "" = deliver to each recipient
+  // domain's MX hosts. Kept as written; `relay` is the parsed form.
+  std::string relayhost;
+  std::optional<policy::RelayHost> relay;
+};
+
 struct ServerTls {
   std::string certificate;  // PEM chain; "" = no STARTTLS, no submission listeners
   std::string key;
@@ -202,6 +217,7 @@ struct ServerConfig {
   ServerTls tls;
   std::vector<Listener> listeners;
   RelayConfig relay;
+  OutboundConfig outbound;
   std::vector<LocalDomain> domains;
   InboundConfig inbound;
   ServerLimits limits;

@@ -14,6 +14,17 @@ std::string listeners_text(const config::ServerConfig& c) {
 std::string runtime_text(const config::ServerConfig& c) {
   auto only = config::default_config();
   only.runtime = c.runtime;
+  only.runtime.outbound = {};  // compared by outbound_text()
+  return config::render_config(only);
+}
+
+// [outbound] as `config show` prints it: its engine switches and
+// per-domain policies, and the relay host. `outbound.mta_sts` is
+// `mta_sts.enabled` and is reported with [mta_sts].
+std::string outbound_text(const config::ServerConfig& c) {
+  auto only = config::default_config();
+  only.runtime.outbound = c.runtime.outbound;
+  only.outbound = c.outbound;
   return config::render_config(only);
 }
 
@@ -36,6 +47,7 @@ Result<ReloadPlan> plan_reload(const config::ServerConfig& running, config::Serv
   // running configuration already holds.
   keep("hostname", !next.hostname_ascii.empty() && running.hostname_ascii != next.hostname_ascii);
   keep("dns, mta_sts, policy, tls.ca_file", runtime_text(running) != runtime_text(next));
+  keep("outbound", outbound_text(running) != outbound_text(next));
   keep("inbound.verify", running.inbound.verify != next.inbound.verify);
   keep("metrics.address", metrics_text(running) != metrics_text(next));
   keep("log.format", running.log.format != next.log.format);
@@ -48,7 +60,8 @@ Result<ReloadPlan> plan_reload(const config::ServerConfig& running, config::Serv
   next.threads = running.threads;
   next.hostname = running.hostname;
   next.hostname_ascii = running.hostname_ascii;
-  next.runtime = running.runtime;
+  next.runtime = running.runtime;  // with [outbound]'s engine switches
+  next.outbound = running.outbound;
   next.inbound.verify = running.inbound.verify;
   next.metrics = running.metrics;
   next.log.format = running.log.format;

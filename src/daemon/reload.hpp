@@ -18,9 +18,12 @@
 // - Restart-only: listeners (sockets are bound once, before the privilege
 //   drop), spool_dir, user, threads, hostname, the resolver and policy
 //   options ([dns], [mta_sts], [policy], tls.ca_file: each worker's runtime is
-//   built once), inbound.verify (the workers' verifiers), metrics.address,
-//   log.format, [queue] (the queue runner's options) and reports.tlsrpt_db
-//   (the event store is opened once).
+//   built once), [outbound] (its policy switches and [[outbound.policy]] are
+//   the runtime's too, and the delivery agent and its relay host are built
+//   once; reported as "outbound", except `outbound.mta_sts`, which is
+//   `mta_sts.enabled` and reported with [mta_sts]), inbound.verify (the
+//   workers' verifiers), metrics.address, log.format, [queue] (the queue
+//   runner's options) and reports.tlsrpt_db (the event store is opened once).
 // - A reload that would leave a running listener without what it needs
 //   (an smtps or submission listener and no tls.certificate) is refused
 //   (Errc::invalid_argument) and the server keeps its configuration.

@@ -22,6 +22,8 @@
 #include "core/result.hpp"
 #include "dns/caching_resolver.hpp"
 #include "dns/unbound_resolver.hpp"
+#include "policy/engine/engine.hpp"
+#include "policy/engine/local_policy.hpp"
 
 namespace mxsec::runtime {
 
@@ -51,11 +53,31 @@ struct PolicyOptions {
   std::string local_policy_file;  // "domain level" lines (none, may, encrypt, dane-only, verify)
 };
 
+// One per-domain override of the transport policy given in the
+// configuration rather than in local_policy_file ([[outbound.policy]]).
+struct DomainPolicy {
+  std::string domain;        // as written (U-labels allowed; ".example" covers subdomains)
+  std::string domain_ascii;  // A-labels, lower case, the leading dot kept
+  policy::LocalLevel level = policy::LocalLevel::may;
+  friend bool operator==(const DomainPolicy&, const DomainPolicy&) = default;
+};
+
+// How the policy engine decides for outgoing mail ([outbound]); MTA-STS is
+// switched by MtaStsOptions::enabled.
+struct OutboundOptions {
+  bool dane = true;                                          // false: no TLSA lookups
+  policy::DefaultTls default_tls = policy::DefaultTls::may;  // hosts without DANE or MTA-STS
+  // Joined with local_policy_file's entries into one map; a domain given in
+  // both is an error when the runtime is built (neither silently wins).
+  std::vector<DomainPolicy> domain_policies;
+};
+
 struct RuntimeOptions {
   DnsOptions dns;
   TlsOptions tls;
   MtaStsOptions mta_sts;
   PolicyOptions policy;
+  OutboundOptions outbound;
 };
 
 // How the options are called where they came from, for error messages.

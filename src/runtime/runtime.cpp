@@ -2,6 +2,7 @@
 #include "runtime/runtime.hpp"
 
 #include "core/file.hpp"
+#include "core/strings.hpp"
 
 namespace mxsec::runtime {
 
@@ -60,7 +61,19 @@ Result<void> Runtime::build(const OptionNames& names, dns::QueryObserver* dns_ob
     if (!map) return make_error(Errc::parse, path + ": " + map.error().message);
     local_ = std::move(*map);
   }
-  engine_ = std::make_unique<policy::PolicyEngine>(resolver(), sts_source_.get(), local_policy());
+  for (const auto& entry : options_.outbound.domain_policies) {
+    // A domain in both places would leave the reader guessing which level
+    // applies; a transport policy must never be weakened by such a guess.
+    if (local_.contains(entry.domain_ascii))
+      return make_error(Errc::invalid_argument, "'" + escape_for_log(entry.domain) + "' has a level in " +
+                                                    options_.policy.local_policy_file +
+                                                    " and in the configuration's per-domain policies; keep one");
+    if (auto ok = local_.add(entry.domain_ascii, entry.level); !ok) return ok.error();
+  }
+  policy::EngineOptions engine_options;
+  engine_options.dane = options_.outbound.dane;
+  engine_options.default_tls = options_.outbound.default_tls;
+  engine_ = std::make_unique<policy::PolicyEngine>(resolver(), sts_source_.get(), local_policy(), engine_options);
   return {};
 }
 

@@ -6,7 +6,9 @@
 //   this order: the validating libunbound resolver on `io` (with a TTL cache
 //   in front unless disabled), the MTA-STS policy fetcher (libcurl on its own
 //   small worker pool), the policy store (SQLite file or memory), the MTA-STS
-//   source, the local TLS policy map, and the per-MX policy engine. Any
+//   source, the local TLS policy map (local_policy_file joined with
+//   OutboundOptions::domain_policies; a domain in both is an error), and the
+//   per-MX policy engine with the [outbound] dane and default_tls switches. Any
 //   failure is returned with the option at fault named; nothing half-built
 //   escapes.
 // - Accessors return references owned by the Runtime; they stay valid until

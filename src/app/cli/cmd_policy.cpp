@@ -2,6 +2,15 @@
 // for a recipient domain (RFC 7672 DANE, RFC 8461 MTA-STS, RFC 7505 null MX).
 //
 //   mxsec policy DOMAIN [--json] [--local-policy FILE] [--sts-cache FILE] [--no-mta-sts]
+//   mxsec policy DOMAIN [--json] --config FILE
+//
+// With --config the decision is the one `mxsec serve` with that
+// configuration would make: its [dns], [tls] ca_file, [mta_sts], [policy]
+// and [outbound] build the runtime, and with an [outbound] relayhost the
+// decision is the relay host's (PolicyEngine::decide_relayhost: all mail
+// goes there; JSON key "relayhost"). The flags that set the same things
+// (the global DNS/TLS flags, --local-policy, --sts-cache, --no-mta-sts) are
+// refused alongside it rather than merged: one source for each setting.
 //
 // JSON (stable keys): domain, status (ok | null-mx | nxdomain | defer |
 // no-usable-mx), reason, mx_security, mta_sts{...}, and mx: a list in
@@ -12,8 +21,10 @@
 // (null MX, NXDOMAIN, deferred); 2 bad input or set-up failure.
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "app/cli/command.hpp"
+#include "config/server_config.hpp"
 #include "core/limits.hpp"
 #include "core/strings.hpp"
 #include "dns/run_sync.hpp"
@@ -28,7 +39,27 @@ struct PolicyOptions {
   std::string sts_cache;
   bool no_mta_sts = false;
   bool json = false;
+  std::string config_file;
 };
+
+// --config: the server's runtime options replace the flags' (see the top).
+// Returns the relay host the configuration names, if any.
+Result<std::optional<policy::RelayHost>> use_server_config(const CLI::App& app, Context& ctx, const PolicyOptions& o) {
+  for (const char* flag : {"--resolver", "--trust-anchor", "--private-zone", "--stub-zone", "--timeout", "--ca-file",
+                           "--https-timeout"})
+    if (app.get_option(flag)->count() > 0)
+      return make_error(Errc::invalid_argument, std::string(flag) + " cannot be combined with --config (the "
+                                                                    "configuration sets the resolver and TLS options)");
+  if (!o.local_policy_file.empty() || !o.sts_cache.empty() || o.no_mta_sts)
+    return make_error(Errc::invalid_argument, "--local-policy, --sts-cache and --no-mta-sts cannot be combined with "
+                                              "--config (the configuration sets [policy], [mta_sts] and [outbound])");
+  auto c = config::load_config(o.config_file);
+  if (!c) return c.error();
+  ctx.options = c->runtime;
+  ctx.timeout_seconds = runtime::to_seconds(c->runtime.dns.timeout);
+  ctx.https_timeout_seconds = runtime::to_seconds(c->runtime.mta_sts.fetch_timeout);
+  return c->outbound.relay;
+}
 
 void print_human(const policy::DomainDecision& d) {
   std::cout << "policy for " << d.domain << ": " << policy::to_string(d.status) << "\n";
@@ -59,19 +90,30 @@ void print_human(const policy::DomainDecision& d) {
   std::cout.flush();
 }
 
-void run_policy(Context& ctx, PolicyOptions& o) {
+void run_policy(const CLI::App& app, Context& ctx, PolicyOptions& o) {
   auto domain = domain_argument(o.domain, "DOMAIN");
   if (!domain) return fail(ctx, "policy", domain.error());
   o.domain = *domain;
-  ctx.options.policy.local_policy_file = o.local_policy_file;
-  ctx.options.mta_sts.cache_file = o.sts_cache;
-  ctx.options.mta_sts.enabled = !o.no_mta_sts;
+  std::optional<policy::RelayHost> relay;
+  if (o.config_file.empty()) {
+    ctx.options.policy.local_policy_file = o.local_policy_file;
+    ctx.options.mta_sts.cache_file = o.sts_cache;
+    ctx.options.mta_sts.enabled = !o.no_mta_sts;
+  } else {
+    auto server = use_server_config(app, ctx, o);
+    if (!server) return fail(ctx, "policy", server.error());
+    relay = *server;
+  }
   auto rt = ctx.runtime();
   if (!rt) return fail(ctx, "policy", rt.error());
-  const auto d = run_sync(ctx.io, (*rt)->policy_engine().decide(o.domain));
+  const auto d = relay ? run_sync(ctx.io, (*rt)->policy_engine().decide_relayhost(*relay))
+                       : run_sync(ctx.io, (*rt)->policy_engine().decide(o.domain));
   if (ctx.json || o.json) {
-    print_json(policy::to_json(d));
+    auto j = policy::to_json(d);
+    if (relay) j["relayhost"] = relay->text();
+    print_json(j);
   } else {
+    if (relay) std::cout << "mail to " << o.domain << " goes through the relay host " << relay->text() << "\n";
     print_human(d);
   }
   ctx.exit_code = d.status == policy::DomainStatus::ok ? kExitOk : kExitFinding;
@@ -88,7 +130,10 @@ void add_policy(CLI::App& app, Context& ctx) {
       ->type_name("FILE");
   cmd->add_flag("--no-mta-sts", opts->no_mta_sts, "Do not look up MTA-STS policies");
   cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
-  cmd->callback([&ctx, opts] { run_policy(ctx, *opts); });
+  cmd->add_option("--config", opts->config_file,
+                  "Decide as `mxsec serve` with this TOML configuration would ([dns], [mta_sts], [policy], [outbound])")
+      ->type_name("FILE");
+  cmd->callback([&app, &ctx, opts] { run_policy(app, ctx, *opts); });
 }
 
 MXSEC_REGISTER_COMMAND(add_policy);

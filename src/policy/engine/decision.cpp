@@ -109,6 +109,7 @@ nlohmann::json to_json(const MxDecision& d) {
       {"authentication", to_string(req.authentication)},
       {"address_security", dns::to_string(d.address_security)},
   };
+  if (d.port != 25) j["port"] = d.port;  // a relay host's port; absent means 25
   nlohmann::json addrs = nlohmann::json::array();
   for (const auto& a : d.addresses) addrs.push_back(a.to_string());
   j["addresses"] = std::move(addrs);

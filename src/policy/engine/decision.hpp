@@ -92,7 +92,7 @@ const char* to_string(DeferCause c);
 
 struct TlsaFacts {
   bool looked_up = false;       // false when the addresses were not secure
-  std::string qname;            // "_25._tcp.<base>" that answered
+  std::string qname;            // "_<port>._tcp.<base>" that answered
   dns::Status status = dns::Status::error;
   dns::Security security = dns::Security::indeterminate;
   std::string why_bogus;
@@ -109,6 +109,9 @@ struct TlsaFacts {
 struct MxDecision {
   std::string host;                  // as in the MX record (or the domain, implicit MX)
   std::uint16_t preference = 0;
+  // The TCP port to connect to: 25 (RFC 5321), or a relay host's port. The
+  // TLSA records are those of _<port>._tcp.<host> (RFC 6698 §3).
+  std::uint16_t port = 25;
   bool implicit = false;             // RFC 5321 §5.1 implicit MX (no MX RRset)
   Verdict verdict = Verdict::defer;
   Source source = Source::default_policy;

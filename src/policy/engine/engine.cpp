@@ -96,13 +96,33 @@ struct PolicyEngine::DomainState {
   std::optional<LocalLevel> local;
   std::optional<mtasts::StsLookup> sts;
   bool sts_done = false;
+  bool sts_applicable = true;  // false for a relay host (no recipient domain's MX)
 };
+
+const char* to_string(DefaultTls d) { return d == DefaultTls::encrypt ? "encrypt" : "may"; }
+
+std::optional<DefaultTls> parse_default_tls(std::string_view s) {
+  for (auto d : {DefaultTls::may, DefaultTls::encrypt})
+    if (s == to_string(d)) return d;
+  return std::nullopt;
+}
+
+std::string RelayHost::text() const {
+  std::string name = address && address->is_v6() ? "IPv6:" + host : host;
+  if (!mx_lookup) name = "[" + name + "]";
+  return name + ":" + std::to_string(port);
+}
 
 PolicyEngine::PolicyEngine(dns::Resolver& resolver, mtasts::PolicySource* sts, const LocalPolicyMap* local,
                            EngineOptions options)
     : resolver_(resolver), sts_(sts), local_(local), options_(options) {}
 
 asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
+  const std::uint16_t port = 25;
+  co_return co_await decide_domain(domain_in, port);
+}
+
+asio::awaitable<DomainDecision> PolicyEngine::decide_domain(std::string domain_in, std::uint16_t port) {
   DomainDecision d;
   d.domain = normalize_domain(domain_in);
   if (!is_valid_domain_name(d.domain)) {
@@ -159,6 +179,7 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
       MxDecision m;
       m.host = r.exchange;
       m.preference = r.preference;
+      m.port = port;
       d.mx.push_back(std::move(m));
     }
     if (has_null) {
@@ -170,6 +191,7 @@ asio::awaitable<DomainDecision> PolicyEngine::decide(std::string domain_in) {
     MxDecision m;
     m.host = d.domain;
     m.preference = 0;
+    m.port = port;
     m.implicit = true;
     d.mx.push_back(std::move(m));
   }
@@ -204,16 +226,59 @@ asio::awaitable<MxDecision> PolicyEngine::decide_named_host(std::string domain_i
   co_return m;
 }
 
+asio::awaitable<DomainDecision> PolicyEngine::decide_relayhost(RelayHost relay) {
+  if (relay.mx_lookup) co_return co_await decide_domain(relay.host, relay.port);
+  DomainDecision d;
+  MxDecision m;
+  m.host = relay.address ? relay.address->to_string() : normalize_domain(relay.host);
+  m.port = relay.port;
+  d.domain = m.host;
+  if (relay.address) {
+    // An IP literal: the operator gave the address itself. No DNS, so no
+    // DNSSEC and no name to seek TLSA records at: no DANE.
+    m.addresses = {*relay.address};
+    m.address_security = dns::Security::insecure;
+    apply_default(m, "relay host given as an IP address literal (no DNS, no DANE)");
+    set_tlsrpt(d.domain, m, std::nullopt);
+  } else if (!is_valid_domain_name(m.host)) {
+    d.status = DomainStatus::defer;
+    d.defer_cause = DeferCause::invalid_domain;
+    d.reason = "relay host is not a valid host name: " + escape_for_log(relay.host);
+    co_return d;
+  } else {
+    DomainState state;
+    state.domain = m.host;
+    // Named by the operator, not by an MX answer: as trustworthy as a host
+    // of a secure MX RRset (RFC 7672 §2.2.1), see decide_named_host().
+    state.mx_security = dns::Security::secure;
+    state.sts_applicable = false;
+    if (local_ != nullptr) state.local = local_->find(state.domain);
+    co_await decide_host(state, m);
+  }
+  d.mx_security = dns::Security::secure;  // no MX RRset: the configuration names the host
+  d.reason = "relay host " + relay.text() + " (no MX lookup)";
+  const bool usable = m.verdict != Verdict::defer;
+  d.status = usable ? DomainStatus::ok : DomainStatus::no_usable_mx;
+  if (!usable) {
+    d.defer_cause = DeferCause::no_usable_mx;
+    d.reason += "; the relay host cannot be used now: delivery defers";
+  }
+  d.mx.push_back(std::move(m));
+  co_return d;
+}
+
 namespace {
+
+std::string tlsa_prefix(std::uint16_t port) { return "_" + std::to_string(port) + "._tcp."; }
 
 // RFC 7672 §3.2.2 reference identifiers, the TLSA base domain first (it is
 // also the SNI name, §8.1): with TLSA records found at the CNAME target,
 // that target; otherwise the MX host name. Then the other of the two, then
 // the next-hop domain.
 void set_reference_names(const std::string& domain, MxDecision& mx) {
-  constexpr std::string_view kPrefix = "_25._tcp.";
+  const std::string prefix = tlsa_prefix(mx.port);
   std::string base = mx.host;
-  if (mx.tlsa.secure() && mx.tlsa.qname.starts_with(kPrefix)) base = mx.tlsa.qname.substr(kPrefix.size());
+  if (mx.tlsa.secure() && mx.tlsa.qname.starts_with(prefix)) base = mx.tlsa.qname.substr(prefix.size());
   mx.reference_names = {base};
   for (const std::string& name : {mx.host, mx.canonical_name, domain})
     if (!name.empty() && std::find(mx.reference_names.begin(), mx.reference_names.end(), name) == mx.reference_names.end())
@@ -233,7 +298,7 @@ bool sts_applies(const std::optional<mtasts::StsLookup>& sts) {
 }  // namespace
 
 asio::awaitable<void> PolicyEngine::look_up_sts(DomainState& state) {
-  if (sts_ != nullptr && !state.sts_done) {
+  if (sts_ != nullptr && state.sts_applicable && !state.sts_done) {
     state.sts = co_await sts_->lookup(state.domain);
     state.sts_done = true;
   }
@@ -258,9 +323,12 @@ asio::awaitable<void> PolicyEngine::decide_addressed_host(DomainState& state, Mx
   }
 
   // RFC 7672 §2.2.2: TLSA records are looked up only when the address
-  // records of the host are secure.
+  // records of the host are secure. With DANE switched off they are not
+  // looked up at all, except for a domain whose local policy is dane-only:
+  // that entry names DANE for this domain explicitly.
+  const bool dane = options_.dane || state.local == LocalLevel::dane_only;
   TlsaOutcome tlsa = TlsaOutcome::absent;
-  if (mx.address_security == dns::Security::secure) tlsa = co_await lookup_tlsa(mx);
+  if (dane && mx.address_security == dns::Security::secure) tlsa = co_await lookup_tlsa(mx);
   set_reference_names(state.domain, mx);
   switch (tlsa) {
     case TlsaOutcome::failed:
@@ -379,7 +447,7 @@ asio::awaitable<PolicyEngine::TlsaOutcome> PolicyEngine::lookup_tlsa(MxDecision&
   bases.push_back(mx.host);
   mx.tlsa.looked_up = true;
   for (const auto& base : bases) {
-    std::string qname = "_25._tcp." + base;
+    std::string qname = tlsa_prefix(mx.port) + base;
     auto t = co_await resolver_.tlsa(qname);
     mx.tlsa.qname = qname;
     mx.tlsa.status = t.status;
@@ -443,12 +511,12 @@ asio::awaitable<void> PolicyEngine::apply_mta_sts(DomainState& state, MxDecision
   co_await look_up_sts(state);
   const auto& sts = state.sts;
   if (!sts_applies(sts)) {
-    mx.verdict = Verdict::opportunistic;
-    mx.source = Source::default_policy;
-    mx.reason = mx.tlsa.looked_up ? "no TLSA records and no MTA-STS policy: opportunistic TLS"
-                                  : "no DANE (addresses not DNSSEC-secure) and no MTA-STS policy: opportunistic TLS";
-    if (sts && sts->policy && sts->policy->mode == mtasts::Mode::none)
-      mx.reason = "MTA-STS policy mode none: opportunistic TLS";
+    std::string why = mx.tlsa.looked_up                              ? "no TLSA records and no MTA-STS policy"
+                      : !options_.dane                               ? "DANE disabled by configuration and no MTA-STS policy"
+                      : mx.address_security == dns::Security::secure ? "no DANE and no MTA-STS policy"
+                                                                     : "no DANE (addresses not DNSSEC-secure) and no MTA-STS policy";
+    if (sts && sts->policy && sts->policy->mode == mtasts::Mode::none) why = "MTA-STS policy mode none";
+    apply_default(mx, std::move(why));
     co_return;
   }
   const auto& policy = *sts->policy;
@@ -467,10 +535,32 @@ asio::awaitable<void> PolicyEngine::apply_mta_sts(DomainState& state, MxDecision
       defer(mx, Source::mta_sts, DeferCause::sts_mx_mismatch,
             "MTA-STS enforce: " + mx.host + " matches no mx pattern of the policy, so it is not used");
     }
+  } else if (options_.default_tls == DefaultTls::encrypt) {
+    // RFC 8461 §5: in testing mode sending MTAs "merely send a report
+    // indicating policy application failures"; the policy requires
+    // nothing, so the host gets what a host without a policy gets, and
+    // the operator's default makes TLS mandatory. (XXX: the WebPKI check
+    // whose failure testing mode would report is not asked for.)
+    mx.verdict = Verdict::encrypt;
+    mx.reason = std::string("MTA-STS testing") + (match ? "" : " (" + mx.host + " matches no mx pattern)") +
+                ": default TLS policy 'encrypt': TLS mandatory, unauthenticated";
   } else {
     mx.verdict = Verdict::mta_sts_testing;
     mx.reason = match ? "MTA-STS testing: failures are reported, delivery proceeds"
                       : "MTA-STS testing: " + mx.host + " matches no mx pattern (reported, delivery proceeds)";
+  }
+}
+
+void PolicyEngine::apply_default(MxDecision& mx, std::string why) const {
+  mx.source = Source::default_policy;
+  if (options_.default_tls == DefaultTls::encrypt) {
+    mx.verdict = Verdict::encrypt;
+    mx.reason = std::move(why) + ": default TLS policy 'encrypt': TLS mandatory, unauthenticated";
+  } else {
+    // RFC 7435 §1: opportunistic security "encrypt[s] when possible"
+    // without requiring authentication.
+    mx.verdict = Verdict::opportunistic;
+    mx.reason = std::move(why) + ": opportunistic TLS";
   }
 }
 

@@ -20,7 +20,21 @@
 //        whose secure TLSA records are all unusable (otherwise those get
 //        dane-unusable-tls-required); MTA-STS testing for hosts without
 //        TLSA records;
-//     4. opportunistic TLS.
+//     4. the default for hosts with neither: EngineOptions::default_tls,
+//        opportunistic TLS (RFC 7435: "encrypt when possible, without
+//        requiring authentication") or TLS mandatory without
+//        authentication (encrypt). The default never replaces DANE or an
+//        enforced MTA-STS policy: only a local policy names a domain
+//        explicitly and may do that (1.). A testing MTA-STS policy only
+//        asks for reports (RFC 8461 §5: sending MTAs "merely send a
+//        report"), so with default_tls encrypt its hosts are encrypt.
+// - EngineOptions::dane false ([outbound] dane = "off"): no TLSA record is
+//   looked up or used, every host is decided as if it had none (MTA-STS,
+//   then the default), except for a domain whose local policy is
+//   dane-only, which names DANE explicitly and keeps it. This gives up the
+//   protection RFC 7672 §2.2 describes ("a secure TLSA RRset ... the SMTP
+//   client MUST use TLS"), so it is the operator's explicit choice, never
+//   a default.
 // - Address lookups: a bogus answer, or a failed lookup in a signed zone,
 //   defers the host; in an unsigned zone a failed A or AAAA lookup is
 //   tolerated when the other family answered with addresses.
@@ -32,9 +46,12 @@
 
 #include <asio/awaitable.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "core/ip_address.hpp"
 #include "core/limits.hpp"
 #include "dns/resolver.hpp"
 #include "policy/engine/decision.hpp"
@@ -43,12 +60,35 @@
 
 namespace mxsec::policy {
 
+// What a host with neither DANE nor MTA-STS gets ([outbound] default_tls).
+enum class DefaultTls {
+  may,      // opportunistic TLS (RFC 7435), Verdict::opportunistic
+  encrypt,  // TLS mandatory, unauthenticated, Verdict::encrypt
+};
+const char* to_string(DefaultTls d);  // "may", "encrypt"
+std::optional<DefaultTls> parse_default_tls(std::string_view s);
+
+// The smarthost all outgoing mail goes through ([outbound] relayhost), in
+// Postfix's syntax: "[host]:port" names the host itself (no MX lookup),
+// "host:port" a domain whose MX hosts are used. Built by the configuration
+// reader, which checks the syntax (config/server_config.hpp).
+struct RelayHost {
+  std::string host;                // A-labels in lower case, or the address text of an IP literal
+  std::optional<IpAddress> address;  // set for an IP literal: "[192.0.2.1]", "[IPv6:2001:db8::1]"
+  std::uint16_t port = 25;
+  bool mx_lookup = false;          // written without brackets
+  std::string text() const;        // "[relay.example]:587", "[IPv6:2001:db8::1]:25", "relay.example:25"
+  friend bool operator==(const RelayHost&, const RelayHost&) = default;
+};
+
 struct EngineOptions {
   int max_mx_hosts = limits::kPolicyMaxMxHosts;
   int max_addresses_per_host = limits::kPolicyMaxAddressesPerHost;
   std::size_t max_tlsa_records = limits::kDaneMaxTlsaRecords;
   bool ipv4 = true;
   bool ipv6 = true;
+  bool dane = true;                          // false: no TLSA lookups (see the contract)
+  DefaultTls default_tls = DefaultTls::may;  // hosts without DANE or MTA-STS
 };
 
 class PolicyEngine {
@@ -67,6 +107,33 @@ class PolicyEngine {
   // its own next-hop domain. An invalid name is deferred (invalid_domain).
   asio::awaitable<MxDecision> decide_named_host(std::string domain, std::string host);
 
+  // The decision for the relay host all mail is sent to, shaped like a
+  // domain's so the delivery agent treats it as an MX list (`domain` is the
+  // relay's name, every MxDecision has `port` = relay.port, and the TLSA
+  // records are sought at _<port>._tcp.<host>, RFC 6698 §3):
+  // - "[host]:port": one MxDecision, decided as decide_named_host(): the
+  //   name comes from the configuration, not from an MX answer an attacker
+  //   could forge, so DANE applies when the host's addresses and TLSA
+  //   records are secure (RFC 7672 §2.2.1), then a local policy for the
+  //   host name, then the default. MTA-STS is not consulted: it protects
+  //   the MX hosts of a recipient domain (RFC 8461 §4.1), and a relay host
+  //   is none. A local policy for the host name applies first, as for any
+  //   domain.
+  // - "[192.0.2.1]:port" (an IP literal): its own address, no DNS question
+  //   at all; no DANE (there is no name to find TLSA records at): a local
+  //   policy cannot name it, so the default applies. Its `host` is the
+  //   address text and reference_names is empty: a client must not send it
+  //   as SNI (RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not
+  //   permitted in HostName").
+  // - For the bracketed forms the DomainDecision's mx_security is secure:
+  //   there is no MX RRset, and the host name comes from the configuration,
+  //   which no DNS answer can forge.
+  // - "host:port": exactly decide(host), MX lookup and MTA-STS included,
+  //   with the TLSA records sought for `port`.
+  // Status ok with one usable host, no_usable_mx when it is deferred,
+  // defer (invalid_domain) for a name that is not a domain name.
+  asio::awaitable<DomainDecision> decide_relayhost(RelayHost relay);
+
  private:
   struct DomainState;
   struct Addresses {
@@ -75,12 +142,14 @@ class PolicyEngine {
   };
   enum class TlsaOutcome { absent, usable, none_usable, failed };
 
+  asio::awaitable<DomainDecision> decide_domain(std::string domain, std::uint16_t port);
   asio::awaitable<void> decide_host(DomainState& state, MxDecision& mx);
   asio::awaitable<void> decide_addressed_host(DomainState& state, MxDecision& mx);
   asio::awaitable<Addresses> resolve_addresses(MxDecision& mx);
   asio::awaitable<TlsaOutcome> lookup_tlsa(MxDecision& mx);
   asio::awaitable<void> check_dane_host_name(DomainState& state, MxDecision& mx);
   asio::awaitable<void> apply_mta_sts(DomainState& state, MxDecision& mx);
+  void apply_default(MxDecision& mx, std::string why) const;
   // The domain's MTA-STS lookup, made at most once per decide().
   asio::awaitable<void> look_up_sts(DomainState& state);
 

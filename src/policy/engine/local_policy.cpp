@@ -22,13 +22,29 @@ std::optional<LocalLevel> parse_local_level(std::string_view s) {
   return std::nullopt;
 }
 
-Result<void> LocalPolicyMap::add(std::string_view domain, LocalLevel level) {
+namespace {
+
+// The key of an entry: the normalized name, with its leading dot for a
+// subdomain entry; nullopt when it is not a domain name.
+std::optional<std::string> entry_key(std::string_view domain) {
   const bool subdomains = !domain.empty() && domain.front() == '.';
   std::string name = normalize_domain(subdomains ? domain.substr(1) : domain);
-  if (!is_valid_domain_name(name))
-    return make_error(Errc::invalid_argument, "not a domain name: " + escape_for_log(domain));
-  entries_[subdomains ? "." + name : name] = level;
+  if (!is_valid_domain_name(name)) return std::nullopt;
+  return subdomains ? "." + name : name;
+}
+
+}  // namespace
+
+Result<void> LocalPolicyMap::add(std::string_view domain, LocalLevel level) {
+  auto key = entry_key(domain);
+  if (!key) return make_error(Errc::invalid_argument, "not a domain name: " + escape_for_log(domain));
+  entries_[*key] = level;
   return {};
+}
+
+bool LocalPolicyMap::contains(std::string_view domain) const {
+  auto key = entry_key(domain);
+  return key && entries_.find(*key) != entries_.end();
 }
 
 std::optional<LocalLevel> LocalPolicyMap::find(std::string_view domain) const {

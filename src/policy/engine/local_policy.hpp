@@ -33,6 +33,9 @@ class LocalPolicyMap {
  public:
   Result<void> add(std::string_view domain, LocalLevel level);
   std::optional<LocalLevel> find(std::string_view domain) const;
+  // Whether `domain` (".example.com" for the subdomain entry) has an entry
+  // of its own; find() would also consult parents.
+  bool contains(std::string_view domain) const;
   bool empty() const { return entries_.empty(); }
 
  private:

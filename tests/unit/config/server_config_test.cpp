@@ -622,5 +622,190 @@ TEST(ServerConfig, TheDocumentedExamplesParse) {
   EXPECT_EQ(render_config(blocks[0]), render_config(*example));
 }
 
+// --- [outbound] -------------------------------------------------------------------------
+
+TEST(OutboundConfig, Defaults) {
+  const ServerConfig c = default_config();
+  EXPECT_TRUE(c.runtime.outbound.dane);
+  EXPECT_TRUE(c.runtime.mta_sts.enabled);
+  EXPECT_EQ(c.runtime.outbound.default_tls, policy::DefaultTls::may);
+  EXPECT_TRUE(c.runtime.outbound.domain_policies.empty());
+  EXPECT_EQ(c.outbound.relayhost, "");
+  EXPECT_FALSE(c.outbound.relay);
+  const std::string text = render_config(c);
+  EXPECT_NE(text.find("\n[outbound]\ndane = \"on\"\nmta_sts = \"on\"\ndefault_tls = \"may\"\nrelayhost = \"\"\n"
+                      "policy = []\n"),
+            std::string::npos)
+      << text;
+  // An empty file gives the same [outbound].
+  EXPECT_EQ(render_config(parse_ok("")), render_config([] {
+              ServerConfig d = default_config();
+              d.source = "mxsec.toml";
+              return d;
+            }()));
+}
+
+constexpr const char* kOutbound = R"([outbound]
+dane = "off"
+mta_sts = "off"
+default_tls = "encrypt"
+relayhost = "[smtp.bücher.example]:587"
+
+[[outbound.policy]]
+domain = "bücher.example"
+level = "dane-only"
+
+[[outbound.policy]]
+domain = ".Partner.example"
+level = "verify"
+)";
+
+TEST(OutboundConfig, EveryKeyIsRead) {
+  const ServerConfig c = parse_ok(kOutbound);
+  EXPECT_FALSE(c.runtime.outbound.dane);
+  EXPECT_FALSE(c.runtime.mta_sts.enabled);
+  EXPECT_EQ(c.runtime.outbound.default_tls, policy::DefaultTls::encrypt);
+  EXPECT_EQ(c.outbound.relayhost, "[smtp.bücher.example]:587");
+  ASSERT_TRUE(c.outbound.relay);
+  EXPECT_EQ(c.outbound.relay->host, "smtp.xn--bcher-kva.example");
+  EXPECT_EQ(c.outbound.relay->port, 587);
+  EXPECT_FALSE(c.outbound.relay->mx_lookup);
+  EXPECT_FALSE(c.outbound.relay->address);
+  const auto& p = c.runtime.outbound.domain_policies;
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].domain, "bücher.example");
+  EXPECT_EQ(p[0].domain_ascii, "xn--bcher-kva.example");
+  EXPECT_EQ(p[0].level, policy::LocalLevel::dane_only);
+  EXPECT_EQ(p[1].domain, ".Partner.example");
+  EXPECT_EQ(p[1].domain_ascii, ".partner.example");
+  EXPECT_EQ(p[1].level, policy::LocalLevel::verify);
+  expect_round_trip(c);
+  const std::string text = render_config(c);
+  EXPECT_NE(text.find("[mta_sts]\nenabled = false\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n[[outbound.policy]]\ndomain = \".Partner.example\"\nlevel = \"verify\"\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("policy = []"), std::string::npos) << text;
+}
+
+// Every level name of local_policy_file, and only those, spelled the same.
+TEST(OutboundConfig, PolicyLevelsAreLocalPolicyLevels) {
+  for (auto level : {policy::LocalLevel::none, policy::LocalLevel::may, policy::LocalLevel::encrypt,
+                     policy::LocalLevel::verify, policy::LocalLevel::dane_only}) {
+    const std::string text =
+        std::string("[[outbound.policy]]\ndomain = \"a.example\"\nlevel = \"") + policy::to_string(level) + "\"\n";
+    const ServerConfig c = parse_ok(text);
+    ASSERT_EQ(c.runtime.outbound.domain_policies.size(), 1u) << text;
+    EXPECT_EQ(c.runtime.outbound.domain_policies[0].level, level) << text;
+    expect_round_trip(c);
+  }
+}
+
+// `mta_sts.enabled` is the older name of `outbound.mta_sts`: either alone
+// sets the switch; both may be given when they agree.
+TEST(OutboundConfig, MtaStsSwitchHasTwoNames) {
+  EXPECT_FALSE(parse_ok("[mta_sts]\nenabled = false\n").runtime.mta_sts.enabled);
+  EXPECT_FALSE(parse_ok("[outbound]\nmta_sts = \"off\"\n").runtime.mta_sts.enabled);
+  EXPECT_FALSE(parse_ok("[mta_sts]\nenabled = false\n[outbound]\nmta_sts = \"off\"\n").runtime.mta_sts.enabled);
+  EXPECT_TRUE(parse_ok("[mta_sts]\nenabled = true\n[outbound]\nmta_sts = \"on\"\n").runtime.mta_sts.enabled);
+  EXPECT_NE(render_config(parse_ok("[mta_sts]\nenabled = false\n")).find("mta_sts = \"off\"\n"), std::string::npos);
+}
+
+TEST(OutboundConfig, RelayhostForms) {
+  struct Good {
+    const char* text;
+    const char* host;
+    std::uint16_t port;
+    bool mx_lookup;
+    bool literal;
+  };
+  for (const Good& g : {Good{"[relay.example]", "relay.example", 25, false, false},
+                        Good{"[Relay.Example.]:587", "relay.example", 587, false, false},
+                        Good{"[192.0.2.25]:2525", "192.0.2.25", 2525, false, true},
+                        Good{"[IPv6:2001:DB8::25]:465", "2001:db8::25", 465, false, true},
+                        Good{"[ipv6:::1]", "::1", 25, false, true},
+                        Good{"provider.example", "provider.example", 25, true, false},
+                        Good{"provider.example:587", "provider.example", 587, true, false}}) {
+    const std::string toml = std::string("[outbound]\nrelayhost = \"") + g.text + "\"\n";
+    const ServerConfig c = parse_ok(toml);
+    ASSERT_TRUE(c.outbound.relay) << g.text;
+    EXPECT_EQ(c.outbound.relay->host, g.host) << g.text;
+    EXPECT_EQ(c.outbound.relay->port, g.port) << g.text;
+    EXPECT_EQ(c.outbound.relay->mx_lookup, g.mx_lookup) << g.text;
+    EXPECT_EQ(c.outbound.relay->address.has_value(), g.literal) << g.text;
+    EXPECT_EQ(c.outbound.relayhost, g.text);
+    expect_round_trip(c);
+  }
+  EXPECT_FALSE(parse_ok("[outbound]\nrelayhost = \"\"\n").outbound.relay);
+}
+
+#define RELAY_EXPECTED "(expected \"[host]:port\", \"[192.0.2.1]:port\", \"[IPv6:2001:db8::1]:port\" or \"host:port\")"
+
+INSTANTIATE_TEST_SUITE_P(
+    Outbound, ConfigErrors,
+    ::testing::Values(
+        BadCase{"[outbound]\ndane = \"no\"\n", "mxsec.toml:2: outbound.dane: must be one of \"on\", \"off\", got 'no'"},
+        BadCase{"[outbound]\ndane = false\n", "mxsec.toml:2: outbound.dane: must be a string, got boolean"},
+        BadCase{"[outbound]\nmta_sts = \"On\"\n",
+                "mxsec.toml:2: outbound.mta_sts: must be one of \"on\", \"off\", got 'On'"},
+        BadCase{"[mta_sts]\nenabled = true\n\n[outbound]\nmta_sts = \"off\"\n",
+                "mxsec.toml:5: outbound.mta_sts: \"off\" contradicts mta_sts.enabled = true (line 2); give one of them"},
+        BadCase{"[mta_sts]\nenabled = false\n[outbound]\nmta_sts = \"on\"\n",
+                "mxsec.toml:4: outbound.mta_sts: \"on\" contradicts mta_sts.enabled = false (line 2); give one of them"},
+        BadCase{"[outbound]\ndefault_tls = \"verify\"\n",
+                "mxsec.toml:2: outbound.default_tls: must be one of \"may\", \"encrypt\", got 'verify'"},
+        BadCase{"[outbound]\ndefault_tls = \"dane\"\n",
+                "mxsec.toml:2: outbound.default_tls: must be one of \"may\", \"encrypt\", got 'dane'"},
+        BadCase{"[outbound]\nrelay_host = \"[relay.example]\"\n", "mxsec.toml:2: outbound.relay_host: unknown key"},
+        BadCase{"outbound = 1\n", "mxsec.toml:1: outbound: must be a table ([outbound]), got integer"},
+        BadCase{"[outbound]\nrelayhost = 25\n", "mxsec.toml:2: outbound.relayhost: must be a string, got integer"},
+        BadCase{"[outbound]\nrelayhost = \"[relay.example\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[relay.example': no closing ']' " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"[relay.example]:0\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[relay.example]:0': the port must be 1..65535 " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"[relay.example]:65536\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[relay.example]:65536': the port must be 1..65535 " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"[relay.example]587\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[relay.example]587': the port must be 1..65535 " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"relay.example:\"\n",
+                "mxsec.toml:2: outbound.relayhost: 'relay.example:': the port must be 1..65535 " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"[]:25\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[]:25': no host " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"192.0.2.25:25\"\n",
+                "mxsec.toml:2: outbound.relayhost: '192.0.2.25:25': an IP address is written in brackets, as an "
+                "address literal " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"[2001:db8::25]\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[2001:db8::25]': an IPv6 literal is written [IPv6:ADDRESS] " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"[IPv6:192.0.2.25]\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[IPv6:192.0.2.25]': not an IPv6 address " RELAY_EXPECTED},
+        BadCase{"[outbound]\nrelayhost = \"[relay_1.example]\"\n",
+                "mxsec.toml:2: outbound.relayhost: '[relay_1.example]': 'relay_1.example' is not a host name (labels "
+                "of letters, digits and inner '-') " RELAY_EXPECTED},
+        BadCase{"[outbound]\npolicy = 1\n",
+                "mxsec.toml:2: outbound.policy: must be an array of tables ([[outbound.policy]]), got integer"},
+        BadCase{"[[outbound.policy]]\ndomain = \"example.com\"\n", "mxsec.toml:1: outbound.policy[0].level: missing"},
+        BadCase{"[[outbound.policy]]\nlevel = \"none\"\n", "mxsec.toml:1: outbound.policy[0].domain: missing"},
+        BadCase{"[[outbound.policy]]\ndomain = \"example.com\"\nlevel = \"secure\"\n",
+                "mxsec.toml:3: outbound.policy[0].level: must be one of \"none\", \"may\", \"encrypt\", \"verify\", "
+                "\"dane-only\", got 'secure'"},
+        BadCase{"[[outbound.policy]]\ndomain = \"example.com\"\nlevel = \"DANE-ONLY\"\n",
+                "mxsec.toml:3: outbound.policy[0].level: must be one of \"none\", \"may\", \"encrypt\", \"verify\", "
+                "\"dane-only\", got 'DANE-ONLY'"},
+        BadCase{"[[outbound.policy]]\ndomain = \"exa mple.com\"\nlevel = \"none\"\n",
+                "mxsec.toml:2: outbound.policy[0].domain: 'exa mple.com' is not a host name (labels of letters, "
+                "digits and inner '-')"},
+        BadCase{"[[outbound.policy]]\ndomain = \"a.example\"\nlevel = \"may\"\nport = 25\n",
+                "mxsec.toml:4: outbound.policy[0].port: unknown key"},
+        BadCase{"[[outbound.policy]]\ndomain = \"bücher.example\"\nlevel = \"verify\"\n"
+                "[[outbound.policy]]\ndomain = \"XN--BCHER-KVA.example.\"\nlevel = \"none\"\n",
+                "mxsec.toml:5: outbound.policy[1].domain: 'XN--BCHER-KVA.example.' is the same domain as "
+                "outbound.policy[0]"},
+        // ".example" (subdomains) and "example" are different entries; two ".example" are not.
+        BadCase{"[[outbound.policy]]\ndomain = \".example.com\"\nlevel = \"verify\"\n"
+                "[[outbound.policy]]\ndomain = \"example.com\"\nlevel = \"verify\"\n"
+                "[[outbound.policy]]\ndomain = \".Example.com\"\nlevel = \"none\"\n",
+                "mxsec.toml:8: outbound.policy[2].domain: '.Example.com' is the same domain as outbound.policy[0]"}));
+
+#undef RELAY_EXPECTED
+
 }  // namespace
 }  // namespace mxsec::config

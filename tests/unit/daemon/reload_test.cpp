@@ -80,6 +80,39 @@ TEST(PlanReload, KeepsRestartOnlyKeysAndNamesThem) {
   EXPECT_EQ(plan->config.log.format, running.log.format);
 }
 
+// [outbound] is built into the runtime and the delivery agent once: a
+// changed switch, per-domain policy or relay host waits for a restart.
+TEST(PlanReload, KeepsOutboundKeysUntilRestart) {
+  const auto running = test::test_server_config("/tmp/x");
+  for (int change = 0; change < 4; ++change) {
+    auto next = running;
+    if (change == 0) next.runtime.outbound.dane = false;
+    if (change == 1) next.runtime.outbound.default_tls = policy::DefaultTls::encrypt;
+    if (change == 2) next.runtime.outbound.domain_policies = {{"a.example", "a.example", policy::LocalLevel::none}};
+    if (change == 3) {
+      next.outbound.relayhost = "[relay.example]:587";
+      next.outbound.relay = policy::RelayHost{"relay.example", std::nullopt, 587, false};
+    }
+    next.limits.recipients = 300;  // reloadable, applied alongside
+    auto plan = plan_reload(running, next);
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_EQ(plan->kept, std::vector<std::string>{"outbound"}) << change;
+    EXPECT_TRUE(plan->config.runtime.outbound.dane);
+    EXPECT_EQ(plan->config.runtime.outbound.default_tls, policy::DefaultTls::may);
+    EXPECT_TRUE(plan->config.runtime.outbound.domain_policies.empty());
+    EXPECT_FALSE(plan->config.outbound.relay);
+    EXPECT_EQ(plan->config.outbound.relayhost, "");
+    EXPECT_EQ(plan->config.limits.recipients, 300);
+  }
+  // outbound.mta_sts is mta_sts.enabled: reported with the runtime options.
+  auto next = running;
+  next.runtime.mta_sts.enabled = false;
+  auto plan = plan_reload(running, next);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->kept, std::vector<std::string>{"dns, mta_sts, policy, tls.ca_file"});
+  EXPECT_TRUE(plan->config.runtime.mta_sts.enabled);
+}
+
 TEST(PlanReload, EmptyHostnameMeansTheRunningOne) {
   const auto running = test::test_server_config("/tmp/x");
   auto next = running;
@@ -142,6 +175,9 @@ class LiveReload : public ::testing::Test {
     fs::create_directories(dir_);
     config_ = test::test_server_config(dir_);
     config_.spool_dir = (dir_ / "spool").string();
+    // The default store path is relative to the working directory, whose
+    // ./mxsec-data/reports need not exist where the test runs.
+    config_.reports.tlsrpt_db = (dir_ / "tlsrpt.sqlite").string();
     config_.listeners[0].port = 0;
     config_.relay.networks.clear();  // 127.0.0.1 is a stranger: only local domains
     config_.inbound.verify = false;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <asio/io_context.hpp>
+#include <nlohmann/json.hpp>
 
 #include "dns/fake_resolver.hpp"
 #include "dns/run_sync.hpp"
@@ -651,6 +652,278 @@ TEST_F(EngineTest, TlsaFailuresAndDaneOnlyReportTheirTlsRptResultTypes) {
   // A decision that implies no failure carries none.
   auto ok = decide("y.test");
   EXPECT_FALSE(ok.mx[0].tlsrpt_result.has_value());
+}
+
+// --- [outbound] switches: dane, default_tls -----------------------------------------
+
+// A signed domain with DANE on mx.dane.test, and one without TLSA records.
+const std::string kDaneAndPlainZones = std::string("$SECURITY secure\n"
+                                                   "dane.test MX 10 mx.dane.test\n"
+                                                   "mx.dane.test A 192.0.2.1\n"
+                                                   "_25._tcp.mx.dane.test TLSA 3 1 1 ") + kHash + "\n"
+                                       "plain.test MX 10 mx.plain.test\n"
+                                       "mx.plain.test A 192.0.2.2\n";
+
+// A local policy map from "domain level" lines; a parse error fails the test.
+LocalPolicyMap local_map(std::string_view lines) {
+  auto map = parse_local_policy(lines);
+  EXPECT_TRUE(map) << map.error().message;
+  return map ? *map : LocalPolicyMap{};
+}
+
+EngineOptions dane_off() {
+  EngineOptions o;
+  o.dane = false;
+  return o;
+}
+
+EngineOptions default_encrypt() {
+  EngineOptions o;
+  o.default_tls = DefaultTls::encrypt;
+  return o;
+}
+
+TEST_F(EngineTest, DaneOffDecidesADaneHostWithoutAskingForTlsa) {
+  zone(kDaneAndPlainZones);
+  const EngineOptions off = dane_off();
+  auto d = decide("dane.test", nullptr, off);
+  ASSERT_EQ(d.mx.size(), 1u);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::opportunistic);
+  EXPECT_EQ(d.mx[0].source, Source::default_policy);
+  EXPECT_FALSE(d.mx[0].tlsa.looked_up);
+  EXPECT_NE(d.mx[0].reason.find("DANE disabled"), std::string::npos) << d.mx[0].reason;
+  EXPECT_EQ(dns.query_count("_25._tcp.mx.dane.test", RrType::tlsa), 0u);
+  EXPECT_EQ(sts.calls, 1);  // without DANE, MTA-STS is what is left to ask
+
+  // The same host with DANE on: dane (the switch, not the zone, made the difference).
+  auto on = decide("dane.test");
+  EXPECT_EQ(on.mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(dns.query_count("_25._tcp.mx.dane.test", RrType::tlsa), 1u);
+}
+
+TEST_F(EngineTest, DefaultEncryptMakesTlsMandatoryWhereNothingElseDecides) {
+  zone(kDaneAndPlainZones);
+  const EngineOptions encrypt = default_encrypt();
+  auto d = decide("plain.test", nullptr, encrypt);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::encrypt);
+  EXPECT_EQ(d.mx[0].source, Source::default_policy);
+  EXPECT_TRUE(requirements(d.mx[0].verdict).tls_required);
+  EXPECT_EQ(requirements(d.mx[0].verdict).authentication, Authentication::none);
+  EXPECT_NE(d.mx[0].reason.find("default TLS policy 'encrypt'"), std::string::npos) << d.mx[0].reason;
+  EXPECT_EQ(d.mx[0].tlsrpt.type, tlsrpt::PolicyType::no_policy_found);
+  // The default: opportunistic.
+  EXPECT_EQ(decide("plain.test").mx[0].verdict, Verdict::opportunistic);
+
+  // An unsigned zone (no DANE possible) and an MTA-STS policy in mode none
+  // are "nothing else" too.
+  dns::FakeResolver unsigned_dns;
+  ASSERT_TRUE(unsigned_dns.load_zone_text("u.test MX 10 mx.u.test\nmx.u.test A 192.0.2.3\n"));
+  PolicyEngine engine(unsigned_dns, &sts, nullptr, encrypt);
+  EXPECT_EQ(run_sync(io, engine.decide("u.test")).mx[0].verdict, Verdict::encrypt);
+  sts.set_policy(mtasts::Mode::none, {});
+  EXPECT_EQ(decide("plain.test", nullptr, encrypt).mx[0].verdict, Verdict::encrypt);
+}
+
+// With MTA-STS in play: dane = "off" hands a DANE host to the policy, and
+// default_tls is a floor for hosts without a policy, never a replacement
+// for DANE or an enforced MTA-STS policy. RFC 8461 §5: a testing policy
+// only asks for reports ("merely send a report"), so under default_tls
+// encrypt its hosts still get mandatory TLS, never less than a host
+// without any policy.
+TEST_F(EngineTest, SwitchesWithMtaStsPolicies) {
+  struct Case {
+    mtasts::Mode mode;
+    std::vector<std::string> mx;
+    EngineOptions options;
+    const char* domain;
+    Verdict verdict;
+    Source source;
+    std::size_t tlsa_queries;
+  };
+  const std::vector<Case> cases = {
+      {mtasts::Mode::enforce, {"mx.dane.test"}, dane_off(), "dane.test", Verdict::mta_sts, Source::mta_sts, 0},
+      {mtasts::Mode::enforce, {"nothing.test"}, default_encrypt(), "dane.test", Verdict::dane, Source::dane, 1},
+      {mtasts::Mode::enforce, {"mx.plain.test"}, default_encrypt(), "plain.test", Verdict::mta_sts, Source::mta_sts, 1},
+      {mtasts::Mode::enforce, {"other.plain.test"}, default_encrypt(), "plain.test", Verdict::defer, Source::mta_sts, 1},
+      {mtasts::Mode::testing, {"mx.plain.test"}, default_encrypt(), "plain.test", Verdict::encrypt, Source::mta_sts, 1},
+      {mtasts::Mode::testing, {"other.plain.test"}, default_encrypt(), "plain.test", Verdict::encrypt, Source::mta_sts, 1},
+      {mtasts::Mode::testing, {"mx.plain.test"}, {}, "plain.test", Verdict::mta_sts_testing, Source::mta_sts, 1},
+      {mtasts::Mode::none, {}, default_encrypt(), "plain.test", Verdict::encrypt, Source::default_policy, 1},
+  };
+  zone(kDaneAndPlainZones);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    sts.set_policy(c.mode, c.mx);
+    dns.reset_counts();
+    auto d = decide(c.domain, nullptr, c.options);
+    ASSERT_EQ(d.mx.size(), 1u) << i;
+    const MxDecision& m = d.mx[0];
+    EXPECT_EQ(m.verdict, c.verdict) << i << ": " << m.reason;
+    EXPECT_EQ(m.source, c.source) << i;
+    EXPECT_EQ(dns.query_count("_25._tcp.mx." + std::string(c.domain), RrType::tlsa), c.tlsa_queries) << i;
+    // The TLS-RPT policy block names what decided: a testing policy still
+    // gets its failures reported under "sts".
+    const auto type = c.source == Source::mta_sts ? tlsrpt::PolicyType::sts
+                      : c.source == Source::dane  ? tlsrpt::PolicyType::tlsa
+                                                  : tlsrpt::PolicyType::no_policy_found;
+    EXPECT_EQ(m.tlsrpt.type, type) << i;
+    const bool tls_required = c.verdict != Verdict::mta_sts_testing && c.verdict != Verdict::defer;
+    EXPECT_EQ(requirements(m.verdict).tls_required, tls_required) << i;
+  }
+}
+
+// Only an entry for the domain itself (or a parent written ".parent") can
+// lower what a DANE domain gets; entries for other names never reach it,
+// and neither does default_tls. The other way round, a dane-only entry
+// names DANE for its domain explicitly: dane = "off" does not take it away
+// (and a host without TLSA stays deferred).
+TEST_F(EngineTest, OnlyExplicitEntriesOverrideTheSwitches) {
+  zone(kDaneAndPlainZones);
+  const LocalPolicyMap others = local_map("plain.test none\n.dane.test none\nmx.dane.test none\nxdane.test none\n");
+  const EngineOptions encrypt = default_encrypt();
+  EXPECT_EQ(decide("dane.test", &others, encrypt).mx[0].verdict, Verdict::dane);
+
+  const LocalPolicyMap explicit_may = local_map("dane.test may\n");
+  auto m = decide("dane.test", &explicit_may, encrypt);
+  EXPECT_EQ(m.mx[0].verdict, Verdict::opportunistic);  // the operator said so, for this domain
+  EXPECT_EQ(m.mx[0].source, Source::local);
+
+  const LocalPolicyMap dane_only = local_map("dane.test dane-only\nplain.test dane-only\n");
+  dns.reset_counts();
+  EXPECT_EQ(decide("dane.test", &dane_only, dane_off()).mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(dns.query_count("_25._tcp.mx.dane.test", RrType::tlsa), 1u);
+  auto p = decide("plain.test", &dane_only, dane_off());
+  EXPECT_EQ(p.mx[0].verdict, Verdict::defer);
+  EXPECT_EQ(p.mx[0].defer_cause, DeferCause::local_policy);
+}
+
+// --- decide_relayhost ---------------------------------------------------------------------
+
+class RelayhostTest : public EngineTest {
+ protected:
+  DomainDecision relay(RelayHost r, const LocalPolicyMap* local = nullptr, EngineOptions options = {}) {
+    PolicyEngine engine(dns, &sts, local, options);
+    return run_sync(io, engine.decide_relayhost(std::move(r)));
+  }
+  static RelayHost named(std::string host, std::uint16_t port = 25) {
+    RelayHost r;
+    r.host = std::move(host);
+    r.port = port;
+    return r;
+  }
+};
+
+// The relay's name also has an MX record (pointing elsewhere) and an
+// MTA-STS policy that lists no host: neither is consulted.
+const std::string kRelayZone = std::string("$SECURITY secure\n"
+                                           "relay.test MX 10 evil.attacker.test\n"
+                                           "relay.test A 192.0.2.25\n"
+                                           "_587._tcp.relay.test TLSA 3 1 1 ") + kHash + "\n";
+
+TEST_F(RelayhostTest, BracketedHostIsDecidedWithoutMxLookupOrMtaSts) {
+  zone(kRelayZone);
+  sts.set_policy(mtasts::Mode::enforce, {"nothing.test"});
+  auto d = relay(named("Relay.TEST.", 587));
+  EXPECT_EQ(d.domain, "relay.test");
+  EXPECT_EQ(d.status, DomainStatus::ok);
+  ASSERT_EQ(d.mx.size(), 1u);
+  const auto& m = d.mx[0];
+  EXPECT_EQ(m.host, "relay.test");
+  EXPECT_EQ(m.port, 587);
+  EXPECT_EQ(m.verdict, Verdict::dane);
+  EXPECT_EQ(m.tlsa.qname, "_587._tcp.relay.test");  // RFC 6698 §3: the port of the service
+  EXPECT_EQ(m.reference_names, (std::vector<std::string>{"relay.test"}));
+  ASSERT_EQ(m.addresses.size(), 1u);
+  EXPECT_EQ(m.addresses[0].to_string(), "192.0.2.25");
+  EXPECT_EQ(dns.query_count("relay.test", RrType::mx), 0u);
+  EXPECT_EQ(sts.calls, 0);
+  EXPECT_EQ(to_json(m)["port"], 587);
+}
+
+TEST_F(RelayhostTest, TlsaRecordsOfAnotherPortDoNotCount) {
+  zone(std::string("$SECURITY secure\n"
+                   "relay.test A 192.0.2.25\n"
+                   "_25._tcp.relay.test TLSA 3 1 1 ") + kHash + "\n");
+  auto d = relay(named("relay.test", 587));
+  EXPECT_EQ(d.mx[0].verdict, Verdict::opportunistic);
+  EXPECT_EQ(dns.query_count("_587._tcp.relay.test", RrType::tlsa), 1u);
+  EXPECT_EQ(dns.query_count("_25._tcp.relay.test", RrType::tlsa), 0u);
+  const EngineOptions encrypt = default_encrypt();
+  EXPECT_EQ(relay(named("relay.test", 587), nullptr, encrypt).mx[0].verdict, Verdict::encrypt);
+}
+
+TEST_F(RelayhostTest, IpLiteralAsksNoDnsQuestion) {
+  RelayHost r;
+  r.address = IpAddress::parse("2001:db8::25");
+  r.host = r.address->to_string();
+  auto d = relay(r);
+  EXPECT_EQ(d.status, DomainStatus::ok);
+  ASSERT_EQ(d.mx.size(), 1u);
+  ASSERT_EQ(d.mx[0].addresses.size(), 1u);
+  EXPECT_EQ(d.mx[0].addresses[0], *r.address);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::opportunistic);
+  EXPECT_FALSE(d.mx[0].tlsa.looked_up);
+  EXPECT_EQ(dns.query_count(), 0u);
+  EXPECT_EQ(sts.calls, 0);
+  const EngineOptions encrypt = default_encrypt();
+  EXPECT_EQ(relay(r, nullptr, encrypt).mx[0].verdict, Verdict::encrypt);
+  EXPECT_EQ(r.text(), "[IPv6:2001:db8::25]:25");
+}
+
+TEST_F(RelayhostTest, LocalPolicyForTheRelayNameApplies) {
+  zone("$SECURITY secure\nrelay.test A 192.0.2.25\n");
+  const LocalPolicyMap local = local_map("relay.test verify\n");
+  auto d = relay(named("relay.test", 465), &local);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::verify);
+  EXPECT_EQ(d.mx[0].source, Source::local);
+}
+
+TEST_F(RelayhostTest, FailuresDeferNeverDowngrade) {
+  zone("$SECURITY secure\n"
+       "bogus.test A !bogus\n"
+       "tlsa.test A 192.0.2.26\n"
+       "_25._tcp.tlsa.test TLSA !servfail\n");
+  auto bogus = relay(named("bogus.test"));
+  EXPECT_EQ(bogus.status, DomainStatus::no_usable_mx);
+  EXPECT_EQ(bogus.defer_cause, DeferCause::no_usable_mx);
+  EXPECT_EQ(bogus.mx[0].defer_cause, DeferCause::dnssec_bogus);
+  auto tlsa = relay(named("tlsa.test"));
+  EXPECT_EQ(tlsa.status, DomainStatus::no_usable_mx);
+  EXPECT_EQ(tlsa.mx[0].defer_cause, DeferCause::tlsa_lookup_failure);
+  auto invalid = relay(named("bad..name"));
+  EXPECT_EQ(invalid.status, DomainStatus::defer);
+  EXPECT_EQ(invalid.defer_cause, DeferCause::invalid_domain);
+  EXPECT_TRUE(invalid.mx.empty());
+}
+
+TEST_F(RelayhostTest, UnbracketedHostIsADomainWhoseMxHostsAreUsed) {
+  zone(std::string("$SECURITY secure\n"
+                   "provider.test MX 10 smtp1.provider.test\n"
+                   "provider.test MX 20 smtp2.provider.test\n"
+                   "smtp1.provider.test A 192.0.2.31\n"
+                   "smtp2.provider.test A 192.0.2.32\n"
+                   "_2525._tcp.smtp1.provider.test TLSA 3 1 1 ") + kHash + "\n");
+  RelayHost r = named("provider.test", 2525);
+  r.mx_lookup = true;
+  auto d = relay(r);
+  EXPECT_EQ(d.status, DomainStatus::ok);
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].port, 2525);
+  EXPECT_EQ(d.mx[1].port, 2525);
+  EXPECT_EQ(d.mx[0].verdict, Verdict::dane);
+  EXPECT_EQ(d.mx[1].verdict, Verdict::opportunistic);
+  EXPECT_EQ(dns.query_count("provider.test", RrType::mx), 1u);
+  EXPECT_EQ(r.text(), "provider.test:2525");
+  EXPECT_EQ(named("relay.test", 587).text(), "[relay.test]:587");
+}
+
+TEST(DefaultTls, Names) {
+  EXPECT_STREQ(to_string(DefaultTls::may), "may");
+  EXPECT_STREQ(to_string(DefaultTls::encrypt), "encrypt");
+  EXPECT_EQ(parse_default_tls("encrypt"), DefaultTls::encrypt);
+  EXPECT_EQ(parse_default_tls("may"), DefaultTls::may);
+  EXPECT_FALSE(parse_default_tls("Encrypt"));
+  EXPECT_FALSE(parse_default_tls("verify"));
 }
 
 }  // namespace

@@ -66,5 +66,21 @@ TEST(LocalPolicy, LevelNamesRoundTrip) {
   EXPECT_EQ(parse_local_level(""), std::nullopt);
 }
 
+// contains() answers for an entry of its own, as add() would key it; find()
+// also walks the parents.
+TEST(LocalPolicy, ContainsIsExactAndNormalized) {
+  LocalPolicyMap map;
+  ASSERT_TRUE(map.add("Example.TEST.", LocalLevel::verify));
+  ASSERT_TRUE(map.add(".parent.test", LocalLevel::encrypt));
+  EXPECT_TRUE(map.contains("example.test"));
+  EXPECT_TRUE(map.contains("EXAMPLE.test."));
+  EXPECT_TRUE(map.contains(".parent.test"));
+  EXPECT_FALSE(map.contains("parent.test"));       // only its subdomains have an entry
+  EXPECT_FALSE(map.contains("a.parent.test"));     // found by find(), not an entry of its own
+  EXPECT_EQ(map.find("a.parent.test"), LocalLevel::encrypt);
+  EXPECT_FALSE(map.contains(".example.test"));
+  EXPECT_FALSE(map.contains("bad..name"));
+}
+
 }  // namespace
 }  // namespace mxsec::policy

@@ -86,6 +86,39 @@ TEST(Runtime, RefusesBadOptionsNamingThem) {
   EXPECT_FALSE(Runtime::create(io, o)) << "forwarders are addresses, not names";
 }
 
+// [[outbound.policy]] entries join local_policy_file's in one map; a
+// domain given in both is refused rather than one silently winning.
+TEST(Runtime, DomainPoliciesJoinTheLocalPolicyFile) {
+  SilentServer server;
+  asio::io_context io;
+  RuntimeOptions o = silent_options(server);
+  o.outbound.domain_policies = {{"b.example", "b.example", policy::LocalLevel::none},
+                                {".c.example", ".c.example", policy::LocalLevel::encrypt}};
+  auto only_config = Runtime::create(io, o);
+  ASSERT_TRUE(only_config) << only_config.error().message;
+  ASSERT_NE((*only_config)->local_policy(), nullptr);
+  EXPECT_EQ((*only_config)->local_policy()->find("x.c.example"), policy::LocalLevel::encrypt);
+
+  const std::string path = ::testing::TempDir() + "runtime_test_tls_policy";
+  { std::FILE* f = std::fopen(path.c_str(), "w"); ASSERT_NE(f, nullptr); std::fputs("a.example verify\n", f); std::fclose(f); }
+  o.policy.local_policy_file = path;
+  auto both = Runtime::create(io, o);
+  ASSERT_TRUE(both) << both.error().message;
+  const policy::LocalPolicyMap* map = (*both)->local_policy();
+  ASSERT_NE(map, nullptr);
+  EXPECT_EQ(map->find("a.example"), policy::LocalLevel::verify);
+  EXPECT_EQ(map->find("b.example"), policy::LocalLevel::none);
+  EXPECT_EQ(map->find("x.c.example"), policy::LocalLevel::encrypt);
+
+  o.outbound.domain_policies.push_back({"A.Example", "a.example", policy::LocalLevel::may});
+  auto conflict = Runtime::create(io, o);
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, Errc::invalid_argument);
+  EXPECT_EQ(conflict.error().message, "'A.Example' has a level in " + path +
+                                          " and in the configuration's per-domain policies; keep one");
+  std::remove(path.c_str());
+}
+
 // Issue requirement: a task cancelled in the middle of an SPF evaluation
 // against a silent DNS server ends at once, not after the DNS timeout, and
 // the cancelled question is ub_cancel()led (nothing stays pending).
