@@ -1,7 +1,9 @@
 """Shared by the server benchmarks under bench/ (smtp_throughput.py,
-latency.py, scaling.py, verify_throughput.py): starting `mxsec serve` and an
-own Postfix instance side by side, CPU accounting from /proc, and cleaning up
-every process a benchmark started, also on Ctrl-C, SIGTERM or an exception.
+latency.py, scaling.py, verify_throughput.py, relay_throughput.py): starting
+`mxsec serve` and an own Postfix instance side by side, milters (OpenDKIM,
+OpenDMARC) and Postfix's smtp-sink as children, CPU accounting from /proc,
+and cleaning up every process a benchmark started, also on Ctrl-C, SIGTERM
+or an exception.
 
   with Cleanup() as cleanup:
       mx = cleanup.add(MxsecServer(binary, tmp, "127.0.70.1"))
@@ -14,18 +16,23 @@ killed with SIGKILL. Postfix's master daemonizes; it is stopped with
 `postfix -c DIR stop` (whenever its pid file exists, even if start failed).
 """
 
+import contextlib
 import ctypes
 import math
 import os
 import pwd
 import resource
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "testbed"))
 from postfix_peer import PostfixPeer  # noqa: E402
+import testbed  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
 SMTP_SOURCE = "/usr/sbin/smtp-source"
@@ -70,17 +77,22 @@ def count_files(d):
         return 0
 
 
-def wait_files(d, n, timeout, stall=60):
-    """Waits until directory d holds n files; gives up after `timeout`
-    seconds, or after `stall` seconds in which no file came."""
+def wait_count(count, n, timeout, stall=60):
+    """Waits until count() reaches n; gives up after `timeout` seconds, or
+    after `stall` seconds in which it did not move. Returns count()."""
     end = time.time() + timeout
-    last, last_change = count_files(d), time.time()
+    last, last_change = count(), time.time()
     while last < n and time.time() < end and time.time() - last_change < stall:
         time.sleep(0.01)
-        now = count_files(d)
+        now = count()
         if now != last:
             last, last_change = now, time.time()
-    return count_files(d)
+    return count()
+
+
+def wait_files(d, n, timeout, stall=60):
+    """Waits until directory d holds n files (wait_count)."""
+    return wait_count(lambda: count_files(d), n, timeout, stall)
 
 
 def child_setup(nofile=None, cpus=None, new_session=True):
@@ -157,6 +169,105 @@ class Cleanup:
         finally:
             signal.signal(signal.SIGINT, old)
         return False
+
+
+# --- milters (OpenDKIM, OpenDMARC) as children of the benchmark -------------------------
+
+class Milter:
+    """A milter in the foreground (argv), a child of the benchmark; ready
+    once its socket (`addr`: a UNIX path or (host, port)) accepts.
+    `postfix_spec` is what smtpd_milters names it by."""
+
+    def __init__(self, name, argv, log, addr, preexec, postfix_spec, env=None):
+        self.name, self.addr, self.postfix_spec = name, addr, postfix_spec
+        self.proc = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, preexec_fn=preexec, env=env)
+        self.log = log
+        end = time.time() + 15
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited ({self.proc.returncode}): {open(log).read()[-2000:]}")
+            try:
+                if isinstance(addr, str):
+                    with socket.socket(socket.AF_UNIX) as s:
+                        s.connect(addr)
+                else:
+                    socket.create_connection(addr, timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{name} does not listen on {addr}: {open(log).read()[-2000:]}")
+
+    def cpu(self):
+        return tree_cpu(self.proc.pid)
+
+    def stop(self):
+        stop_process(self.proc, timeout=5)  # OpenDKIM can take 15 s on SIGTERM
+
+
+def write_file(d, name, text):
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def milter_dir(d, name, inet, transport):
+    """Makes the milter's directory; returns (socket spec for the milter,
+    spec for Postfix, address to probe, a host-list file that does not
+    match our clients: both milters treat 127.0.0.1 specially by default)."""
+    os.makedirs(d)
+    hosts = write_file(d, "hosts-not-us", "192.0.2.254\n")
+    if transport == "unix":
+        path = os.path.join(d, name + ".sock")
+        return f"local:{path}", f"unix:{path}", path, hosts
+    return f"inet:{inet[1]}@{inet[0]}", f"inet:{inet[0]}:{inet[1]}", inet, hosts
+
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on ADDR:PORT (as root it must drop to a user:
+    `nobody`), throwing every message away and counting: -c writes
+    "sess=N quit=N mesg=N\\r" to its standard output after every session
+    end, QUIT and ".", which goes to a file here; count() reads the last
+    complete record. Up to `sessions` connections at once (-m)."""
+
+    def __init__(self, tmp, addr, port=25, name="smtp-sink", sessions=512):
+        self.out = os.path.join(tmp, name + ".out")
+        self.addr, self.port = addr, port
+        self.proc = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-c", "-m", str(sessions),
+                                      f"{addr}:{port}", "1024"], stdout=open(self.out, "wb"),
+                                     stderr=open(self.out + ".err", "wb"), stdin=subprocess.DEVNULL,
+                                     preexec_fn=child_setup(nofile=sessions + 64))
+        end = time.time() + 10
+        while True:
+            try:
+                socket.create_connection((addr, port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > end:
+                    self.stop()
+                    raise RuntimeError(f"smtp-sink on {addr}:{port} did not start: "
+                                       f"{open(self.out + '.err', errors='replace').read()[-500:]}")
+                time.sleep(0.05)
+
+    def count(self):
+        """Messages received so far (the "mesg=" of the last record)."""
+        with open(self.out, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 200))
+            records = f.read().split(b"\r")[:-1]  # the last piece may be half written
+        for field in (records[-1].split() if records else []):
+            if field.startswith(b"mesg="):
+                return int(field[5:])
+        return 0
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self):
+        stop_process(self.proc, timeout=10)
 
 
 class MxsecServer:
@@ -264,6 +375,27 @@ class PostfixServer:
         self.peer.stop()
 
 
+def mx_testbed(tmp, addr, routes, zone="insecure.test."):
+    """Starts the DNSSEC test bed (tests/testbed: knotd on `addr`, a free
+    port, state under TMP/testbed) with one mail domain per entry of
+    `routes` {label: address} in `zone`: `label.zone MX 10 mx-label.zone`
+    and `mx-label.zone A address`. Returns the started Testbed (stop() it)."""
+    lines = "".join(f"{label} MX 10 mx-{label}\nmx-{label} A {a}\n" for label, a in routes.items())
+    path = os.path.join(tmp, "mx-routes.zone")
+    with open(path, "w") as f:
+        f.write(lines)
+    return testbed.Testbed(os.path.join(tmp, "testbed"), addr=addr, extra={zone: path}).start()
+
+
+def dns_toml(env):
+    """mxsec's [dns] table for the test bed whose settings are `env`."""
+    return f"""[dns]
+forwarders = ["{env['MXSEC_TB_RESOLVER']}"]
+trust_anchors = ["{env['MXSEC_TB_TRUST_ANCHOR']}"]
+private_zones = ["test"]
+"""
+
+
 def smtp_source(addr, port, messages, sessions, size=None, file=None, sender="load@source.test",
                 rcpt="user@bench.test", helo=None, cpus=None, timeout=3600):
     """Postfix's load generator: `messages` messages over `sessions` parallel
@@ -298,32 +430,63 @@ def own_cpu():
 
 
 def measure_throughput(server, messages, sessions, size=None, file=None, client_cpus=None, helo=None,
-                       sender="load@source.test", wait=600):
+                       sender="load@source.test", wait=600, rcpt=None, arrived=None, helpers_cpu=None, during=None):
     """smtp-source sends `messages` into `server`; the clock runs from the
-    first connect to the last file in the server's Maildir. Returns the rate,
-    the server's CPU per message (server.cpu(): its process tree), the load
+    first connect until the last message has arrived: by default the last
+    file in the server's Maildir, or when `arrived()` (messages at the
+    destination so far) has grown by `messages`. Returns the rate, the
+    server's CPU per message (server.cpu(): its process tree), the load
     generator's, and the machine's: every busy CPU second of the run except
-    the load generator's and this script's. The machine figure also holds
-    what the kernel does for the server on its own threads (write-back by
-    the flusher kworkers, which a syncfs() waits for), so it is only
-    meaningful on an otherwise idle machine."""
-    maildir = server.maildir()
-    before_files = count_files(maildir)
-    cpu0, client0 = server.cpu(), children_cpu()
+    the load generator's, this script's, and `helpers_cpu()` (CPU seconds
+    of processes that are neither server nor load, such as sinks). The
+    machine figure also holds what the kernel does for the server on its
+    own threads (write-back by the flusher kworkers, which a syncfs() waits
+    for), so it is only meaningful on an otherwise idle machine. The raw
+    seconds are in the result too (server_cpu_s, machine_cpu_s). `during`
+    (optional) has start() and stop(), called around smtp-source (e.g.
+    latency probes sent alongside the load)."""
+    if arrived is None:
+        maildir = server.maildir()
+        arrived = lambda: count_files(maildir)  # noqa: E731
+    helpers_cpu = helpers_cpu or (lambda: 0.0)
+    before = arrived()
+    cpu0, client0, helpers0 = server.cpu(), children_cpu(), helpers_cpu()
     machine0, own0 = machine_busy_seconds(), own_cpu()
     t0 = time.time()
-    r = smtp_source(server.addr, server.port, messages, sessions, size=size, file=file, helo=helo, sender=sender,
-                    rcpt=f"user@{server.domain}", cpus=client_cpus)
-    got = wait_files(maildir, before_files + messages, wait, stall=60 if r.returncode == 0 else 10) - before_files
+    if during:
+        during.start()
+    try:
+        r = smtp_source(server.addr, server.port, messages, sessions, size=size, file=file, helo=helo, sender=sender,
+                        rcpt=rcpt or f"user@{server.domain}", cpus=client_cpus)
+    finally:
+        if during:
+            during.stop()
+    got = wait_count(arrived, before + messages, wait, stall=60 if r.returncode == 0 else 10) - before
     elapsed = time.time() - t0
     cpu = server.cpu() - cpu0
     client = children_cpu() - client0
-    machine = machine_busy_seconds() - machine0 - client - (own_cpu() - own0)
+    machine = machine_busy_seconds() - machine0 - client - (own_cpu() - own0) - (helpers_cpu() - helpers0)
     return {"messages": got, "sent_ok": r.returncode == 0, "seconds": elapsed, "msgs_per_s": got / elapsed,
             "cpu_ms_per_msg": 1000 * cpu / max(got, 1), "server_cpu_util": cpu / elapsed,
             "machine_cpu_ms_per_msg": 1000 * machine / max(got, 1),
-            "client_cpu_ms_per_msg": 1000 * client / max(got, 1),
+            "client_cpu_ms_per_msg": 1000 * client / max(got, 1), "server_cpu_s": cpu, "machine_cpu_s": machine,
             "client_error": r.stderr.decode(errors="replace")[-300:] if r.returncode else ""}
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix, keep=False, mode=0o755):
+    """A temporary directory for one run (mode 0755 by default: Postfix's
+    unprivileged daemons work below it), removed on the way out unless
+    `keep` (then its path is printed)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(tmp, mode)
+    try:
+        yield tmp
+    finally:
+        if keep:
+            print(f"kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_main(main):

@@ -110,18 +110,16 @@ import email
 import email.policy
 import json
 import os
-import shutil
 import smtplib
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import dkim  # python3-dkim (dkimpy)
 
 import bench_common
-from bench_common import Cleanup, MxsecServer, PostfixServer, cpu_seconds, measure_throughput, print_table, tree_cpu
+from bench_common import (Cleanup, Milter, MxsecServer, PostfixServer, cpu_seconds, measure_throughput, milter_dir,
+                          print_table, write_file)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "testbed"))
 import testbed  # noqa: E402
@@ -238,54 +236,6 @@ def build_shim(d, name, source):
     if r.returncode != 0:
         raise RuntimeError(f"building the {name} shim failed (needs cc): {r.stderr}")
     return lib
-
-
-class Milter:
-    def __init__(self, name, argv, log, addr, preexec, postfix_spec, env=None):
-        self.name, self.addr, self.postfix_spec = name, addr, postfix_spec
-        self.proc = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, preexec_fn=preexec, env=env)
-        self.log = log
-        end = time.time() + 15
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{name} exited ({self.proc.returncode}): {open(log).read()[-2000:]}")
-            try:
-                if isinstance(addr, str):
-                    with socket.socket(socket.AF_UNIX) as s:
-                        s.connect(addr)
-                else:
-                    socket.create_connection(addr, timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{name} does not listen on {addr}: {open(log).read()[-2000:]}")
-
-    def cpu(self):
-        return tree_cpu(self.proc.pid)
-
-    def stop(self):
-        bench_common.stop_process(self.proc, timeout=5)  # OpenDKIM can take 15 s on SIGTERM
-
-
-def write_file(d, name, text):
-    path = os.path.join(d, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def milter_dir(d, name, inet, transport):
-    """Makes the milter's directory; returns (socket spec for the milter,
-    spec for Postfix, address to probe, a host-list file that does not
-    match our clients: both milters treat 127.0.0.1 specially by default)."""
-    os.makedirs(d)
-    hosts = write_file(d, "hosts-not-us", "192.0.2.254\n")
-    if transport == "unix":
-        path = os.path.join(d, name + ".sock")
-        return f"local:{path}", f"unix:{path}", path, hosts
-    return f"inet:{inet[1]}@{inet[0]}", f"inet:{inet[0]}:{inet[1]}", inet, hosts
 
 
 def start_opendkim(d, env, transport, serialize):
@@ -484,46 +434,34 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sessions = [int(s) for s in args.sessions.split(",")]
-    tmp = tempfile.mkdtemp(prefix="mxsec-bench-verify-")
-    os.chmod(tmp, 0o755)
     rows, controls, checks, bogus, ub_calls = [], {}, {}, {}, None
-    try:
-        with Cleanup() as cleanup:
-            extra = os.path.join(tmp, "extra-secure.zone")
-            with open(extra, "w") as f:
-                f.write('mail TXT "v=spf1 ip4:127.0.0.1 -all"\n')  # smtp-source connects from 127.0.0.1
-            tb = cleanup.add(testbed.Testbed(os.path.join(tmp, "testbed"), addr=DNS_ADDR, port=53,
-                                             extra={"secure.test.": extra}).start())
-            env = tb.env
-            msg_file = os.path.join(tmp, "signed.eml")
-            write_for_smtp_source(msg_file, signed_message(env, args.size))
-            mx = cleanup.add(MxsecServer(args.mxsec, tmp, MXSEC_ADDR, relay=(), verify=True, hostname=AUTHSERV,
-                                         extra=f"""[dns]
-forwarders = ["{DNS_ADDR}:53"]
-trust_anchors = ["{env['MXSEC_TB_TRUST_ANCHOR']}"]
-private_zones = ["test"]
-"""))
-            pf = PostfixWithMilters(tmp, env, cleanup, args.milter_transport, not args.no_ub_shim)
-            sides = (("mxsec", mx), ("postfix_milters", pf))
-            controls["forged message refused (5xx)"] = {n: forged_is_refused(x.addr, x.port, env) for n, x in sides}
-            for conc in sessions:
-                a = measure(mx, tb.pid, args.messages, conc, msg_file)
-                b = measure(pf, tb.pid, args.messages, conc, msg_file)
-                rows.append({"size": args.size, "sessions": conc, "mxsec": a, "postfix_milters": b,
-                             "rate_ratio": a["msgs_per_s"] / b["msgs_per_s"] if b["msgs_per_s"] else None,
-                             "cpu_ratio": a["cpu_ms_per_msg"] / b["cpu_ms_per_msg"] if b["cpu_ms_per_msg"] else None})
-            checks = {"mxsec": check_maildir(mx.maildir()), "postfix_milters": check_maildir(pf.maildir())}
-            # After the count: these deliver messages that do not pass everything.
-            controls["SPF evaluated (spf=fail outside the record)"] = {n: spf_is_evaluated(x, env) for n, x in sides}
-            bogus = {n: bogus_key_outcome(x, env) for n, x in sides}
-            if not args.no_ub_shim:
-                ub_calls = sum(1 for line in open(pf.dkim.log, errors="replace")
-                               if line.startswith("ub_ctx_config call"))
-            if args.keep:
-                print(f"kept: {tmp}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with bench_common.scratch_dir("mxsec-bench-verify-", args.keep) as tmp, Cleanup() as cleanup:
+        extra = os.path.join(tmp, "extra-secure.zone")
+        with open(extra, "w") as f:
+            f.write('mail TXT "v=spf1 ip4:127.0.0.1 -all"\n')  # smtp-source connects from 127.0.0.1
+        tb = cleanup.add(testbed.Testbed(os.path.join(tmp, "testbed"), addr=DNS_ADDR, port=53,
+                                         extra={"secure.test.": extra}).start())
+        env = tb.env
+        msg_file = os.path.join(tmp, "signed.eml")
+        write_for_smtp_source(msg_file, signed_message(env, args.size))
+        mx = cleanup.add(MxsecServer(args.mxsec, tmp, MXSEC_ADDR, relay=(), verify=True, hostname=AUTHSERV,
+                                     extra=bench_common.dns_toml(env)))
+        pf = PostfixWithMilters(tmp, env, cleanup, args.milter_transport, not args.no_ub_shim)
+        sides = (("mxsec", mx), ("postfix_milters", pf))
+        controls["forged message refused (5xx)"] = {n: forged_is_refused(x.addr, x.port, env) for n, x in sides}
+        for conc in sessions:
+            a = measure(mx, tb.pid, args.messages, conc, msg_file)
+            b = measure(pf, tb.pid, args.messages, conc, msg_file)
+            rows.append({"size": args.size, "sessions": conc, "mxsec": a, "postfix_milters": b,
+                         "rate_ratio": a["msgs_per_s"] / b["msgs_per_s"] if b["msgs_per_s"] else None,
+                         "cpu_ratio": a["cpu_ms_per_msg"] / b["cpu_ms_per_msg"] if b["cpu_ms_per_msg"] else None})
+        checks = {"mxsec": check_maildir(mx.maildir()), "postfix_milters": check_maildir(pf.maildir())}
+        # After the count: these deliver messages that do not pass everything.
+        controls["SPF evaluated (spf=fail outside the record)"] = {n: spf_is_evaluated(x, env) for n, x in sides}
+        bogus = {n: bogus_key_outcome(x, env) for n, x in sides}
+        if not args.no_ub_shim:
+            ub_calls = sum(1 for line in open(pf.dkim.log, errors="replace")
+                           if line.startswith("ub_ctx_config call"))
 
     if args.json:
         print(json.dumps({"rows": rows, "controls": controls, "checks": checks, "bogus_key": bogus,

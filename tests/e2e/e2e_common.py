@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import traceback
 
 
@@ -167,3 +168,13 @@ def main(prefix, body, dir_mode=None):
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
+
+
+def wait_for(pred, timeout=30, step=0.05):
+    """Polls pred() until it is true or `timeout` seconds have passed; its last value."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()

@@ -17,15 +17,14 @@ import os
 import random
 import signal
 import smtplib
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from e2e_common import Checker
+from crash_load import Load, Server, kill_and_restart, tally
+from e2e_common import Checker, wait_for
 
 SERVER = "127.0.61.1"
 STRANGER = "127.0.62.9"
@@ -71,44 +70,11 @@ delay_warning = ""
 """)
 
 
-class Server:
-    def __init__(self, mxsec, config):
-        self.mxsec = mxsec
-        self.config = config
-        self.proc = None
-        self.log = None
-
-    def start(self, timeout=20):
-        self.log = open(self.config + ".log", "ab")
-        self.proc = subprocess.Popen([self.mxsec, "serve", "--config", self.config, "--grace", "5"],
-                                     stdout=subprocess.PIPE, stderr=self.log)
-        line = self.proc.stdout.readline().decode()
-        if "listening on" not in line:
-            raise RuntimeError(f"serve did not start: {line!r} rc={self.proc.poll()}")
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def term(self, timeout=30):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-
 def maildir_files(tmp, user):
     d = os.path.join(tmp, "maildir", "example.test", user, "new")
     if not os.path.isdir(d):
         return []
     return [os.path.join(d, n) for n in sorted(os.listdir(d))]
-
-
-def wait_for(pred, timeout=30, step=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def smtp(source=STRANGER, port=2525):
@@ -406,50 +372,6 @@ def test_sigterm(c, server):
     return time.time() - start
 
 
-class Load:
-    """Clients that submit messages with unique tokens and record a token as
-    acknowledged only after the 250 to the end of data."""
-
-    def __init__(self, port, threads=8):
-        self.port = port
-        self.acked = set()
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
-        self.counter = 0
-
-    def next_token(self, i):
-        with self.lock:
-            self.counter += 1
-            return f"tok-{i}-{self.counter}"
-
-    def run(self, i):
-        while not self.stop.is_set():
-            try:
-                s = smtplib.SMTP(SERVER, self.port, source_address=("127.0.0.1", 0), timeout=10)
-                s.ehlo("load.example.test")
-                for _ in range(20):
-                    if self.stop.is_set():
-                        break
-                    tok = self.next_token(i)
-                    body = f"From: load@example.test\r\nSubject: {tok}\r\nX-Token: {tok}\r\n\r\n" + "x" * 4000 + "\r\n"
-                    s.sendmail("load@example.test", ["crash@example.test"], body.encode())
-                    with self.lock:
-                        self.acked.add(tok)
-                s.quit()
-            except (OSError, smtplib.SMTPException):
-                time.sleep(0.02)
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-
-    def finish(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join()
-
-
 def delivered_tokens(tmp):
     counts = {}
     for path in maildir_files(tmp, "crash"):
@@ -465,23 +387,16 @@ def delivered_tokens(tmp):
 def test_crash(c, mxsec, tmp, config, kills, messages):
     server = Server(mxsec, config)
     server.start()
-    load = Load(2525)
+    load = Load(SERVER, 2525, rcpt="crash@example.test")
     load.start()
-    rng = random.Random(7)
-    for _ in range(kills):
-        time.sleep(rng.uniform(0.2, 1.0))
-        server.kill9()
-        time.sleep(rng.uniform(0.0, 0.2))
-        server.start()
-    while len(load.acked) < messages:
-        time.sleep(0.1)
+    kill_and_restart(server, kills, random.Random(7))
+    load.wait_acked(messages)
     load.finish()
     # Drain: everything acknowledged must reach the Maildir.
     wait_for(lambda: set(delivered_tokens(tmp)) >= load.acked, timeout=120, step=0.5)
     server.term()
     counts = delivered_tokens(tmp)
-    lost = sorted(load.acked - set(counts))
-    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    lost, duplicates = tally(load.acked, counts)
     print(f"crash test: {kills} kill -9, {len(load.acked)} acknowledged, {len(counts)} delivered, "
           f"{len(lost)} lost, {duplicates} duplicates", flush=True)
     c.judge(f"crash: {kills} x kill -9 under load, {len(load.acked)} acknowledged messages, none lost "
