@@ -315,6 +315,7 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   impl->verdicts = std::move(*verdicts);
   delivery::OutboundOptions relay;
   relay.ehlo_name = c.hostname_ascii;
+  relay.relayhost = c.outbound.relay;
   auto events = reporting::TlsRptStore::open(c.reports.tlsrpt_db);
   if (!events) return events.error();
   impl->tlsrpt = std::move(*events);

@@ -109,8 +109,14 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
                                                          const std::vector<std::string_view>& slices,
                                                          bool tls_required_no) {
   const std::size_t n = recipients.size();
-  auto deciding = context.engine.decide(domain);
-  policy::DomainDecision decision = co_await std::move(deciding);
+  policy::DomainDecision decision;
+  if (context.options.relayhost) {
+    auto deciding = context.engine.decide_relayhost(*context.options.relayhost);
+    decision = co_await std::move(deciding);
+  } else {
+    auto deciding = context.engine.decide(domain);
+    decision = co_await std::move(deciding);
+  }
   switch (decision.status) {
     case policy::DomainStatus::null_mx:
       co_return every(n, RecipientStatus::failed,
@@ -146,7 +152,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
     for (const IpAddress& address : mx.addresses) {
       smtp::ClientOptions o;
       o.ehlo_name = context.options.ehlo_name;
-      o.port = context.options.port;
+      o.port = context.options.relayhost ? mx.port : context.options.port;
       o.tls_context = context.tls;
       o.timeouts = context.options.timeouts;
       o.tls_required_no = tls_required_no;

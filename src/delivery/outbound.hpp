@@ -11,7 +11,10 @@
 //   thread) until the attempt for one domain is over; calls from several
 //   threads run concurrently on the agent's loop.
 // - One attempt for one domain:
-//     1. the policy engine decides (policy/engine/engine.hpp). A null MX
+//     1. the policy engine decides (policy/engine/engine.hpp); with a
+//        relay host ([outbound] relayhost) it decides for that host instead
+//        of the recipient domain (decide_relayhost: the same checks, the
+//        relay host's own TLSA and [[outbound.policy]]), on the host's port. A null MX
 //        (RFC 7505 §3: "the domain ... does not accept email") fails every
 //        recipient at once with 556 5.1.10; a domain that does not exist
 //        (NXDOMAIN) with 550 5.1.2. A domain-level defer (the MX lookup
@@ -94,6 +97,9 @@ struct OutboundOptions {
   std::string ehlo_name;     // our host name, A-labels
   std::uint16_t port = 25;   // SMTP port of every MX host (tests change it)
   smtp::ClientTimeouts timeouts;
+  // [outbound] relayhost: every domain goes to this host, decided by
+  // PolicyEngine::decide_relayhost() (no MX lookup for "[host]"), on its port.
+  std::optional<policy::RelayHost> relayhost;
 };
 
 // One attempt for one domain (steps 1-4 of the contract) on the caller's
