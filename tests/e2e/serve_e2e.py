@@ -95,6 +95,14 @@ def test_sendmail(c, tmp, config):
         if b"Bcc:" in text:
             problems.append("Bcc: field was not removed")
     c.judge("sendmail -t -oi delivers to Maildir (dots kept, Bcc removed)", problems, out, err)
+    # The classic call of cron and friends: -oi, then the recipient. -o takes
+    # one value, so the recipient is not swallowed as a second -o value.
+    rc, out, err = c.run(["sendmail", "--config", config, "-oi", "oscar@example.test"],
+                         stdin=b"Subject: after -oi\n\nhello oscar\n")
+    problems = [] if rc == 0 else [f"exit {rc}"]
+    if not wait_for(lambda: maildir_files(tmp, "oscar")):
+        problems.append("no Maildir delivery for oscar")
+    c.judge("sendmail -oi RECIPIENT delivers to that recipient", problems, out, err)
 
 
 def test_forged_auth_results(c, tmp):

@@ -227,7 +227,9 @@ void add_sendmail(CLI::App& app, Context& ctx) {
   cmd->add_flag("-i", opts->ignore_dots, "A line with a single dot does not end the message");
   cmd->add_option("-f", opts->sender, "Envelope sender")->type_name("SENDER");
   cmd->add_option("-F", opts->full_name, "Full name (ignored)");
-  cmd->add_option("-o", opts->o_options, "sendmail -oX option (-oi = -i; others ignored)");
+  // One value per -o, so "sendmail -oi user@example" keeps its recipient.
+  cmd->add_option("-o", opts->o_options, "sendmail -oX option (-oi = -i; others ignored)")
+      ->allow_extra_args(false);
   cmd->add_option("-b", opts->b_mode, "sendmail mode; only -bm (deliver mail, the default) is supported");
   cmd->add_option("--config", opts->config_file, "The server's TOML configuration (finds its listener)");
   cmd->add_option("--server", opts->server, "Submit to this IP:PORT instead")->type_name("IP:PORT");
