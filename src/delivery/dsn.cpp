@@ -132,11 +132,14 @@ bool is_status_code(std::string_view s) {
   return true;
 }
 
-// A reply as servers write it: "550 5.1.1 text", "550-...", "451".
+}  // namespace
+
 bool is_smtp_reply(std::string_view s) {
   return s.size() >= 3 && (s[0] >= '2' && s[0] <= '5') && is_digit(s[1]) && is_digit(s[2]) &&
          (s.size() == 3 || s[3] == ' ' || s[3] == '-');
 }
+
+namespace {
 
 std::string status_of(const DsnRecipient& r, DsnAction action) {
   if (is_status_code(r.status)) return r.status;

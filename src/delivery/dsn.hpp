@@ -118,6 +118,9 @@ struct DsnMessage {
 // any other text.
 std::optional<std::string> reply_status(std::string_view reply);
 
+// A reply as servers write it: "550 5.1.1 text", "550-...", "451".
+bool is_smtp_reply(std::string_view s);
+
 // `original` is the message as it was queued (our prepended fields, then
 // the text).
 DsnMessage build_dsn(const DsnReport& report, std::string_view original, const DsnOptions& options = {});

@@ -2,7 +2,6 @@
 #include "delivery/outbound.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <asio/co_spawn.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -12,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "delivery/dsn.hpp"
 #include "runtime/runtime.hpp"
 #include "tls/context.hpp"
 
@@ -39,10 +39,7 @@ void shuffle_equal_preferences(std::vector<policy::MxDecision>& mx, std::mt19937
 // A server's reply as it is; our own reason led by its RFC 3463 code, so the
 // DSN and `queue show` carry the code ("5.7.30 REQUIRETLS support required").
 std::string outcome_text(const smtp::RecipientOutcome& o) {
-  const std::string& t = o.text;
-  const bool reply = t.size() >= 3 && std::isdigit(static_cast<unsigned char>(t[0])) &&
-                     std::isdigit(static_cast<unsigned char>(t[1])) && std::isdigit(static_cast<unsigned char>(t[2]));
-  return reply ? t : o.enhanced.to_string() + " " + t;
+  return is_smtp_reply(o.text) ? o.text : o.enhanced.to_string() + " " + o.text;
 }
 
 // The RFC 8460 result type of a host the policy deferred before any
