@@ -42,22 +42,6 @@ std::string outcome_text(const smtp::RecipientOutcome& o) {
   return is_smtp_reply(o.text) ? o.text : o.enhanced.to_string() + " " + o.text;
 }
 
-// The RFC 8460 result type of a host the policy deferred before any
-// connection: the decision's own (dnssec-invalid, tlsa-invalid,
-// dane-required), or for a host an enforced MTA-STS policy does not list,
-// "validation-failure" (§4.3.1: the general failure; the RFC has no type of
-// its own for an MX outside the policy). Nothing for DNS failures that are
-// not about TLS.
-std::optional<policy::tlsrpt::ResultType> deferred_host_failure(const policy::MxDecision& mx) {
-  if (mx.tlsrpt_result) return mx.tlsrpt_result;
-  if (mx.defer_cause == policy::DeferCause::sts_mx_mismatch) return policy::tlsrpt::ResultType::validation_failure;
-  // §4.3.2.1 dnssec-invalid: "no valid records were returned from the
-  // recursive resolver" (a bogus address or TLSA RRset of the host).
-  if (mx.defer_cause == policy::DeferCause::dnssec_bogus || mx.defer_cause == policy::DeferCause::tlsa_bogus)
-    return policy::tlsrpt::ResultType::dnssec_invalid;
-  return std::nullopt;
-}
-
 // The RFC 8460 result type of a session that carried the message: the
 // session's own failure (a testing policy that did not hold); else the
 // domain's MTA-STS lookup failure (§4.3.2.2: sts-policy-fetch-error,
@@ -143,7 +127,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
     last_policy = policy::to_string(mx.verdict);
     if (mx.verdict == policy::Verdict::defer) {
       last = mx.host + ": " + mx.reason;
-      if (auto failure = deferred_host_failure(mx)) record_event(context, e, mx, "", failure, mx.reason);
+      if (mx.tlsrpt_result) record_event(context, e, mx, "", mx.tlsrpt_result, mx.reason);
       continue;
     }
     for (const IpAddress& address : mx.addresses) {

@@ -41,7 +41,7 @@
 //   event in the store (reporting/tlsrpt_store.hpp) with the host's policy
 //   block (decision.hpp): a success, or the §4.3 result type of the failure
 //   (the session's judgement, or for a host deferred before any connection,
-//   the decision's own: dnssec-invalid, tlsa-invalid, dane-required). An
+//   the decision's own MxDecision::tlsrpt_result, set by the engine). An
 //   attempt that ended before TLS could be judged (no connection, a refused
 //   greeting) is not a TLS session and records nothing. A store that fails
 //   to record is logged, never a reason to hold mail back.

@@ -132,9 +132,13 @@ struct MxDecision {
   std::optional<bool> sts_mx_match;  // set when an MTA-STS policy applied
   tlsrpt::PolicyBlock tlsrpt;
   // The RFC 8460 §4.3 failure this decision reports before any connection
-  // is made: dnssec-invalid (bogus TLSA), tlsa-invalid (secure TLSA records,
-  // none usable), dane-required (local dane-only without DANE). nullopt
-  // when the decision itself implies no failure.
+  // is made: dnssec-invalid (bogus address or TLSA RRset, failed TLSA
+  // lookup), tlsa-invalid (secure TLSA records, none usable, or over the
+  // limits), dane-required (local dane-only without DANE),
+  // validation-failure (a host an enforced MTA-STS policy does not list).
+  // nullopt when the decision itself implies no failure. The delivery agent
+  // records it for a deferred host, and `mxsec policy --json` and
+  // `mxsec check` print it, so all three report the same type.
   std::optional<tlsrpt::ResultType> tlsrpt_result;
 };
 
