@@ -127,8 +127,11 @@ struct MxDecision {
   // (§8.1); then the other of host and expansion, then the next-hop domain.
   std::vector<std::string> reference_names;
   // The name a DANE client sends as SNI: the TLSA base domain (RFC 7672
-  // §8.1); the MX host name when DANE does not apply.
-  std::string sni_name() const { return reference_names.empty() ? host : reference_names.front(); }
+  // §8.1); the MX host name when DANE does not apply; "" (no SNI) for a
+  // host that is an IP address literal (a relay host "[192.0.2.1]"): RFC
+  // 6066 §3, "Literal IPv4 and IPv6 addresses are not permitted in
+  // "HostName"."
+  std::string sni_name() const;
   std::optional<bool> sts_mx_match;  // set when an MTA-STS policy applied
   tlsrpt::PolicyBlock tlsrpt;
   // The RFC 8460 §4.3 failure this decision reports before any connection

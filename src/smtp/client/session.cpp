@@ -283,7 +283,7 @@ std::optional<HostFailure> precheck(const policy::MxDecision& mx, const ClientOp
     why = "policy " + std::string(policy::to_string(mx.verdict)) + ": this host must not be tried now";
   else if (!is_wire_name(o.ehlo_name))
     why = "the EHLO name must be 1 to 255 printable octets without spaces";
-  else if (!is_wire_name(mx.sni_name()) || !is_wire_name(mx.host))
+  else if ((!mx.sni_name().empty() && !is_wire_name(mx.sni_name())) || !is_wire_name(mx.host))
     why = "the MX host name is not a name we can send";
   else if (o.clear_text_retry && req.tls_required && !relax)
     why = "policy " + std::string(policy::to_string(mx.verdict)) + " requires TLS: no clear-text retry";

@@ -6,7 +6,8 @@
 // - ClientSession::open() connects to one address (IPv4 or IPv6) of one MX
 //   host, reads the greeting, sends EHLO <ehlo_name> (A-labels), STARTTLS as
 //   the MX's policy::Verdict requires, the TLS handshake (SNI =
-//   MxDecision::sni_name(), DANE armed with the usable TLSA records and the
+//   MxDecision::sni_name(), none for an IP address literal; DANE armed with
+//   the usable TLSA records and the
 //   reference names: smtp/client/tls_judge.hpp), judges the TLS session, and
 //   sends EHLO again over TLS. The result is either an open session (with
 //   its TlsJudgement and the capabilities of the last EHLO) or a HostFailure:

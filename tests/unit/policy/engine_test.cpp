@@ -922,6 +922,10 @@ TEST_F(RelayhostTest, IpLiteralAsksNoDnsQuestion) {
   EXPECT_FALSE(d.mx[0].tlsa.looked_up);
   EXPECT_EQ(dns.query_count(), 0u);
   EXPECT_EQ(sts.calls, 0);
+  // RFC 6066 §3: no SNI for an address literal; `policy --json` says null.
+  EXPECT_EQ(d.mx[0].sni_name(), "");
+  EXPECT_TRUE(to_json(d.mx[0]).at("sni").is_null());
+  EXPECT_EQ(relay(named("relay.test")).mx[0].sni_name(), "relay.test");
   const EngineOptions encrypt = default_encrypt();
   EXPECT_EQ(relay(r, nullptr, encrypt).mx[0].verdict, Verdict::encrypt);
   EXPECT_EQ(r.text(), "[IPv6:2001:db8::25]:25");

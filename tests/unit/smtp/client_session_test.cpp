@@ -668,6 +668,50 @@ TEST(ClientSession, TlsRequiredNoRelaxesTheSessionForThoseMessagesOnly) {
   EXPECT_FALSE(u.server_saw("MAIL"));
 }
 
+// --- SNI (RFC 6066 §3) -------------------------------------------------------------------------
+
+// "Literal IPv4 and IPv6 addresses are not permitted in "HostName"": a relay
+// host given as an address literal is reached without SNI; a name is sent.
+// The server side reads what arrived (SSL_get_servername).
+TEST(ClientSession, NoSniForAnAddressLiteral) {
+  for (const char* literal : {"192.0.2.25", "2001:db8::25"}) {
+    policy::MxDecision d = mx(Verdict::encrypt);
+    d.host = literal;
+    d.reference_names.clear();  // as decide_relayhost() leaves an IP literal
+    auto t = talk(smtp_script(), d, options());
+    ASSERT_FALSE(t.failure) << literal << ": " << t.failure->text;
+    EXPECT_TRUE(t.log.tls) << literal;
+    EXPECT_EQ(t.log.sni, "") << literal;
+    EXPECT_EQ(t.outcomes.at(0).at(0).status, RecipientStatus::delivered) << literal;
+  }
+  policy::MxDecision named = mx(Verdict::encrypt);
+  named.host = "relay.example.net";
+  named.reference_names.clear();
+  auto u = talk(smtp_script(), named, options());
+  ASSERT_FALSE(u.failure) << u.failure->text;
+  EXPECT_EQ(u.log.sni, "relay.example.net");
+}
+
+// Where a policy asks for WebPKI, an address literal is checked as an IP-ID
+// (iPAddress subjectAltName), never as a DNS name.
+TEST(ClientSession, WebPkiChecksTheAddressOfAnAddressLiteral) {
+  auto ip_leaf = test::make_cert({"relay", {"IP:192.0.2.25"}}, &pki().ca);
+  auto dns_leaf = test::make_cert({"relay", {"192.0.2.25"}}, &pki().ca);
+  auto ip_server = test::make_server_context(ip_leaf);
+  auto dns_server = test::make_server_context(dns_leaf);
+  policy::MxDecision d = mx(Verdict::verify);
+  d.host = "192.0.2.25";
+  d.reference_names.clear();
+  auto t = talk(smtp_script(ip_server.get()), d, options());
+  ASSERT_FALSE(t.failure) << t.failure->text;
+  EXPECT_TRUE(t.tls.authenticated);
+  EXPECT_EQ(t.log.sni, "");
+  auto u = talk(smtp_script(dns_server.get()), d, options());
+  ASSERT_TRUE(u.failure);
+  EXPECT_EQ(u.failure->tlsrpt, ResultType::certificate_host_mismatch);
+  EXPECT_FALSE(u.server_saw("MAIL"));
+}
+
 // --- open() over TCP ---------------------------------------------------------------------------
 
 TEST(ClientSession, OpensOverTcp) {
