@@ -18,6 +18,7 @@ const char* to_string(OpenStage s) {
     case OpenStage::handshake: return "tls-handshake";
     case OpenStage::verification: return "tls-verification";
     case OpenStage::ehlo_tls: return "ehlo-after-tls";
+    case OpenStage::auth: return "auth";
   }
   return "unknown";
 }
@@ -223,6 +224,61 @@ class Opener {
     settle();
   }
 
+  // AUTH with the relay host's credentials (the contract of session.hpp),
+  // after run() opened the session.
+  asio::awaitable<void> authenticate() {
+    Connection& c = s_.conn;
+    if (!s_.tls.tls_established) {
+      std::string why = "relay host offers no TLS; not sending credentials in clear";
+      if (!s_.tls.failure_reason.empty()) why += " (" + s_.tls.failure_reason + ")";
+      // RFC 3463 X.7.10 (RFC 5248): "Encryption Needed".
+      start_failure(OpenStage::auth, make_error(Errc::unsupported, std::move(why)), {4, 7, 10});
+      failure->tls = s_.tls;
+      finish_failure();
+      co_await send_quit(c);
+      co_return;
+    }
+    if (s_.relaxed) {
+      start_failure(OpenStage::auth,
+                    make_error(Errc::unsupported, "the TLS session does not meet policy " + verdict_name() + " (" +
+                                                      s_.tls.failure_reason + "); not sending credentials"),
+                    {4, 7, 5});
+      failure->tls = s_.tls;
+      finish_failure();
+      co_await send_quit(c);
+      co_return;
+    }
+    const auto mechanism = choose_mechanism(s_.caps);
+    if (!mechanism) {
+      const auto* offered = s_.caps.params("AUTH");
+      std::string list;
+      for (const auto& m : offered ? *offered : std::vector<std::string>{}) list += " " + m;
+      std::string why = offered ? "relay host offers AUTH" + escape_for_log(list, 100) +
+                                      " over TLS, but neither PLAIN nor LOGIN; cannot authenticate"
+                                : "relay host offers no AUTH over TLS (not in its EHLO reply); cannot authenticate";
+      start_failure(OpenStage::auth, make_error(Errc::unsupported, std::move(why)), {4, 7, 0});
+      failure->tls = s_.tls;
+      finish_failure();
+      co_await send_quit(c);
+      co_return;
+    }
+    const AuthOutcome outcome = co_await smtp::authenticate(c, *s_.options.credentials, *mechanism);
+    switch (outcome.status) {
+      case AuthOutcome::Status::ok: co_return;
+      case AuthOutcome::Status::refused:
+        // The reply's own code in class 4 (deferred_status): a wrong
+        // password defers the mail, it never bounces it.
+        start_failure(OpenStage::auth, make_error(Errc::unsupported, "relay host " + outcome.error.message),
+                      deferred_status(*outcome.reply));
+        failure->reply = outcome.reply;
+        failure->tls = s_.tls;
+        finish_failure();
+        co_await send_quit(c);
+        co_return;
+      case AuthOutcome::Status::broken: co_return fail(OpenStage::auth, outcome.error);
+    }
+  }
+
  private:
   std::string verdict_name() const { return policy::to_string(s_.mx.verdict); }
 
@@ -314,6 +370,7 @@ asio::awaitable<OpenResult> ClientSession::start(Connection conn, policy::MxDeci
   auto impl = std::make_unique<Impl>(std::move(conn), std::move(mx), std::move(peer), std::move(options));
   Opener opener(*impl);
   co_await opener.run();
+  if (!opener.failure && impl->options.credentials) co_await opener.authenticate();
   if (opener.failure) {
     impl->conn.close();
     out.failure = std::move(opener.failure);
