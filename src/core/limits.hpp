@@ -137,6 +137,9 @@ inline constexpr std::size_t kSmtpAuthIdentityBytes = 255;
 // A password: at most what crypt(3) hashes (CRYPT_MAX_PASSPHRASE_SIZE 512,
 // terminating NUL included).
 inline constexpr std::size_t kSmtpAuthPasswordBytes = 511;
+// The file holding the password of [outbound] relayhost_password_file: one
+// line of at most kSmtpAuthPasswordBytes; a file past this is a wrong path.
+inline constexpr std::size_t kRelayPasswordFileBytes = 4096;
 // The users file of `mxsec passwd` (one "user:hash" line per user).
 inline constexpr std::size_t kUsersFileBytes = 1024 * 1024;
 

@@ -6,6 +6,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -137,6 +138,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
       o.tls_context = context.tls;
       o.timeouts = context.options.timeouts;
       o.tls_required_no = tls_required_no;
+      if (context.options.relayhost) o.credentials = context.relay_credentials;
       auto opening = smtp::ClientSession::open(mx, address, o);
       smtp::OpenResult opened = co_await std::move(opening);
       if (!opened.ok()) {
@@ -149,7 +151,8 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
         }
       }
       if (!opened.ok()) {
-        last = opened.failure->text;
+        // Our reason, led by its RFC 3463 code ("4.7.8 relay[...]: auth: ...").
+        last = opened.failure->enhanced.to_string() + " " + opened.failure->text;
         continue;
       }
       smtp::ClientSession& session = *opened.session;
@@ -195,6 +198,8 @@ struct OutboundAgent::Impl {
   reporting::TlsRptStore* events = nullptr;
   const Clock* clock = nullptr;
   OutboundCounters counters;
+  std::mutex credentials_mu;
+  std::shared_ptr<const smtp::ClientCredentials> relay_credentials;  // guarded by credentials_mu
   std::thread thread;
 
   ~Impl() {
@@ -227,11 +232,21 @@ Result<std::unique_ptr<OutboundAgent>> OutboundAgent::create(const runtime::Runt
 
 const OutboundCounters& OutboundAgent::counters() const { return impl_->counters; }
 
+void OutboundAgent::set_relay_credentials(std::shared_ptr<const smtp::ClientCredentials> credentials) {
+  std::lock_guard lock(impl_->credentials_mu);
+  impl_->relay_credentials = std::move(credentials);
+}
+
 std::vector<RelayOutcome> OutboundAgent::deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
                                                  const std::vector<const queue::Recipient*>& recipients,
                                                  const std::vector<std::string_view>& slices, bool tls_required_no) {
+  std::shared_ptr<const smtp::ClientCredentials> credentials;
+  {
+    std::lock_guard lock(impl_->credentials_mu);
+    credentials = impl_->relay_credentials;
+  }
   const RelayContext context{impl_->runtime->policy_engine(), impl_->tls.get(), impl_->options, impl_->random,
-                             impl_->events, impl_->clock, &impl_->counters};
+                             impl_->events, impl_->clock, &impl_->counters, std::move(credentials)};
   auto attempt = relay_to_domain(context, envelope, domain_ascii, recipients, slices, tls_required_no);
   auto done = asio::co_spawn(impl_->io, std::move(attempt), asio::use_future);
   try {
