@@ -232,19 +232,14 @@ class Opener {
       std::string why = "relay host offers no TLS; not sending credentials in clear";
       if (!s_.tls.failure_reason.empty()) why += " (" + s_.tls.failure_reason + ")";
       // RFC 3463 X.7.10 (RFC 5248): "Encryption Needed".
-      start_failure(OpenStage::auth, make_error(Errc::unsupported, std::move(why)), {4, 7, 10});
-      failure->tls = s_.tls;
-      finish_failure();
+      auth_failure(std::move(why), {4, 7, 10});
       co_await send_quit(c);
       co_return;
     }
     if (s_.relaxed) {
-      start_failure(OpenStage::auth,
-                    make_error(Errc::unsupported, "the TLS session does not meet policy " + verdict_name() + " (" +
-                                                      s_.tls.failure_reason + "); not sending credentials"),
-                    {4, 7, 5});
-      failure->tls = s_.tls;
-      finish_failure();
+      auth_failure("the TLS session does not meet policy " + verdict_name() + " (" + s_.tls.failure_reason +
+                       "); not sending credentials",
+                   {4, 7, 5});
       co_await send_quit(c);
       co_return;
     }
@@ -252,13 +247,12 @@ class Opener {
     if (!mechanism) {
       const auto* offered = s_.caps.params("AUTH");
       std::string list;
-      for (const auto& m : offered ? *offered : std::vector<std::string>{}) list += " " + m;
-      std::string why = offered ? "relay host offers AUTH" + escape_for_log(list, 100) +
-                                      " over TLS, but neither PLAIN nor LOGIN; cannot authenticate"
-                                : "relay host offers no AUTH over TLS (not in its EHLO reply); cannot authenticate";
-      start_failure(OpenStage::auth, make_error(Errc::unsupported, std::move(why)), {4, 7, 0});
-      failure->tls = s_.tls;
-      finish_failure();
+      if (offered)
+        for (const auto& m : *offered) list += " " + m;
+      auth_failure(offered ? "relay host offers AUTH" + escape_for_log(list, 100) +
+                                 " over TLS, but neither PLAIN nor LOGIN; cannot authenticate"
+                           : "relay host offers no AUTH over TLS (not in its EHLO reply); cannot authenticate",
+                   {4, 7, 0});
       co_await send_quit(c);
       co_return;
     }
@@ -268,11 +262,8 @@ class Opener {
       case AuthOutcome::Status::refused:
         // The reply's own code in class 4 (deferred_status): a wrong
         // password defers the mail, it never bounces it.
-        start_failure(OpenStage::auth, make_error(Errc::unsupported, "relay host " + outcome.error.message),
-                      deferred_status(*outcome.reply));
+        auth_failure("relay host " + outcome.error.message, deferred_status(*outcome.reply));
         failure->reply = outcome.reply;
-        failure->tls = s_.tls;
-        finish_failure();
         co_await send_quit(c);
         co_return;
       case AuthOutcome::Status::broken: co_return fail(OpenStage::auth, outcome.error);
@@ -313,6 +304,13 @@ class Opener {
   void refused(OpenStage stage, const Reply& r, const std::string& what) {
     start_failure(stage, make_error(Errc::unsupported, what + ": " + r.to_log_string()), deferred_status(r));
     failure->reply = r;
+    failure->tls = s_.tls;
+    finish_failure();
+  }
+
+  // A session that opened but may not carry the relay host's credentials.
+  void auth_failure(std::string why, EnhancedStatus enhanced) {
+    start_failure(OpenStage::auth, make_error(Errc::unsupported, std::move(why)), enhanced);
     failure->tls = s_.tls;
     finish_failure();
   }
