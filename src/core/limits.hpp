@@ -198,6 +198,13 @@ inline constexpr std::size_t kQueueEnvelopeBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kQueueStateBytes = 16 * 1024 * 1024;
 // Block size of the start-up read that checks a queue file's text checksum.
 inline constexpr std::size_t kQueueVerifyBlockBytes = 1024 * 1024;
+// Queue files of delivered messages kept in free/ for new messages
+// (queue/recycler.hpp): at most this many, this many octets in all, and
+// none larger than kQueueRecycleFileBytes (a larger one is deleted). The
+// disk a spool holds for old files is bounded by kQueueRecycleBytes.
+inline constexpr std::size_t kQueueRecycleFiles = 512;
+inline constexpr std::uint64_t kQueueRecycleBytes = 64ULL * 1024 * 1024;
+inline constexpr std::uint64_t kQueueRecycleFileBytes = 1024 * 1024;
 
 // --- Metrics endpoint (metrics/http_server.hpp: Prometheus scrapes over HTTP/1.1) ---
 // The request head (request line and header fields, RFC 9112 §2.1): a
