@@ -19,6 +19,7 @@
 #include "delivery/maildir.hpp"
 #include "delivery/notify.hpp"
 #include "delivery/outbound.hpp"
+#include "delivery/removal_batch.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -68,7 +69,12 @@ struct LmtpGroup {
 struct QueueRunner::Impl {
   Impl(queue::Spool& s, const config::ServerConfig& c, const Clock& k, RunnerOptions o)
       : spool(s), config_now(std::make_shared<const config::ServerConfig>(c)), clock(k), options(o),
-        pool(std::max<std::size_t>(o.threads, 1)) {}
+        pool(std::max<std::size_t>(o.threads, 1)),
+        removals([this](const std::string& dir) { return maildirs.sync_directory(dir); },
+                 [this](const queue::QueueId& id, const Result<void>& synced) {
+                   removed(id, synced);
+                   release(id);
+                 }) {}
 
   queue::Spool& spool;
   // Each attempt routes with the configuration current when it starts
@@ -79,6 +85,10 @@ struct QueueRunner::Impl {
   RunnerOptions options;
   asio::thread_pool pool;
   MaildirShared maildirs;  // known Maildirs, one group fsync per new/
+  // Delivered messages whose Maildir renames still need their new/ synced:
+  // they leave the queue in batches (removal_batch.hpp). After `pool`: its
+  // attempts add to it, and it is stopped after them.
+  RemovalBatch removals;
 
   mutable std::mutex mu;
   std::condition_variable cv;  // idle waiters and the retry timer
@@ -97,12 +107,18 @@ struct QueueRunner::Impl {
       ++running;
     }
     asio::post(pool, [this, id, envelope = std::move(envelope)]() mutable {
-      attempt(id, std::move(envelope));
-      std::lock_guard lock(mu);
-      in_flight.erase(id);
-      --running;
-      cv.notify_all();
+      // A message handed to the removal batch stays in flight until it is
+      // removed (removed()), so that no flush attempts it again meanwhile.
+      if (!attempt(id, std::move(envelope))) release(id);
     });
+  }
+
+  // The end of a message's time in flight (schedule()).
+  void release(const queue::QueueId& id) {
+    std::lock_guard lock(mu);
+    in_flight.erase(id);
+    --running;
+    cv.notify_all();
   }
 
   void run_timer() {
@@ -169,8 +185,9 @@ struct QueueRunner::Impl {
   }
 
   // One recipient, one attempt (Maildir, or no agent); updates its state.
+  // A Maildir whose new/ still has to be synced goes into `unsynced`.
   void deliver(const config::ServerConfig& config, const queue::Envelope& e, queue::Recipient& r,
-               const std::vector<std::string_view>& slices) {
+               const std::vector<std::string_view>& slices, std::set<std::string>& unsynced) {
     ++r.attempts;
     const auto* local = local_domain(config, r.domain_ascii);
     Result<std::string> delivered = make_error(Errc::unsupported, "no delivery agent yet for this destination");
@@ -179,7 +196,12 @@ struct QueueRunner::Impl {
       relay = "maildir";
       const auto [local_part, domain] = split_address(r.address);
       auto path = maildir_path(local->delivery.maildir, local_part, r.domain_ascii);
-      delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync, options.sync, &maildirs}) : path.error();
+      // Under fsync the new/ directories are synced per batch of messages
+      // (finish(), removal_batch.hpp), not per delivery.
+      const bool batch_sync = options.fsync && options.sync == SyncMethod::fsync;
+      MaildirOptions maildir{config.hostname_ascii, options.fsync, options.sync, &maildirs, !batch_sync};
+      delivered = path ? deliver_maildir(*path, slices, maildir) : path.error();
+      if (delivered && batch_sync) unsynced.insert(*path + "/new");
     }
     if (delivered)
       settle(e, r, std::move(relay), Verdict::sent, "delivered to " + *delivered);
@@ -225,17 +247,19 @@ struct QueueRunner::Impl {
     }
   }
 
-  void attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {
-    if (spool.held(id)) return;
+  // True when the message went to the removal batch (which then ends its
+  // time in flight).
+  bool attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {
+    if (spool.held(id)) return false;
     auto envelope = given ? Result<queue::Envelope>(std::move(*given)) : spool.load(id);
     if (!envelope) {
       spdlog::error("{}: cannot load: {}", id, envelope.error().message);
-      return;
+      return false;
     }
     auto message = spool.open_message(id);
     if (!message) {
       spdlog::error("{}: cannot open: {}", id, message.error().message);
-      return;
+      return false;
     }
     const auto config_ptr = current_config();
     const config::ServerConfig& config = *config_ptr;
@@ -247,6 +271,7 @@ struct QueueRunner::Impl {
     const Snapshot before = snapshot(*envelope);
     std::vector<LmtpGroup> lmtp;
     std::vector<RelayGroup> relay;
+    std::set<std::string> unsynced;
     for (auto& r : envelope->recipients) {
       if (r.state != queue::RecipientState::pending || r.next_attempt > now) continue;
       const auto* local = local_domain(config, r.domain_ascii);
@@ -257,7 +282,7 @@ struct QueueRunner::Impl {
         continue;
       }
       if (!local || local->delivery.kind != config::Delivery::Kind::lmtp) {
-        deliver(config, *envelope, r, slices);
+        deliver(config, *envelope, r, slices, unsynced);
         continue;
       }
       const LmtpDestination d{local->delivery.lmtp_address, local->delivery.lmtp_port};
@@ -274,7 +299,7 @@ struct QueueRunner::Impl {
       for (const auto& group : relay) deliver_relay_group(*envelope, group, slices, relaxed);
     }
     report_to_sender(config, *envelope, before, slices);
-    finish(*envelope);
+    return finish(*envelope, unsynced);
   }
 
   // Expiry and the sender's DSNs (notify.hpp), before finish() saves the
@@ -293,22 +318,48 @@ struct QueueRunner::Impl {
     }
   }
 
-  void finish(const queue::Envelope& e) {
+  // The message leaves the queue (now, or through the removal batch once
+  // the new/ directories of its Maildir deliveries are synced: true), or
+  // its state is saved for the next attempt, after those directories are
+  // synced (a state that says "delivered" must not outlive the delivery).
+  bool finish(const queue::Envelope& e, const std::set<std::string>& unsynced) {
     std::optional<std::int64_t> next;
     for (const auto& r : e.recipients)
       if (r.state == queue::RecipientState::pending) next = next ? std::min(*next, r.next_attempt) : r.next_attempt;
-    if (!next) {
-      auto removed = spool.remove(e.id);
-      if (!removed) spdlog::error("{}: cannot remove: {}", e.id, removed.error().message);
-      spdlog::info("{}: removed", e.id);
-      std::lock_guard lock(mu);
-      ++stats.removed;
-      return;
+    if (!next && !unsynced.empty()) {
+      removals.add(e.id, {unsynced.begin(), unsynced.end()});
+      return true;
     }
-    auto saved = spool.save_state(e);
+    if (!next) {
+      removed(e.id, {});
+      return false;
+    }
+    Result<void> synced;
+    for (const std::string& dir : unsynced)
+      if (auto r = maildirs.sync_directory(dir); !r && synced) synced = r;
+    // Without the sync the old state stays: the delivered recipients are
+    // delivered again (at least once), never lost.
+    auto saved = synced ? spool.save_state(e) : Result<void>(synced.error());
     if (!saved) spdlog::error("{}: cannot save state: {}", e.id, saved.error().message);
     std::lock_guard lock(mu);
     retries.emplace(*next, e.id);
+    return false;
+  }
+
+  // A message every recipient of which is done leaves the queue, unless
+  // the sync of its deliveries failed (it stays, and is delivered again
+  // after a restart or a flush).
+  void removed(const queue::QueueId& id, const Result<void>& synced) {
+    if (!synced) {
+      spdlog::error("{}: delivered, but the Maildir could not be synced, so the message stays queued: {}", id,
+                    synced.error().message);
+    } else if (auto r = spool.remove(id); !r) {
+      spdlog::error("{}: cannot remove: {}", id, r.error().message);
+    } else {
+      spdlog::info("{}: removed", id);
+    }
+    std::lock_guard lock(mu);
+    if (synced) ++stats.removed;
   }
 };
 
@@ -376,6 +427,7 @@ void QueueRunner::stop() {
   }
   if (impl_->timer.joinable()) impl_->timer.join();
   impl_->pool.join();
+  impl_->removals.stop();  // the last removals, after the last attempts
 }
 
 RunnerStats QueueRunner::stats() const {

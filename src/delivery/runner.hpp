@@ -41,8 +41,15 @@
 //   nor gets notices until released.
 // - A message leaves the queue (Spool::remove) only when every recipient is
 //   delivered or bounced, and a recipient counts as delivered only after
-//   the agent reported its copy on stable storage. A crash in between
-//   delivers again on restart: at least once, never lost.
+//   its copy is on stable storage. A crash in between delivers again on
+//   restart: at least once, never lost. Under SyncMethod::fsync a Maildir
+//   delivery fsyncs its file but leaves the fsync of new/ (its rename) to
+//   the runner: a message done with every recipient goes to the removal
+//   batch (removal_batch.hpp), which syncs each new/ directory once for
+//   all the messages gathered and then removes them; a message that stays
+//   queued has those directories synced before its state is saved. Until
+//   its removal a message counts as in flight (wait_idle() waits for it,
+//   flush() does not attempt it again).
 // - Held messages (queue hold) are skipped until released and flushed.
 // - One log line per recipient and attempt, Postfix style:
 //   "ID: to=<user@example>, relay=maildir, delay=0, status=sent (...)",
