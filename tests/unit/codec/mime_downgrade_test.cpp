@@ -3,7 +3,7 @@
 // the encoder run backwards) for round trips, every slice split and every
 // output piece size giving the same text, and hostile MIME refused or
 // handled as the contract says. Python's email package judges the same
-// conversion separately (tests/unit/delivery/downgrade_judge.py).
+// conversion separately (tests/unit/codec/downgrade_judge.py).
 #include "codec/mime_downgrade.hpp"
 
 #include <gtest/gtest.h>
