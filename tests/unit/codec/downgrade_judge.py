@@ -68,7 +68,7 @@ def judge(j, name, orig_bytes, conv_bytes):
         cte = (c.get("Content-Transfer-Encoding") or "").strip().lower()
         if eight_bit:
             j.check("%s: leaf %d is quoted-printable" % (name, i), cte == "quoted-printable", cte)
-            qp_lines = c.get_payload(decode=False).encode("ascii").split(b"\n")
+            qp_lines = c.get_payload(decode=False).encode("utf-8", "surrogateescape").split(b"\n")
             longest = max(len(line.rstrip(b"\r")) for line in qp_lines)
             j.check("%s: leaf %d lines at most 76" % (name, i), longest <= 76, str(longest))
         j.check("%s: leaf %d decodes to the original octets" % (name, i),

@@ -38,6 +38,14 @@ void agent_bounces(queue::Recipient& r, const std::string& reply) {
   r.last_host = "lmtp.example.test[192.0.2.24]:24";
 }
 
+// What a delivery agent does with a success.
+void agent_delivers(queue::Recipient& r, const std::string& result, const std::string& host) {
+  ++r.attempts;
+  r.state = queue::RecipientState::delivered;
+  r.last_result = result;
+  r.last_host = host;
+}
+
 void agent_defers(queue::Recipient& r, const std::string& reason) {
   ++r.attempts;
   r.last_result = reason;
@@ -274,12 +282,7 @@ TEST_F(Notify, SuccessOnlyForLocalMailboxDeliveriesThatAskedForIt) {
   queue::Envelope e = message({rcpt("bob@example.test", smtp::kNotifySuccess),
                                rcpt("carol@example.test"), rcpt("relayed@other.example", smtp::kNotifySuccess)});
   const Snapshot before = snapshot(e);
-  for (auto& r : e.recipients) {
-    ++r.attempts;
-    r.state = queue::RecipientState::delivered;
-    r.last_result = "delivered to /var/mail/example.test/x/new/1.M2P3Q4.mx";
-    r.last_host = "maildir";
-  }
+  for (auto& r : e.recipients) agent_delivers(r, "delivered to /var/mail/example.test/x/new/1.M2P3Q4.mx", "maildir");
   // Relayed to a server that offered DSN: the NOTIFY went on, nothing from us.
   e.recipients[2].dsn_passed_on = true;
   ASSERT_EQ(notify(e, before).size(), 1u);
@@ -305,12 +308,7 @@ TEST_F(Notify, RelayedDsnWhenTheNextHopDidNotTakeTheNotify) {
   e.recipients[0].orcpt = "rfc822;Asked@Other.Example";
   e.envid = "ENV-1";
   const Snapshot before = snapshot(e);
-  for (auto& r : e.recipients) {
-    ++r.attempts;
-    r.state = queue::RecipientState::delivered;
-    r.last_result = "250 2.0.0 Ok: queued as 4711";
-    r.last_host = "mx.other.example[192.0.2.25]:25";
-  }
+  for (auto& r : e.recipients) agent_delivers(r, "250 2.0.0 Ok: queued as 4711", "mx.other.example[192.0.2.25]:25");
   e.recipients[1].dsn_passed_on = true;
   ASSERT_EQ(notify(e, before).size(), 1u);
   const auto dsns = queued_dsns();
@@ -336,8 +334,7 @@ TEST_F(Notify, RelayedDsnWhenTheNextHopDidNotTakeTheNotify) {
 TEST_F(Notify, NoRelayedDsnForTheNullSenderOrARecipientStillPending) {
   queue::Envelope from_null = message({rcpt("asked@other.example", smtp::kNotifySuccess)}, "");
   const Snapshot before_null = snapshot(from_null);
-  ++from_null.recipients[0].attempts;
-  from_null.recipients[0].state = queue::RecipientState::delivered;
+  agent_delivers(from_null.recipients[0], "250 2.0.0 Ok", "mx.other.example[192.0.2.25]:25");
   EXPECT_TRUE(notify(from_null, before_null).empty());
 
   queue::Envelope deferred = message({rcpt("asked@other.example", smtp::kNotifySuccess)});
