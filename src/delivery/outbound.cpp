@@ -138,6 +138,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
       o.tls_context = context.tls;
       o.timeouts = context.options.timeouts;
       o.tls_required_no = tls_required_no;
+      o.downgrade_8bit = context.options.downgrade_8bit;
       if (context.options.relayhost) o.credentials = context.relay_credentials;
       auto opening = smtp::ClientSession::open(mx, address, o);
       smtp::OpenResult opened = co_await std::move(opening);
@@ -176,6 +177,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
         out[i].tls = smtp::to_string(session.tls().label);
         out[i].policy = last_policy;
         out[i].verdict = mx.verdict;
+        out[i].dsn_passed_on = outcomes[i].dsn_passed_on;
       }
       co_return out;
     }

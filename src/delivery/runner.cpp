@@ -244,6 +244,7 @@ struct QueueRunner::Impl {
       }
       settle(e, *group.recipients[i], std::move(outcomes[i].relay), verdict, std::move(outcomes[i].text),
              std::move(outcomes[i].tls), std::move(outcomes[i].policy));
+      group.recipients[i]->dsn_passed_on = outcomes[i].dsn_passed_on;  // for the "relayed" DSN (notify.hpp)
     }
   }
 

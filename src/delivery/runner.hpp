@@ -34,7 +34,8 @@
 //   kind: "failed" for every recipient that bounced in this attempt (an
 //   LMTP refusal or expiry), "delayed" once per message after
 //   Options::delay_warning, "delivered" for local deliveries with
-//   NOTIFY=SUCCESS, each as NOTIFY allows (RFC 3461) and never to the null
+//   NOTIFY=SUCCESS, "relayed" for recipients with NOTIFY=SUCCESS relayed to
+//   a server that did not offer DSN (RFC 3461 §5.2.2), each as NOTIFY allows (RFC 3461) and never to the null
 //   sender. A DSN is queued (durably) before the original's state is saved,
 //   so a crash can repeat it but not lose it, and is attempted like any
 //   other message. A held message is not attempted, so it neither expires

@@ -634,7 +634,8 @@ TEST(OutboundConfig, Defaults) {
   EXPECT_FALSE(c.outbound.relay);
   const std::string text = render_config(c);
   EXPECT_NE(text.find("\n[outbound]\ndane = \"on\"\nmta_sts = \"on\"\ndefault_tls = \"may\"\nrelayhost = \"\"\n"
-                      "relayhost_username = \"\"\nrelayhost_password_file = \"\"\npolicy = []\n"),
+                      "relayhost_username = \"\"\nrelayhost_password_file = \"\"\ndowngrade_8bit = \"convert\"\n"
+                      "policy = []\n"),
             std::string::npos)
       << text;
   // An empty file gives the same [outbound].
