@@ -26,7 +26,7 @@ for 100 KB), after a warm-up of 50 messages per server and variant.
 
 The servers, each on its own 127.0.78.x address:
   mxsec serve (127.0.78.1:2525; DKIM variant 127.0.78.7): relay networks
-    127.0.0.0/8, [queue] sync = syncfs (--sync), delivery_threads =
+    127.0.0.0/8, [queue] sync = fsync (the default; --sync), delivery_threads =
     --delivery-threads (default 32: a delivery waits on the network, not on
     the CPU), min/max backoff 1s/10s. It routes like an MTA on the Internet:
     for every message the MX of the recipient domain, its address, the
@@ -534,7 +534,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="mxsec event loops (0 = one per core)")
     ap.add_argument("--delivery-threads", type=int, default=32,
                     help="mxsec [queue] delivery_threads, and Postfix's default_destination_concurrency_limit")
-    ap.add_argument("--sync", choices=("syncfs", "fsync"), default="syncfs", help="mxsec [queue] sync")
+    ap.add_argument("--sync", choices=("syncfs", "fsync"), default="fsync", help="mxsec [queue] sync")
     ap.add_argument("--probe-interval", type=float, default=0.05, help="seconds between latency probes")
     ap.add_argument("--warmup", type=int, default=50, help="messages per server before each variant's runs")
     ap.add_argument("--relayhost", action="store_true",
