@@ -619,10 +619,29 @@ void read_mta_sts_and_policy(const Table& root, runtime::RuntimeOptions& o) {
   policy.value("local_policy_file", o.policy.local_policy_file, parse_any);
 }
 
+// [outbound]'s connection reuse and concurrency limits. The session's own
+// deadline (limits::kSmtpClientSessionTimeout, 30 minutes) bounds
+// connection_max_age from above, with room for the last message.
+void read_outbound_connections(const Table& t, OutboundConfig& o) {
+  using std::chrono::seconds;
+  t.duration("connection_cache_time", o.connection_cache_time, seconds(0), seconds(300), true);
+  t.integer("connection_reuse_limit", o.connection_reuse_limit, 1, 100000);
+  t.duration("connection_max_age", o.connection_max_age, seconds(1), seconds(1200), false);
+  t.integer("destination_concurrency", o.destination_concurrency, 1, 10000);
+  t.integer("max_connections", o.max_connections, 1, 100000);
+  if (o.destination_concurrency > o.max_connections) {
+    const toml::node* n = t.node("destination_concurrency");
+    t.problems().add(n ? line_of(*n) : t.line(), t.key("destination_concurrency"),
+                     "must not exceed outbound.max_connections (" + std::to_string(o.max_connections) + ")");
+  }
+}
+
 // [outbound] and its [[outbound.policy]] tables.
 void read_outbound(const Table& root, ServerConfig& c) {
   runtime::RuntimeOptions& o = c.runtime;
-  const Table t = root.table("outbound", {"dane", "mta_sts", "default_tls", "relayhost", "policy"});
+  const Table t = root.table("outbound", {"dane", "mta_sts", "default_tls", "relayhost", "policy",
+                                          "connection_cache_time", "connection_reuse_limit", "connection_max_age",
+                                          "destination_concurrency", "max_connections"});
   t.choice("dane", o.outbound.dane, kSwitches);
   // `mta_sts.enabled` (read before) is the older name of this switch; both
   // may be given only when they agree.
@@ -643,6 +662,7 @@ void read_outbound(const Table& root, ServerConfig& c) {
     c.outbound.relayhost = *t.node("relayhost")->value<std::string>();
     c.outbound.relay = std::move(relay);
   }
+  read_outbound_connections(t, c.outbound);
   std::vector<runtime::DomainPolicy> policies;
   const bool given = t.tables("policy", {"domain", "level"}, [&](const Table& p, std::size_t) {
     runtime::DomainPolicy entry;
@@ -945,7 +965,14 @@ void render_outbound(std::ostream& o, const ServerConfig& c) {
     << "dane = " << toml_string(name_of(kSwitches, r.outbound.dane)) << "\n"
     << "mta_sts = " << toml_string(name_of(kSwitches, r.mta_sts.enabled)) << "\n"
     << "default_tls = " << toml_string(name_of(kDefaultTls, r.outbound.default_tls)) << "\n"
-    << "relayhost = " << toml_string(c.outbound.relayhost) << "\n";
+    << "relayhost = " << toml_string(c.outbound.relayhost) << "\n"
+    << "connection_cache_time = "
+    << toml_string(c.outbound.connection_cache_time.count() ? duration_text(c.outbound.connection_cache_time) : "")
+    << "\n"
+    << "connection_reuse_limit = " << c.outbound.connection_reuse_limit << "\n"
+    << "connection_max_age = " << toml_string(duration_text(c.outbound.connection_max_age)) << "\n"
+    << "destination_concurrency = " << c.outbound.destination_concurrency << "\n"
+    << "max_connections = " << c.outbound.max_connections << "\n";
   if (r.outbound.domain_policies.empty()) o << "policy = []\n";
 }
 

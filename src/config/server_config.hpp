@@ -189,6 +189,14 @@ struct OutboundConfig {
   // domain's MX hosts. Kept as written; `relay` is the parsed form.
   std::string relayhost;
   std::optional<policy::RelayHost> relay;
+  // Connection reuse and concurrency (delivery/session_cache.hpp), with
+  // Postfix's defaults: an idle session is kept this long for the next
+  // message to the same next-hop, host and policy (0 = no reuse)...
+  std::chrono::seconds connection_cache_time{2};
+  int connection_reuse_limit = 100;            // ...for at most this many messages...
+  std::chrono::seconds connection_max_age{300};  // ...and this long after it opened.
+  int destination_concurrency = 20;  // connections open to one next-hop (default_destination_concurrency_limit)
+  int max_connections = 100;         // connections open in all
 };
 
 struct ServerTls {

@@ -316,6 +316,7 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   delivery::OutboundOptions relay;
   relay.ehlo_name = c.hostname_ascii;
   relay.relayhost = c.outbound.relay;
+  relay.connections = delivery::cache_limits(c.outbound);
   auto events = reporting::TlsRptStore::open(c.reports.tlsrpt_db);
   if (!events) return events.error();
   impl->tlsrpt = std::move(*events);

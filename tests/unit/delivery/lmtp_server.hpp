@@ -7,6 +7,7 @@
 // log records what the client sent, so tests judge the client by its bytes.
 #pragma once
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -59,6 +60,20 @@ struct LmtpServerLog {
   bool tls = false;               // the TLS handshake completed
   std::string sni;                // the server name the client sent
   int transactions = 0;           // "." received
+  int open = 0;                   // sessions being served now
+  int max_open = 0;               // the most served at once
+  int rsets = 0;                  // RSET commands
+};
+
+// Counts a session as open while it is served.
+struct OpenSession {
+  explicit OpenSession(LmtpServerLog& log) : log_(log) { log_.max_open = std::max(log_.max_open, ++log_.open); }
+  ~OpenSession() { --log_.open; }
+  OpenSession(const OpenSession&) = delete;
+  OpenSession& operator=(const OpenSession&) = delete;
+
+ private:
+  LmtpServerLog& log_;
 };
 
 inline std::string address_of(const std::string& command) {
@@ -94,6 +109,7 @@ inline asio::awaitable<bool> answer(smtp::Connection& conn, const std::string& t
 
 inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript& script, LmtpServerLog& log) {
   ++log.connections;
+  const OpenSession open(log);
   if (!co_await answer(conn, script.greeting)) co_return;
   std::vector<std::string> accepted;
   for (;;) {
@@ -135,6 +151,7 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
       continue;
     } else if (starts_with_ci(cmd, "RSET")) {
       accepted.clear();
+      ++log.rsets;
       reply = script.rset;
     } else if (starts_with_ci(cmd, "MAIL")) {
       reply = script.mail;
