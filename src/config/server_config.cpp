@@ -399,6 +399,13 @@ class Table {
   std::string key(std::string_view k) const { return path_.empty() ? std::string(k) : path_ + "." + std::string(k); }
   Line line() const { return line_; }
 
+  // A rule between keys broken: the problem is put at `k` (at the table
+  // when `k` was not given, its default being what breaks the rule).
+  void conflict(std::string_view k, const std::string& what) const {
+    const toml::node* n = node(k);
+    p_.add(n ? line_of(*n) : line_, key(k), what);
+  }
+
   const toml::node* node(std::string_view k) const {
     if (!t_) return nullptr;
     const toml::node* n = t_->get(k);
@@ -629,11 +636,9 @@ void read_outbound_connections(const Table& t, OutboundConfig& o) {
   t.duration("connection_max_age", o.connection_max_age, seconds(1), seconds(1200), false);
   t.integer("destination_concurrency", o.destination_concurrency, 1, 10000);
   t.integer("max_connections", o.max_connections, 1, 100000);
-  if (o.destination_concurrency > o.max_connections) {
-    const toml::node* n = t.node("destination_concurrency");
-    t.problems().add(n ? line_of(*n) : t.line(), t.key("destination_concurrency"),
-                     "must not exceed outbound.max_connections (" + std::to_string(o.max_connections) + ")");
-  }
+  if (o.destination_concurrency > o.max_connections)
+    t.conflict("destination_concurrency",
+               "must not exceed outbound.max_connections (" + std::to_string(o.max_connections) + ")");
 }
 
 // [outbound] and its [[outbound.policy]] tables.
@@ -789,11 +794,8 @@ void read_limits(const Table& root, ServerLimits& l) {
   t.integer("max_sessions", l.max_sessions, 1, 1000000);
   t.integer("max_sessions_per_client", l.max_sessions_per_client, 1, 1000000);
   t.integer("auth_failures", l.auth_failures, 1, 100);
-  if (l.max_sessions_per_client > l.max_sessions) {
-    const toml::node* n = t.node("max_sessions_per_client");
-    t.problems().add(n ? line_of(*n) : t.line(), t.key("max_sessions_per_client"),
-                     "must not exceed limits.max_sessions (" + std::to_string(l.max_sessions) + ")");
-  }
+  if (l.max_sessions_per_client > l.max_sessions)
+    t.conflict("max_sessions_per_client", "must not exceed limits.max_sessions (" + std::to_string(l.max_sessions) + ")");
 }
 
 void read_queue(const Table& root, QueueConfig& q) {
@@ -807,11 +809,8 @@ void read_queue(const Table& root, QueueConfig& q) {
   t.duration("max_backoff", q.max_backoff, seconds(1), kDay, false);
   t.choice("sync", q.sync, kSyncMethods);
   t.integer("delivery_threads", q.delivery_threads, 1, 256);
-  if (q.max_backoff < q.min_backoff) {
-    const toml::node* n = t.node("max_backoff");
-    t.problems().add(n ? line_of(*n) : t.line(), t.key("max_backoff"),
-                     "must not be less than queue.min_backoff (" + duration_text(q.min_backoff) + ")");
-  }
+  if (q.max_backoff < q.min_backoff)
+    t.conflict("max_backoff", "must not be less than queue.min_backoff (" + duration_text(q.min_backoff) + ")");
 }
 
 void read_metrics_and_log(const Table& root, ServerConfig& c, const Bound& bound) {

@@ -13,6 +13,7 @@
 #include "unit/config/test_server_config.hpp"
 #include "delivery/outbound.hpp"
 #include "unit/delivery/lmtp_server.hpp"
+#include "unit/delivery/relay_bed.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -234,14 +235,7 @@ TEST(QueueRunner, AnLmtpServerThatIsDownDefersItsRecipients) {
 
 // --- relaying through the OutboundAgent -----------------------------------------------
 
-test::LmtpScript smtp_script() {
-  test::LmtpScript s;
-  s.greeting = "220 relay.test ESMTP\r\n";
-  s.hello = "EHLO";
-  s.lhlo = "250-relay.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n";
-  s.one_reply_after_dot = true;
-  return s;
-}
+using test::smtp_script;
 
 // An agent that relays everything to the server on 127.0.0.2:port, named
 // by address (relayhost "[127.0.0.2]:port": no DNS question is asked).

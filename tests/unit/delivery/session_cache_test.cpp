@@ -22,6 +22,7 @@
 #include "dns/fake_resolver.hpp"
 #include "dns/run_sync.hpp"
 #include "lmtp_server.hpp"
+#include "relay_bed.hpp"
 #include "policy/engine/local_policy.hpp"
 #include "tls/context.hpp"
 #include "unit/tls/test_pki.hpp"
@@ -29,7 +30,6 @@
 namespace mxsec::delivery {
 namespace {
 
-using dns::Security;
 using smtp::RecipientStatus;
 using std::chrono::seconds;
 using Time = std::chrono::steady_clock::time_point;
@@ -179,14 +179,7 @@ TEST(SessionCacheLimits, ALostLeaseFreesItsSlotAndZeroMeansOne) {
 
 // --- relaying through the cache ------------------------------------------------------------
 
-test::LmtpScript smtp_script() {
-  test::LmtpScript s;
-  s.greeting = "220 mx.test ESMTP\r\n";
-  s.hello = "EHLO";
-  s.lhlo = "250-mx.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n";
-  s.one_reply_after_dot = true;
-  return s;
-}
+using test::smtp_script;
 
 // The same server with STARTTLS and a self-signed certificate (enough for
 // opportunistic TLS, RFC 7435; not for WebPKI verification).
@@ -209,19 +202,9 @@ std::size_t count_commands(const test::LmtpServerLog& log, std::string_view verb
                                                 [&](const std::string& c) { return test::starts_with_ci(c, verb); }));
 }
 
-class Reuse : public ::testing::Test {
+class Reuse : public ::testing::Test, protected test::RelayBed {
  protected:
-  Reuse() {
-    dns.set_default_security(Security::insecure);
-    auto ctx = tls::make_client_context({});
-    if (ctx) tls_ctx = std::move(*ctx);
-    envelope.id = "0HOQTESTQUEUEID0";
-    envelope.reverse_path = "sender@origin.test";
-    queue::Recipient r;
-    r.address = "alice@dest.test";
-    r.domain_ascii = "dest.test";
-    envelope.recipients.push_back(r);
-  }
+  Reuse() : RelayBed({"alice@dest.test"}) {}
   ~Reuse() override { close(); }
 
   void zone(std::string_view text) { ASSERT_TRUE(dns.load_zone_text(text)) << text; }
@@ -258,11 +241,6 @@ class Reuse : public ::testing::Test {
   }
 
   asio::io_context io;
-  dns::FakeResolver dns;
-  tls::SslCtxPtr tls_ctx;
-  std::mt19937_64 random{20261203};
-  queue::Envelope envelope;
-  std::vector<std::string_view> slices{"Subject: hello\r\n\r\nbody\r\n"};
   CacheLimits limits;
   Time now = Time{} + std::chrono::hours(1);
   OutboundCounters counters;
