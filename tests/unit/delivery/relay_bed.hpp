@@ -18,6 +18,14 @@
 
 namespace mxsec::test {
 
+// A pending recipient at `address`, its domain taken after the last "@".
+inline queue::Recipient recipient_at(const std::string& address) {
+  queue::Recipient r;
+  r.address = address;
+  r.domain_ascii = address.substr(address.rfind('@') + 1);
+  return r;
+}
+
 inline LmtpScript smtp_script() {
   LmtpScript s;
   s.greeting = "220 mx.test ESMTP\r\n";
@@ -34,12 +42,7 @@ struct RelayBed {
     if (ctx) tls_ctx = std::move(*ctx);
     envelope.id = "0HOQTESTQUEUEID0";
     envelope.reverse_path = "sender@origin.test";
-    for (const auto& a : recipients) {
-      queue::Recipient r;
-      r.address = a;
-      r.domain_ascii = a.substr(a.find('@') + 1);
-      envelope.recipients.push_back(r);
-    }
+    for (const auto& a : recipients) envelope.recipients.push_back(recipient_at(a));
   }
 
   dns::FakeResolver dns;

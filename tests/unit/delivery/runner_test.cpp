@@ -38,12 +38,7 @@ struct Bed {
     queue::Envelope e;
     e.id = w->id();
     e.reverse_path = "alice@example.org";
-    for (const auto& r : rcpts) {
-      queue::Recipient q;
-      q.address = r;
-      q.domain_ascii = r.substr(r.find('@') + 1);
-      e.recipients.push_back(q);
-    }
+    for (const auto& r : rcpts) e.recipients.push_back(test::recipient_at(r));
     e.arrival = clock.now();
     e.text_bytes = text.size();
     asio::io_context io;
