@@ -10,7 +10,7 @@
 namespace mxsec::delivery {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 // One field: its length, a colon, its octets (the length keeps a field's
 // octets from being read as the next field).
@@ -101,7 +101,7 @@ Lease::~Lease() {
 // --- SessionCache ----------------------------------------------------------------
 
 SessionCache::SessionCache(asio::any_io_executor executor, CacheLimits limits, Now now)
-    : executor_(std::move(executor)), limits_(limits), now_(now ? std::move(now) : Now([] { return Clock::now(); })) {
+    : executor_(std::move(executor)), limits_(limits), now_(now ? std::move(now) : Now([] { return Steady::now(); })) {
   limits_.per_destination = at_least_one(limits_.per_destination);
   limits_.global = at_least_one(limits_.global);
   limits_.reuse_limit = at_least_one(limits_.reuse_limit);
@@ -114,7 +114,7 @@ std::size_t SessionCache::open(const std::string& nexthop) const {
   return it == per_nexthop_.end() ? 0 : it->second;
 }
 
-bool SessionCache::expired(const Idle& idle, Clock::time_point now) const {
+bool SessionCache::expired(const Idle& idle, Steady::time_point now) const {
   return now - idle.parked >= limits_.idle_time || now - idle.opened >= limits_.max_age;
 }
 
@@ -210,7 +210,7 @@ asio::awaitable<Lease> SessionCache::acquire(SessionKey key) {
   bool waited = false;
   for (;;) {
     // An idle session for exactly this key (expired ones are closed).
-    const Clock::time_point now = now_();
+    const Steady::time_point now = now_();
     for (auto b = by_key_.find(text); b != by_key_.end() && b->first == text; b = by_key_.find(text)) {
       const IdleList::iterator it = b->second;
       if (expired(*it, now)) {
@@ -245,7 +245,7 @@ asio::awaitable<Lease> SessionCache::acquire(SessionKey key) {
     evict_for(key.nexthop);
     if (!waited) ++counters_.waits;
     waited = true;
-    asio::steady_timer timer(executor_, Clock::time_point::max());
+    asio::steady_timer timer(executor_, Steady::time_point::max());
     waiters_.push_back({text, key.nexthop, &timer});
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -258,7 +258,7 @@ asio::awaitable<Lease> SessionCache::acquire(SessionKey key) {
 void SessionCache::release(Lease lease, std::unique_ptr<smtp::ClientSession> session) {
   if (!lease.cache_) return;
   lease.cache_ = nullptr;
-  const Clock::time_point now = now_();
+  const Steady::time_point now = now_();
   const std::string text = lease.key_.text();
   const std::size_t uses = lease.uses_ + 1;
   const std::string& nexthop = lease.key_.nexthop;
@@ -280,7 +280,7 @@ void SessionCache::release(Lease lease, std::unique_ptr<smtp::ClientSession> ses
 }
 
 void SessionCache::expire() {
-  const Clock::time_point now = now_();
+  const Steady::time_point now = now_();
   for (auto it = idle_.begin(); it != idle_.end();) {
     auto next = std::next(it);
     if (expired(*it, now)) {
