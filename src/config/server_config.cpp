@@ -8,11 +8,14 @@
 // configuration, never a part of it.
 #include "config/server_config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -25,6 +28,7 @@
 #include "codec/idna.hpp"
 #include "core/file.hpp"
 #include "core/strings.hpp"
+#include "core/unique_fd.hpp"
 #include "dns/unbound_resolver.hpp"
 
 namespace mxsec::config {
@@ -333,6 +337,55 @@ Result<std::optional<policy::RelayHost>> parse_relayhost(std::string_view text) 
   return std::optional<policy::RelayHost>(std::move(relay));
 }
 
+// The user name of the relay host's AUTH: RFC 4616 §2 authcid, 1 to
+// limits::kSmtpAuthIdentityBytes octets of UTF-8; no control characters
+// (LOGIN sends it base64-encoded, but a CR or LF is never part of a name).
+Result<std::string> parse_relay_username(std::string_view text) {
+  if (text.empty()) return std::string();
+  const bool controls = std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (controls || text.size() > limits::kSmtpAuthIdentityBytes)
+    return problem("must be 1 to " + std::to_string(limits::kSmtpAuthIdentityBytes) +
+                   " octets without control characters");
+  return std::string(text);
+}
+
+// The password of the relay host's AUTH from `path`: the file must be a
+// regular file readable by its owner only (checked on the descriptor that
+// is read, so no swap between the check and the read), and hold one line
+// of 1 to limits::kSmtpAuthPasswordBytes octets (a final LF or CRLF is not
+// part of it). Messages name the file, never its content.
+Result<std::shared_ptr<const SecretString>> load_relay_password(const std::string& path) {
+  const std::string named = "relay host password file " + quoted(path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return problem(errno_error(named, "open").message);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return problem(errno_error(named, "fstat").message);
+  if (!S_ISREG(st.st_mode)) return problem(named + " is not a regular file");
+  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return problem(named + " is readable by its group or by others (mode " + mode +
+                   "); make it readable by its owner only (chmod 600)");
+  }
+  auto bytes = read_fd_bounded(fd.get(), limits::kRelayPasswordFileBytes, named);
+  if (!bytes) return problem(bytes.error().message);
+  auto password = std::make_shared<SecretString>();
+  password->text = std::move(*bytes);
+  wipe_secret(*bytes);
+  std::string& pw = password->text;
+  if (!pw.empty() && pw.back() == '\n') pw.pop_back();
+  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+  if (pw.empty()) return problem(named + " is empty");
+  if (pw.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+    return problem(named + " holds more than one line (or a NUL): the password is its one line");
+  if (pw.size() > limits::kSmtpAuthPasswordBytes)
+    return problem(named + ": the password is longer than " + std::to_string(limits::kSmtpAuthPasswordBytes) +
+                   " octets");
+  return std::shared_ptr<const SecretString>(std::move(password));
+}
+
 // --- the document walker ------------------------------------------------------
 
 using Line = std::uint32_t;
@@ -626,6 +679,29 @@ void read_mta_sts_and_policy(const Table& root, runtime::RuntimeOptions& o) {
   policy.value("local_policy_file", o.policy.local_policy_file, parse_any);
 }
 
+// relayhost_username and relayhost_password_file: both or neither, only
+// with a relay host; the password file is read now.
+void read_relay_credentials(const Table& t, OutboundConfig& out) {
+  t.value("relayhost_username", out.relayhost_username, parse_relay_username);
+  t.value("relayhost_password_file", out.relayhost_password_file, parse_any);
+  const bool user = !out.relayhost_username.empty();
+  const bool file = !out.relayhost_password_file.empty();
+  if (!user && !file) return;
+  if (user != file) {
+    const char* given = user ? "relayhost_username" : "relayhost_password_file";
+    const char* missing = user ? "relayhost_password_file" : "relayhost_username";
+    return t.problems().add(*t.node(given), t.key(missing),
+                            std::string("missing (outbound.") + given + " is set; give both or neither)");
+  }
+  if (!out.relay)
+    return t.problems().add(*t.node("relayhost_username"), t.key("relayhost_username"),
+                            "needs outbound.relayhost (credentials are sent only to a relay host)");
+  auto password = load_relay_password(out.relayhost_password_file);
+  if (!password) return t.problems().add(*t.node("relayhost_password_file"), t.key("relayhost_password_file"),
+                                         password.error().message);
+  out.relayhost_password = std::move(*password);
+}
+
 // [outbound]'s connection reuse and concurrency limits. The session's own
 // deadline (limits::kSmtpClientSessionTimeout, 30 minutes) bounds
 // connection_max_age from above, with room for the last message.
@@ -644,9 +720,9 @@ void read_outbound_connections(const Table& t, OutboundConfig& o) {
 // [outbound] and its [[outbound.policy]] tables.
 void read_outbound(const Table& root, ServerConfig& c) {
   runtime::RuntimeOptions& o = c.runtime;
-  const Table t = root.table("outbound", {"dane", "mta_sts", "default_tls", "relayhost", "policy",
-                                          "connection_cache_time", "connection_reuse_limit", "connection_max_age",
-                                          "destination_concurrency", "max_connections"});
+  const Table t = root.table("outbound", {"dane", "mta_sts", "default_tls", "relayhost", "relayhost_username",
+                                          "relayhost_password_file", "connection_cache_time", "connection_reuse_limit",
+                                          "connection_max_age", "destination_concurrency", "max_connections", "policy"});
   t.choice("dane", o.outbound.dane, kSwitches);
   // `mta_sts.enabled` (read before) is the older name of this switch; both
   // may be given only when they agree.
@@ -667,6 +743,7 @@ void read_outbound(const Table& root, ServerConfig& c) {
     c.outbound.relayhost = *t.node("relayhost")->value<std::string>();
     c.outbound.relay = std::move(relay);
   }
+  read_relay_credentials(t, c.outbound);
   read_outbound_connections(t, c.outbound);
   std::vector<runtime::DomainPolicy> policies;
   const bool given = t.tables("policy", {"domain", "level"}, [&](const Table& p, std::size_t) {
@@ -965,6 +1042,8 @@ void render_outbound(std::ostream& o, const ServerConfig& c) {
     << "mta_sts = " << toml_string(name_of(kSwitches, r.mta_sts.enabled)) << "\n"
     << "default_tls = " << toml_string(name_of(kDefaultTls, r.outbound.default_tls)) << "\n"
     << "relayhost = " << toml_string(c.outbound.relayhost) << "\n"
+    << "relayhost_username = " << toml_string(c.outbound.relayhost_username) << "\n"
+    << "relayhost_password_file = " << toml_string(c.outbound.relayhost_password_file) << "\n"
     << "connection_cache_time = "
     << toml_string(c.outbound.connection_cache_time.count() ? duration_text(c.outbound.connection_cache_time) : "")
     << "\n"

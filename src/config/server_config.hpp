@@ -37,7 +37,11 @@
 //   default_tls, [[outbound.policy]]) and MtaStsOptions::enabled (its
 //   `mta_sts` key; `mta_sts.enabled` is the older name of the same switch,
 //   and the two given with different values are an error); its relayhost
-//   is kept here (OutboundConfig) for the delivery agent.
+//   and the relay host's credentials are kept here (OutboundConfig) for the
+//   delivery agent. relayhost_password_file is the second file read by
+//   parse_config() (see above): one that cannot be read, is readable by
+//   its group or by others, is empty or holds more than one line is an
+//   error at the line of that key, naming the file (never its content).
 // - Domain names (hostname, [[domain]] name, ...) may be U-labels; they are
 //   converted to A-labels with libidn2 (IDNA 2008) and kept in both forms.
 // - default_config() is the safe configuration used without --config:
@@ -64,6 +68,7 @@
 #include "core/ip_address.hpp"
 #include "core/limits.hpp"
 #include "core/result.hpp"
+#include "core/strings.hpp"
 #include "runtime/options.hpp"
 
 namespace mxsec::config {
@@ -189,6 +194,16 @@ struct OutboundConfig {
   // domain's MX hosts. Kept as written; `relay` is the parsed form.
   std::string relayhost;
   std::optional<policy::RelayHost> relay;
+  // SMTP AUTH to the relay host (smtp/client/auth.hpp), both or neither,
+  // only with `relayhost`; "" = no AUTH. The password file is read by
+  // parse_config() (so a SIGHUP reads it again) and must be readable by its
+  // owner only; its one line, without the line end, is the password.
+  std::string relayhost_username;
+  std::string relayhost_password_file;
+  // The password from that file (null without credentials); never printed.
+  // Shared, so the copies of a configuration hold it once, and wiped when
+  // the last one goes.
+  std::shared_ptr<const SecretString> relayhost_password;
   // Connection reuse and concurrency (delivery/session_cache.hpp), with
   // Postfix's defaults: an idle session is kept this long for the next
   // message to the same next-hop, host and policy (0 = no reuse)...

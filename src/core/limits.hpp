@@ -141,6 +141,9 @@ inline constexpr std::size_t kSmtpAuthIdentityBytes = 255;
 // A password: at most what crypt(3) hashes (CRYPT_MAX_PASSPHRASE_SIZE 512,
 // terminating NUL included).
 inline constexpr std::size_t kSmtpAuthPasswordBytes = 511;
+// The file holding the password of [outbound] relayhost_password_file: one
+// line of at most kSmtpAuthPasswordBytes; a file past this is a wrong path.
+inline constexpr std::size_t kRelayPasswordFileBytes = 4096;
 // The users file of `mxsec passwd` (one "user:hash" line per user).
 inline constexpr std::size_t kUsersFileBytes = 1024 * 1024;
 
@@ -199,6 +202,13 @@ inline constexpr std::size_t kQueueEnvelopeBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kQueueStateBytes = 16 * 1024 * 1024;
 // Block size of the start-up read that checks a queue file's text checksum.
 inline constexpr std::size_t kQueueVerifyBlockBytes = 1024 * 1024;
+// Queue files of delivered messages kept in free/ for new messages
+// (queue/recycler.hpp): at most this many, this many octets in all, and
+// none larger than kQueueRecycleFileBytes (a larger one is deleted). The
+// disk a spool holds for old files is bounded by kQueueRecycleBytes.
+inline constexpr std::size_t kQueueRecycleFiles = 512;
+inline constexpr std::uint64_t kQueueRecycleBytes = 64ULL * 1024 * 1024;
+inline constexpr std::uint64_t kQueueRecycleFileBytes = 1024 * 1024;
 // Queue attempts started and not finished (delivery/runner.hpp). Relay
 // attempts wait on the network, not on a runner thread, so without a bound
 // a full queue would map every message and park a coroutine per message

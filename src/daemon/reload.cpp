@@ -24,7 +24,7 @@ std::string runtime_text(const config::ServerConfig& c) {
 std::string outbound_text(const config::ServerConfig& c) {
   auto only = config::default_config();
   only.runtime.outbound = c.runtime.outbound;
-  only.outbound = c.outbound;
+  only.outbound.relayhost = c.outbound.relayhost;  // the credentials follow it (plan_reload)
   return config::render_config(only);
 }
 
@@ -61,7 +61,18 @@ Result<ReloadPlan> plan_reload(const config::ServerConfig& running, config::Serv
   next.hostname = running.hostname;
   next.hostname_ascii = running.hostname_ascii;
   next.runtime = running.runtime;  // with [outbound]'s engine switches
-  next.outbound = running.outbound;
+  // The relay host's credentials are reloadable (a rotated password file is
+  // read again), but only for the relay host that runs: credentials written
+  // for a new relayhost are never sent to the old one.
+  if (running.outbound.relay == next.outbound.relay) {
+    config::OutboundConfig credentials = std::move(next.outbound);
+    next.outbound = running.outbound;
+    next.outbound.relayhost_username = std::move(credentials.relayhost_username);
+    next.outbound.relayhost_password_file = std::move(credentials.relayhost_password_file);
+    next.outbound.relayhost_password = std::move(credentials.relayhost_password);
+  } else {
+    next.outbound = running.outbound;
+  }
   next.inbound.verify = running.inbound.verify;
   next.metrics = running.metrics;
   next.log.format = running.log.format;

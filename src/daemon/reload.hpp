@@ -14,11 +14,16 @@
 //   except `inbound.verify`, every [limits] key, tls.certificate and tls.key,
 //   log.level, [[dkim]] (the keys are read again by config::load_config(),
 //   so a rotated key file is picked up; a key that fails keeps the old
-//   configuration).
+//   configuration), outbound.relayhost_username and
+//   outbound.relayhost_password_file (the password file is read again, so a
+//   rotated password is picked up) as long as outbound.relayhost is
+//   unchanged: credentials written for a new relay host are never sent to
+//   the one that runs, so with it they wait for the restart too.
 // - Restart-only: listeners (sockets are bound once, before the privilege
 //   drop), spool_dir, user, threads, hostname, the resolver and policy
 //   options ([dns], [mta_sts], [policy], tls.ca_file: each worker's runtime is
-//   built once), [outbound] (its policy switches and [[outbound.policy]] are
+//   built once), [outbound] except the credentials (its policy switches and
+//   [[outbound.policy]] are
 //   the runtime's too, and the delivery agent and its relay host are built
 //   once; reported as "outbound", except `outbound.mta_sts`, which is
 //   `mta_sts.enabled` and reported with [mta_sts]), inbound.verify (the

@@ -294,6 +294,17 @@ struct Server::Impl {
   }
 };
 
+namespace {
+
+// The relay host's credentials for the delivery agent; null without them.
+std::shared_ptr<const smtp::ClientCredentials> relay_credentials(const config::OutboundConfig& o) {
+  if (o.relayhost_username.empty() || !o.relayhost_password) return nullptr;
+  return std::make_shared<const smtp::ClientCredentials>(
+      smtp::ClientCredentials{o.relayhost_username, o.relayhost_password->text});
+}
+
+}  // namespace
+
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { stop(std::chrono::milliseconds(0)); }
 
@@ -323,6 +334,7 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   auto outbound = delivery::OutboundAgent::create(c.runtime, relay, impl->tlsrpt.get(), &impl->clock);
   if (!outbound) return outbound.error();
   impl->outbound = std::move(*outbound);
+  impl->outbound->set_relay_credentials(relay_credentials(c.outbound));
   delivery::RunnerOptions run = delivery::runner_options(c.queue);
   run.outbound = impl->outbound.get();
   impl->runner = std::make_unique<delivery::QueueRunner>(*impl->spool, impl->config, impl->clock, run);
@@ -396,6 +408,7 @@ Result<std::vector<std::string>> Server::reload(config::ServerConfig next) {
   auto generation = load_generation(std::move(plan->config));
   if (!generation) return generation.error();
   s.admission.set_limits((*generation)->config.limits);
+  s.outbound->set_relay_credentials(relay_credentials((*generation)->config.outbound));
   s.runner->reconfigure(std::shared_ptr<const config::ServerConfig>(*generation, &(*generation)->config));
   {
     std::lock_guard lock(s.generation_mu);

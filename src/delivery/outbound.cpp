@@ -7,6 +7,7 @@
 #include <future>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -41,22 +42,6 @@ void shuffle_equal_preferences(std::vector<policy::MxDecision>& mx, std::mt19937
 // DSN and `queue show` carry the code ("5.7.30 REQUIRETLS support required").
 std::string outcome_text(const smtp::RecipientOutcome& o) {
   return is_smtp_reply(o.text) ? o.text : o.enhanced.to_string() + " " + o.text;
-}
-
-// The RFC 8460 result type of a host the policy deferred before any
-// connection: the decision's own (dnssec-invalid, tlsa-invalid,
-// dane-required), or for a host an enforced MTA-STS policy does not list,
-// "validation-failure" (§4.3.1: the general failure; the RFC has no type of
-// its own for an MX outside the policy). Nothing for DNS failures that are
-// not about TLS.
-std::optional<policy::tlsrpt::ResultType> deferred_host_failure(const policy::MxDecision& mx) {
-  if (mx.tlsrpt_result) return mx.tlsrpt_result;
-  if (mx.defer_cause == policy::DeferCause::sts_mx_mismatch) return policy::tlsrpt::ResultType::validation_failure;
-  // §4.3.2.1 dnssec-invalid: "no valid records were returned from the
-  // recursive resolver" (a bogus address or TLSA RRset of the host).
-  if (mx.defer_cause == policy::DeferCause::dnssec_bogus || mx.defer_cause == policy::DeferCause::tlsa_bogus)
-    return policy::tlsrpt::ResultType::dnssec_invalid;
-  return std::nullopt;
 }
 
 // The RFC 8460 result type of a session that carried the message: the
@@ -147,7 +132,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
     last_policy = policy::to_string(mx.verdict);
     if (mx.verdict == policy::Verdict::defer) {
       last = mx.host + ": " + mx.reason;
-      if (auto failure = deferred_host_failure(mx)) record_event(context, e, mx, "", failure, mx.reason);
+      if (mx.tlsrpt_result) record_event(context, e, mx, "", mx.tlsrpt_result, mx.reason);
       continue;
     }
     for (const IpAddress& address : mx.addresses) {
@@ -157,12 +142,14 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
       o.tls_context = context.tls;
       o.timeouts = context.options.timeouts;
       o.tls_required_no = tls_required_no;
+      if (context.options.relayhost) o.credentials = context.relay_credentials;
       // A cached session for exactly this next-hop, host, address and
       // policy, or a slot for a new connection (session_cache.hpp).
       Lease lease;
       std::unique_ptr<smtp::ClientSession> cached;
       if (context.cache) {
-        SessionKey key{nexthop, mx.host, address, o.port, policy_fingerprint(mx, tls_required_no)};
+        SessionKey key{nexthop, mx.host, address, o.port, policy_fingerprint(mx, tls_required_no),
+                       credentials_fingerprint(o.credentials.get())};
         auto acquiring = context.cache->acquire(std::move(key));
         lease = co_await std::move(acquiring);
         cached = std::move(lease.session);
@@ -194,7 +181,8 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
           }
         }
         if (!opened.ok()) {
-          last = opened.failure->text;
+          // Our reason, led by its RFC 3463 code ("4.7.8 relay[...]: auth: ...").
+          last = opened.failure->enhanced.to_string() + " " + opened.failure->text;
           if (context.cache) context.cache->release(std::move(lease), nullptr);
           continue;
         }
@@ -249,11 +237,19 @@ struct OutboundAgent::Impl {
   reporting::TlsRptStore* events = nullptr;
   const Clock* clock = nullptr;
   OutboundCounters counters;
+  std::mutex credentials_mu;
+  std::shared_ptr<const smtp::ClientCredentials> relay_credentials;  // guarded by credentials_mu
   std::unique_ptr<SessionCache> cache;  // used on the loop thread only
   std::thread thread;
 
   RelayContext context() {
-    return RelayContext{runtime->policy_engine(), tls.get(), options, random, events, clock, &counters, cache.get()};
+    std::shared_ptr<const smtp::ClientCredentials> credentials;
+    {
+      std::lock_guard lock(credentials_mu);
+      credentials = relay_credentials;
+    }
+    return RelayContext{runtime->policy_engine(), tls.get(), options, random, events, clock,
+                        &counters, std::move(credentials), cache.get()};
   }
 
   // QUIT the idle sessions (a peer that does not answer in time is cut
@@ -300,6 +296,11 @@ Result<std::unique_ptr<OutboundAgent>> OutboundAgent::create(const runtime::Runt
 }
 
 const OutboundCounters& OutboundAgent::counters() const { return impl_->counters; }
+
+void OutboundAgent::set_relay_credentials(std::shared_ptr<const smtp::ClientCredentials> credentials) {
+  std::lock_guard lock(impl_->credentials_mu);
+  impl_->relay_credentials = std::move(credentials);
+}
 
 std::vector<RelayOutcome> OutboundAgent::deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
                                                  const std::vector<const queue::Recipient*>& recipients,

@@ -48,11 +48,19 @@
 //        host's reason ("mx.example[192.0.2.1]:25: tls-verification: TLSA
 //        mismatch ..."): a policy failure never bounces by itself, the
 //        queue's lifetime decides.
+// - AUTH to the relay host: with RelayContext::relay_credentials (the
+//   agent's set_relay_credentials(), from [outbound] relayhost_username and
+//   relayhost_password_file) every session to the relay host authenticates
+//   after its EHLO over TLS, and only over TLS (smtp/client/session.hpp). A
+//   refused or impossible AUTH is a host failure like any other: the
+//   message is deferred with its reason, never bounced for it. A cached
+//   session is reused only under the credentials it authenticated with
+//   (SessionKey::auth).
 // - TLS-RPT (RFC 8460): every session attempt to an MX address records one
 //   event in the store (reporting/tlsrpt_store.hpp) with the host's policy
 //   block (decision.hpp): a success, or the §4.3 result type of the failure
 //   (the session's judgement, or for a host deferred before any connection,
-//   the decision's own: dnssec-invalid, tlsa-invalid, dane-required). An
+//   the decision's own MxDecision::tlsrpt_result, set by the engine). An
 //   attempt that ended before TLS could be judged (no connection, a refused
 //   greeting) is not a TLS session and records nothing. A store that fails
 //   to record is logged, never a reason to hold mail back. A reused session
@@ -141,6 +149,9 @@ struct RelayContext {
   reporting::TlsRptStore* events = nullptr;  // null: no TLS-RPT events recorded
   const Clock* clock = nullptr;              // event times; null = system clock
   OutboundCounters* counters = nullptr;      // null: nothing counted
+  // AUTH to the relay host (options.relayhost), never to an MX host; null =
+  // no AUTH. The session sends them only over TLS (smtp/client/session.hpp).
+  std::shared_ptr<const smtp::ClientCredentials> relay_credentials = nullptr;
   SessionCache* cache = nullptr;             // null: a new connection per attempt, QUIT after it
 };
 asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context, const queue::Envelope& envelope,
@@ -163,6 +174,9 @@ class OutboundAgent {
   // The recipients (all of `domain_ascii`) of `envelope`, whose text is
   // `slices`; one outcome per recipient, in order.
   const OutboundCounters& counters() const;
+  // The relay host's credentials for the attempts that start from now on
+  // (start-up and SIGHUP reload); null = no AUTH. Thread-safe.
+  void set_relay_credentials(std::shared_ptr<const smtp::ClientCredentials> credentials);
 
   std::vector<RelayOutcome> deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
                                     const std::vector<const queue::Recipient*>& recipients,

@@ -7,6 +7,8 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <openssl/sha.h>
+
 namespace mxsec::delivery {
 namespace {
 
@@ -65,6 +67,16 @@ std::string policy_fingerprint(const policy::MxDecision& mx, bool tls_required_n
   return out;
 }
 
+std::string credentials_fingerprint(const smtp::ClientCredentials* credentials) {
+  if (!credentials) return {};
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(credentials->password.data()), credentials->password.size(), digest);
+  std::string out;
+  field(out, credentials->username);
+  field(out, std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return out;
+}
+
 std::string SessionKey::text() const {
   std::string out;
   field(out, nexthop);
@@ -72,6 +84,7 @@ std::string SessionKey::text() const {
   field(out, address.to_string());
   field(out, port);
   field(out, policy);
+  field(out, auth);
   return out;
 }
 

@@ -5,6 +5,7 @@
 // Contract
 // - A SessionKey names what makes reuse safe: the next-hop (the recipient
 //   domain, or the relay host), the MX host name, its address and port, and
+//   the credentials it authenticated with to a relay host (SMTP AUTH), and
 //   the exact policy the session was opened and judged under
 //   (policy_fingerprint(): the verdict, the SNI and reference names, the
 //   usable TLSA records, the TLS-RPT policy block, which holds the TLSA
@@ -63,6 +64,7 @@
 #include "config/server_config.hpp"
 #include "core/ip_address.hpp"
 #include "policy/engine/decision.hpp"
+#include "smtp/client/auth.hpp"
 #include "smtp/client/session.hpp"
 
 namespace mxsec::delivery {
@@ -81,12 +83,18 @@ CacheLimits cache_limits(const config::OutboundConfig& outbound);
 // strings mean the same wire requirements and the same TLS-RPT policy.
 std::string policy_fingerprint(const policy::MxDecision& mx, bool tls_required_no);
 
+// The identity a relay-host session authenticated with (SMTP AUTH): the
+// user name and a SHA-256 of the password, "" without AUTH. A session
+// authenticated under credentials since replaced (SIGHUP) is not reused.
+std::string credentials_fingerprint(const smtp::ClientCredentials* credentials);
+
 struct SessionKey {
   std::string nexthop;  // recipient domain or relay host, A-labels
   std::string mx_host;
   IpAddress address;
   std::uint16_t port = 25;
   std::string policy;   // policy_fingerprint()
+  std::string auth;     // credentials_fingerprint(): who the session authenticated as
   // Every field, length-prefixed (no field can forge another's bytes).
   std::string text() const;
 };

@@ -68,15 +68,6 @@ class RenamedMessage final : public GroupCommit::Waiter {
   std::unique_ptr<GroupCommit::Waiter> next_;
 };
 
-// rename() that never replaces an existing queue file.
-int rename_no_replace(int from_dir, const char* from, int to_dir, const char* to) {
-  if (::renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS) return -1;
-  // XXX a file system without RENAME_NOREPLACE: plain rename; create() has
-  // already skipped IDs present in queue/, and only the server adds to it.
-  return ::renameat(from_dir, from, to_dir, to);
-}
-
 struct CommitJob {
   Spool::Impl* spool = nullptr;
   std::unique_ptr<MessageWriter::Impl> writer;
@@ -106,6 +97,10 @@ struct CommitJob {
     if (auto r = writer->flush(); !r) return r;
     const std::string path = writer->path();
     if (auto r = write_all(writer->fd.get(), *tail, path); !r) return r;
+    // A recycled file longer than this message: the footer must end the file.
+    const std::uint64_t length = writer->in_file + tail->size();
+    if (writer->stale_bytes > length && ::ftruncate(writer->fd.get(), static_cast<off_t>(length)) != 0)
+      return errno_error(path, "ftruncate");
     // Under SyncMethod::syncfs the batch's syncfs() writes the text back.
     if (spool->options.fsync && spool->options.sync == SyncMethod::fsync && ::fdatasync(writer->fd.get()) != 0)
       return errno_error(path, "fdatasync");
@@ -132,6 +127,13 @@ struct StartCommit {
 };
 
 }  // namespace
+
+int rename_no_replace(int from_dir, const char* from, int to_dir, const char* to) {
+  if (::renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  // XXX a file system without RENAME_NOREPLACE: plain rename (spool_impl.hpp).
+  return ::renameat(from_dir, from, to_dir, to);
+}
 
 asio::awaitable<Result<void>> Spool::commit(MessageWriter writer, Envelope envelope, std::string prepend) {
   std::unique_ptr<MessageWriter::Impl> w = std::move(writer.impl_);

@@ -19,6 +19,7 @@ void GroupCommit::join(std::unique_ptr<Waiter> waiter) {
         return;
       }
       batch.swap(pending_);
+      started_.fetch_add(1);
     }
     const Result<void> synced = sync_();
     syncs_.fetch_add(1);

@@ -13,6 +13,12 @@
 //   batch precedes the fsync that completes it.
 // - Waiters are completed on the syncer's thread; a waiter that must resume
 //   a coroutine posts to that coroutine's executor itself. Thread-safe.
+// - started() counts the syncs begun so far and syncs() those completed.
+//   Syncs run one after another, so once syncs() exceeds a value that
+//   started() had at some moment, a sync that began after that moment has
+//   completed: whatever was renamed or removed in the directory before that
+//   moment is on stable storage (the spool recycles queue files on that
+//   rule, spool.hpp).
 #pragma once
 
 #include <atomic>
@@ -38,6 +44,7 @@ class GroupCommit {
   explicit GroupCommit(std::function<Result<void>()> sync) : sync_(std::move(sync)) {}
   void join(std::unique_ptr<Waiter> waiter);
   std::uint64_t syncs() const { return syncs_.load(); }
+  std::uint64_t started() const { return started_.load(); }
 
  private:
   std::function<Result<void>()> sync_;
@@ -45,6 +52,7 @@ class GroupCommit {
   std::vector<std::unique_ptr<Waiter>> pending_;
   bool syncing_ = false;
   std::atomic<std::uint64_t> syncs_{0};
+  std::atomic<std::uint64_t> started_{0};
 };
 
 }  // namespace mxsec::queue

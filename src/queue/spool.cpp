@@ -117,13 +117,15 @@ Result<std::shared_ptr<SpoolDirs>> open_dirs(const Options& options, Mode mode) 
     }
   }
   bool created = false;
-  const std::array<std::pair<const char*, UniqueFd*>, 4> subs{{{kIncomingDir, &dirs->incoming},
+  const std::array<std::pair<const char*, UniqueFd*>, 5> subs{{{kIncomingDir, &dirs->incoming},
                                                                {kQueueDir, &dirs->queue},
                                                                {kStateDir, &dirs->state},
-                                                               {kHoldDir, &dirs->hold}}};
+                                                               {kHoldDir, &dirs->hold},
+                                                               {kFreeDir, &dirs->free}}};
   for (const auto& [name, fd] : subs) {
-    // A client never receives, so it needs no incoming/ (and must not create it).
-    if (mode == Mode::client && fd == &dirs->incoming) continue;
+    // A client never receives or recycles, so it needs no incoming/ or free/
+    // (and must not create them).
+    if (mode == Mode::client && (fd == &dirs->incoming || fd == &dirs->free)) continue;
     auto opened = open_dir(dirs->root_fd.get(), name, dirs->root + "/" + name, mode, created);
     if (!opened) return opened.error();
     *fd = std::move(*opened);
@@ -169,6 +171,31 @@ Result<void> clean_up(const SpoolDirs& dirs) {
         return errno_error(dirs.path(sub.name, name), "unlink");
     }
   }
+  return {};
+}
+
+// Mode::server start-up: the files left in free/ by the last run are kept
+// for reuse when each is a plain file with one link whose name is not in
+// queue/ (after a crash on a file system without a journal, a rename into
+// free/ may show up with its old name as well: such a file still holds a
+// queued message and is never written over); the rest is removed. One fsync
+// of queue/ then makes every kept file's departure from queue/ durable.
+Result<void> load_free_files(const SpoolDirs& dirs, const Options& options, FileRecycler& recycler) {
+  auto names = names_in(dirs.free.get(), dirs.root + "/" + kFreeDir);
+  if (!names) return names.error();
+  bool kept = false;
+  for (const std::string& name : *names) {
+    struct stat st {};
+    const bool usable = valid_id(name) && ::fstatat(dirs.free.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISREG(st.st_mode) && st.st_nlink == 1 && !exists_at(dirs.queue.get(), name);
+    if (usable && recycler.offer(name, static_cast<std::uint64_t>(st.st_size), FileRecycler::kAlreadyDurable)) {
+      kept = true;
+      continue;
+    }
+    if (::unlinkat(dirs.free.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+      return errno_error(dirs.path(kFreeDir, name), "unlink");
+  }
+  if (kept && options.fsync) return fsync_fd(dirs.queue.get(), dirs.root + "/" + kQueueDir);
   return {};
 }
 
@@ -307,6 +334,7 @@ Result<std::unique_ptr<Spool>> Spool::open(Options options, Mode mode) {
     auto report = recover(*impl->dirs);
     if (!report) return report.error();
     impl->recovery = std::move(*report);
+    if (auto r = load_free_files(*impl->dirs, impl->options, impl->recycler); !r) return r.error();
   }
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
@@ -317,9 +345,37 @@ const std::vector<std::string>& Spool::recovery_report() const { return impl_->r
 
 std::uint64_t Spool::directory_syncs() const { return impl_->group.syncs(); }
 
+// A file of free/ renamed to incoming/<new ID> and opened for writing over,
+// or nullptr when none is eligible or the reuse fails (the file is then
+// removed and the caller creates a new one).
+std::unique_ptr<MessageWriter::Impl> Spool::Impl::reuse_free_file() {
+  auto file = recycler.take(group.syncs());
+  if (!file) return nullptr;
+  const SpoolDirs& d = *dirs;
+  auto w = std::make_unique<MessageWriter::Impl>();
+  w->dirs = dirs;
+  w->id = ids.next();
+  if (rename_no_replace(d.free.get(), file->name.c_str(), d.incoming.get(), w->id.c_str()) != 0) {
+    ::unlinkat(d.free.get(), file->name.c_str(), 0);
+    return nullptr;
+  }
+  w->linked = true;  // from here on `w` removes incoming/ID when it is dropped
+  w->fd.reset(::openat(d.incoming.get(), w->id.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!w->fd || exists_at(d.queue.get(), w->id)) return nullptr;
+  w->stale_bytes = file->bytes;
+  return w;
+}
+
 Result<MessageWriter> Spool::create() {
   if (impl_->mode != Mode::server) return make_error(Errc::invalid_argument, "spool opened as a client cannot receive");
   const SpoolDirs& dirs = *impl_->dirs;
+  auto ready = [this](std::unique_ptr<MessageWriter::Impl> w) {
+    if (impl_->options.sync == SyncMethod::syncfs) w->crc = 0;
+    w->capacity = impl_->options.write_buffer_bytes;
+    if (w->capacity > 0) w->buffer = std::make_unique_for_overwrite<char[]>(w->capacity);
+    return MessageWriter(std::move(w));
+  };
+  if (auto reused = impl_->reuse_free_file()) return ready(std::move(reused));
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
     auto w = std::make_unique<MessageWriter::Impl>();
     w->dirs = impl_->dirs;
@@ -333,10 +389,7 @@ Result<MessageWriter> Spool::create() {
     // commit() renames without replacing; an ID already committed is skipped
     // here so that the rename cannot fail on it.
     if (exists_at(dirs.queue.get(), w->id)) continue;  // `w` removes its incoming file
-    if (impl_->options.sync == SyncMethod::syncfs) w->crc = 0;
-    w->capacity = impl_->options.write_buffer_bytes;
-    if (w->capacity > 0) w->buffer = std::make_unique_for_overwrite<char[]>(w->capacity);
-    return MessageWriter(std::move(w));
+    return ready(std::move(w));
   }
   return make_error(Errc::io, "spool " + dirs.root + ": no unused queue ID after " + std::to_string(kCreateAttempts) +
                                   " attempts");
@@ -419,16 +472,44 @@ Result<void> Spool::save_state(const Envelope& envelope) {
   return {};
 }
 
+// Takes queue/ID out of queue/: in Mode::server into free/ for reuse when
+// the recycler has room (recycler.hpp), otherwise (and in Mode::client) by
+// unlinking it. `kept` is set when it went to free/ and still has to be
+// offered (after the caller knows when its removal is durable).
+Result<void> Spool::Impl::take_out_of_queue(const QueueId& id, bool& removed, std::uint64_t& kept_bytes,
+                                             bool& kept) {
+  const SpoolDirs& d = *dirs;
+  const std::string label = "queue file " + d.path(kQueueDir, id);
+  kept = false;
+  struct stat st {};
+  if (mode == Mode::server && ::fstatat(d.queue.get(), id.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) <= limits::kQueueRecycleFileBytes &&
+      recycler.files() < limits::kQueueRecycleFiles &&
+      rename_no_replace(d.queue.get(), id.c_str(), d.free.get(), id.c_str()) == 0) {
+    removed = kept = true;
+    kept_bytes = static_cast<std::uint64_t>(st.st_size);
+    return {};
+  }
+  return unlink_if_present(d.queue.get(), id, label, removed);
+}
+
 Result<void> Spool::remove(const QueueId& id) {
   if (!valid_id(id)) return bad_id(id);
   const SpoolDirs& dirs = *impl_->dirs;
-  bool queue_removed = false, state_removed = false, hold_removed = false;
-  if (auto r = unlink_if_present(dirs.queue.get(), id, "queue file " + dirs.path(kQueueDir, id), queue_removed); !r)
-    return r;
+  bool queue_removed = false, state_removed = false, hold_removed = false, kept = false;
+  std::uint64_t kept_bytes = 0;
+  if (auto r = impl_->take_out_of_queue(id, queue_removed, kept_bytes, kept); !r) return r;
   // The message is gone for good before its state goes (see spool.hpp).
   const bool has_state = exists_at(dirs.state.get(), id) || exists_at(dirs.hold.get(), id);
-  if (queue_removed && has_state && impl_->options.fsync)
+  const bool sync_now = queue_removed && has_state && impl_->options.fsync;
+  if (sync_now)
     if (auto r = impl_->sync_queue_directory(); !r) return r;
+  if (kept) {
+    // Without fsync nothing is ever durable, and nothing needs to wait.
+    const bool durable = sync_now || !impl_->options.fsync;
+    const std::uint64_t generation = durable ? FileRecycler::kAlreadyDurable : impl_->group.started();
+    if (!impl_->recycler.offer(id, kept_bytes, generation)) ::unlinkat(dirs.free.get(), id.c_str(), 0);
+  }
   if (auto r = unlink_if_present(dirs.state.get(), id, "state file " + dirs.path(kStateDir, id), state_removed); !r)
     return r;
   if (auto r = unlink_if_present(dirs.hold.get(), id, "hold file " + dirs.path(kHoldDir, id), hold_removed); !r)

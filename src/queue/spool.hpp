@@ -8,6 +8,8 @@
 //     state/ID      per-recipient delivery state, replaced atomically (rename)
 //     hold/ID       present while the message is on hold (`mxsec queue hold`)
 //     corrupt/ID    a queue file found damaged at start-up (kept for the admin)
+//     free/NAME     the file of a delivered message, kept to carry a new one
+//                   (Mode::server; queue/recycler.hpp)
 //   The footer is written last, so a queue file either parses completely or
 //   is rejected as damaged; open() in Mode::server deletes every file left in
 //   incoming/ (those messages were never acknowledged).
@@ -70,7 +72,20 @@
 //   writes a uniquely named state/ID.tmp.* (O_EXCL), fdatasync()s it, renames
 //   it over state/ID and fsync()s state/ (Options::fsync); save_state() on an
 //   ID without a queue file is Errc::not_found.
-// - remove() unlinks queue/ID, then (after an fsync of queue/, so that a
+// - Recycling (Mode::server): remove() moves queue/ID to free/ID instead of
+//   unlinking it while the recycler has room (at most
+//   limits::kQueueRecycleFiles files of at most kQueueRecycleFileBytes,
+//   kQueueRecycleBytes in all), and create() renames such a file to
+//   incoming/<new ID> and writes over it; commit() cuts it to the new
+//   message's length. A file is reused only after an fsync of queue/ that
+//   began after it left queue/ has completed, so its old name never comes
+//   back after a crash holding a new message's octets (recycler.hpp). At
+//   start-up free/ files that have a second link or a twin in queue/ are
+//   removed, the rest are kept. A reader that opened queue/ID before its
+//   removal (the queue CLI) may see the file change under it: the
+//   envelope's id then no longer matches and the reader gets Errc::parse.
+//   Clients never recycle.
+// - remove() takes queue/ID out of queue/ (above), then (after an fsync of queue/, so that a
 //   crash cannot bring the message back without its state) state/ID and
 //   hold/ID. A message with neither (every recipient done at the first
 //   attempt: the common case) costs no fsync: if a crash undoes the unlink,

@@ -20,6 +20,7 @@
 #include "core/unique_fd.hpp"
 #include "queue/group_commit.hpp"
 #include "queue/queue_id.hpp"
+#include "queue/recycler.hpp"
 #include "queue/spool.hpp"
 
 namespace mxsec::queue {
@@ -29,17 +30,24 @@ inline constexpr const char* kQueueDir = "queue";
 inline constexpr const char* kStateDir = "state";
 inline constexpr const char* kHoldDir = "hold";
 inline constexpr const char* kCorruptDir = "corrupt";
+inline constexpr const char* kFreeDir = "free";
 
 struct SpoolDirs {
   std::string root;
   UniqueFd root_fd;  // holds the server's flock()
   UniqueFd incoming, queue, state, hold;
+  UniqueFd free;  // Mode::server only: queue files kept for reuse (recycler.hpp)
 
   // "<root>/<sub>/<name>", for messages.
   std::string path(const char* sub, std::string_view name) const {
     return root + "/" + sub + "/" + std::string(name);
   }
 };
+
+// rename() that never replaces an existing file (renameat2 RENAME_NOREPLACE;
+// on a file system without it, a plain rename: the callers have already
+// skipped names that exist, and only the server adds to those directories).
+int rename_no_replace(int from_dir, const char* from, int to_dir, const char* to);
 
 // CRC-32 (zlib's, crc32(0, NULL, 0) = 0 to start) of `text` continued from `crc`.
 std::uint32_t update_crc32(std::uint32_t crc, std::string_view text);
@@ -49,6 +57,9 @@ struct MessageWriter::Impl {
   QueueId id;
   UniqueFd fd;  // incoming/ID, O_RDWR (map_incoming() maps it)
   bool linked = false;  // incoming/ID exists and is ours to remove
+  // A recycled file's size when it was taken: commit() cuts the file to its
+  // new length when the old one was longer (the footer must end the file).
+  std::uint64_t stale_bytes = 0;
   std::unique_ptr<char[]> buffer;
   std::size_t capacity = 0;
   std::size_t used = 0;
@@ -74,6 +85,7 @@ struct Spool::Impl {
   std::shared_ptr<SpoolDirs> dirs;
   IdGenerator ids;
   GroupCommit group;
+  FileRecycler recycler;  // Mode::server only
   // Last member: joined in ~Impl() before anything it uses goes away.
   asio::thread_pool pool;
 
@@ -83,6 +95,10 @@ struct Spool::Impl {
   ~Impl() { pool.join(); }
 
   Result<void> sync_queue_directory() const;
+  // Recycling (recycler.hpp), Mode::server: a writer on a file of free/, or
+  // nullptr; and remove()'s first step (spool.cpp).
+  std::unique_ptr<MessageWriter::Impl> reuse_free_file();
+  Result<void> take_out_of_queue(const QueueId& id, bool& removed, std::uint64_t& kept_bytes, bool& kept);
   // What a commit's group sync does: fsync of queue/, or syncfs of the spool.
   Result<void> sync_committed() const;
   std::vector<std::string> recovery;  // Spool::recovery_report()

@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "core/ip_address.hpp"
+
 namespace mxsec::tls {
 
 const char* to_string(WebPkiVerdict v) {
@@ -34,7 +36,8 @@ std::optional<policy::tlsrpt::ResultType> tlsrpt_result_type(WebPkiVerdict v) {
 WebPkiVerdict classify_verify_error(int e) {
   switch (e) {
     case X509_V_OK: return WebPkiVerdict::ok;
-    case X509_V_ERR_HOSTNAME_MISMATCH: return WebPkiVerdict::host_mismatch;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH: return WebPkiVerdict::host_mismatch;
     case X509_V_ERR_CERT_HAS_EXPIRED: return WebPkiVerdict::expired;
     case X509_V_ERR_CERT_NOT_YET_VALID: return WebPkiVerdict::not_yet_valid;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
@@ -70,8 +73,15 @@ WebPkiResult check_webpki(X509_STORE* trust, X509* leaf, STACK_OF(X509)* untrust
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set_hostflags(param,
                                   X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
-  if (X509_VERIFY_PARAM_set1_host(param, host.data(), host.size()) != 1)
+  // An IP literal (a relay host given as "[192.0.2.1]") is matched against
+  // the iPAddress subjectAltNames, never as a DNS-ID (RFC 6125 §1.7.2 leaves
+  // IP-IDs to RFC 5280 §4.2.1.6, and a DNS-ID "192.0.2.1" is no such thing).
+  if (const auto ip = IpAddress::parse(host)) {
+    if (X509_VERIFY_PARAM_set1_ip(param, ip->bytes(), ip->size()) != 1)
+      return fail_internal("unusable reference IP address: " + openssl_error_text());
+  } else if (X509_VERIFY_PARAM_set1_host(param, host.data(), host.size()) != 1) {
     return fail_internal("unusable reference host name: " + openssl_error_text());
+  }
   if (at) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*at));
 
   int rc = X509_verify_cert(ctx.get());

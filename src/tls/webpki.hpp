@@ -8,7 +8,10 @@
 //   set, so an intermediate in the store does not end a path by itself.
 // - The reference identity is `host` (a trailing dot is ignored), checked by
 //   X509_VERIFY_PARAM_set1_host with X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS and
-//   X509_CHECK_FLAG_NEVER_CHECK_SUBJECT. RFC 8461 §4.1 (MTA-STS) requires the
+//   X509_CHECK_FLAG_NEVER_CHECK_SUBJECT; a `host` that is an IP address
+//   (a relay host given as an address literal) is checked against the
+//   iPAddress subjectAltNames instead (X509_VERIFY_PARAM_set1_ip), never as
+//   a DNS name. RFC 8461 §4.1 (MTA-STS) requires the
 //   MX host name to match a DNS-ID of the certificate per RFC 6125, where a
 //   wildcard is allowed only as the complete left-most label and matches
 //   exactly one label ("*.example.com" matches "mx.example.com", not
@@ -23,7 +26,7 @@
 //   chain depth OpenSSL blamed (0 = leaf).
 // - Verdict meanings and their RFC 8460 §4.3.1 result types:
 //     ok             - chain to a trusted anchor, name matches, dates valid.
-//     host_mismatch  - "certificate-host-mismatch".
+//     host_mismatch  - "certificate-host-mismatch" (a DNS-ID or an IP-ID).
 //     expired        - "certificate-expired" (a certificate in the chain).
 //     not_yet_valid  - "validation-failure" (no better-fitting type).
 //     untrusted      - "certificate-not-trusted" (no path to an anchor,

@@ -50,6 +50,9 @@ def run(mxsec, tmp):
                 m = mx[0]
                 want = {"policy": policy, "tls_required": tls_required, "addresses": [address], "host": address}
                 problems += [f"{k} {m.get(k)!r}, expected {v!r}" for k, v in want.items() if m.get(k) != v]
+                # RFC 6066 §3: no SNI for an address literal ("sni": null).
+                if "sni" not in m or m["sni"] is not None:
+                    problems.append(f"sni {m.get('sni', 'absent')!r}, expected null")
                 if m.get("port") != port:
                     problems.append(f"port {m.get('port')!r}, expected {port!r}")
         except (ValueError, KeyError, TypeError) as e:
@@ -71,8 +74,9 @@ def run(mxsec, tmp):
 
     rc, out, err = c.run(["config", "show", "--config", encrypt])
     keys = ['[outbound]\ndane = "on"\nmta_sts = "on"\ndefault_tls = "encrypt"\n'
-            'relayhost = "[IPv6:2001:db8::25]:587"\nconnection_cache_time = "2s"\nconnection_reuse_limit = 100\n'
-            'connection_max_age = "5m"\ndestination_concurrency = 20\nmax_connections = 100\npolicy = []\n']
+            'relayhost = "[IPv6:2001:db8::25]:587"\nrelayhost_username = ""\nrelayhost_password_file = ""\n'
+            'connection_cache_time = "2s"\nconnection_reuse_limit = 100\nconnection_max_age = "5m"\n'
+            'destination_concurrency = 20\nmax_connections = 100\npolicy = []\n']
     problems = [f"missing {k!r}" for k in keys if k not in out] + ([] if rc == 0 else [f"exit {rc}"])
     shown = write(tmp, "shown.toml", out)
     rc2, out2, err2 = c.run(["config", "show", "--config", shown])

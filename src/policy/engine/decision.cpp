@@ -39,6 +39,11 @@ Requirements requirements(Verdict v) {
   return {false, Authentication::none, false};
 }
 
+std::string MxDecision::sni_name() const {
+  const std::string& name = reference_names.empty() ? host : reference_names.front();
+  return IpAddress::parse(name) ? std::string() : name;
+}
+
 const char* to_string(Source s) {
   switch (s) {
     case Source::dane: return "dane";
@@ -131,7 +136,8 @@ nlohmann::json to_json(const MxDecision& d) {
     j["tlsa"] = std::move(t);
   }
   if (d.defer_cause != DeferCause::none) j["defer_cause"] = to_string(d.defer_cause);
-  j["sni"] = d.sni_name();
+  const std::string sni = d.sni_name();
+  j["sni"] = sni.empty() ? nlohmann::json(nullptr) : nlohmann::json(sni);  // null: no SNI (an IP literal)
   if (d.sts_mx_match) j["mta_sts_mx_match"] = *d.sts_mx_match;
   j["tlsrpt_policy"] = tlsrpt::to_json(d.tlsrpt);
   if (d.tlsrpt_result) j["tlsrpt_result"] = tlsrpt::to_string(*d.tlsrpt_result);

@@ -127,14 +127,21 @@ struct MxDecision {
   // (§8.1); then the other of host and expansion, then the next-hop domain.
   std::vector<std::string> reference_names;
   // The name a DANE client sends as SNI: the TLSA base domain (RFC 7672
-  // §8.1); the MX host name when DANE does not apply.
-  std::string sni_name() const { return reference_names.empty() ? host : reference_names.front(); }
+  // §8.1); the MX host name when DANE does not apply; "" (no SNI) for a
+  // host that is an IP address literal (a relay host "[192.0.2.1]"): RFC
+  // 6066 §3, "Literal IPv4 and IPv6 addresses are not permitted in
+  // "HostName"."
+  std::string sni_name() const;
   std::optional<bool> sts_mx_match;  // set when an MTA-STS policy applied
   tlsrpt::PolicyBlock tlsrpt;
   // The RFC 8460 §4.3 failure this decision reports before any connection
-  // is made: dnssec-invalid (bogus TLSA), tlsa-invalid (secure TLSA records,
-  // none usable), dane-required (local dane-only without DANE). nullopt
-  // when the decision itself implies no failure.
+  // is made: dnssec-invalid (bogus address or TLSA RRset, failed TLSA
+  // lookup), tlsa-invalid (secure TLSA records, none usable, or over the
+  // limits), dane-required (local dane-only without DANE),
+  // validation-failure (a host an enforced MTA-STS policy does not list).
+  // nullopt when the decision itself implies no failure. The delivery agent
+  // records it for a deferred host, and `mxsec policy --json` and
+  // `mxsec check` print it, so all three report the same type.
   std::optional<tlsrpt::ResultType> tlsrpt_result;
 };
 

@@ -53,11 +53,45 @@ void set_tlsrpt(const std::string& domain, MxDecision& mx, const std::optional<m
   }
 }
 
+// The RFC 8460 §4.3 result type a host deferred for `cause` reports, before
+// any connection is made (MxDecision::tlsrpt_result):
+// - dnssec-invalid (§4.3.2.1: "no valid records were returned from the
+//   recursive resolver") for a bogus address or TLSA RRset, and for a TLSA
+//   lookup that failed (RFC 7672 §2.2: not to be taken as "no TLSA");
+// - tlsa-invalid (§4.3.2.1: "the TLSA record was invalid") for a TLSA RRset
+//   over the limits or malformed;
+// - dane-required (§4.3.2.1: "the sending system is configured to require
+//   DANE TLSA records for all the MX hosts of the destination domain, but no
+//   DNSSEC-validated TLSA records were present") for a local dane-only policy;
+// - validation-failure (§4.3.1: "This indicates that a general failure for a
+//   reason not matching a category above has occurred") for a host an
+//   enforced MTA-STS policy does not list: the RFC has no type of its own for
+//   an MX outside the policy.
+// Nothing for DNS failures that are not about TLS (no address, SERVFAIL on
+// the addresses): there is no TLS policy to report on.
+std::optional<tlsrpt::ResultType> deferred_result(DeferCause cause) {
+  switch (cause) {
+    case DeferCause::dnssec_bogus:
+    case DeferCause::tlsa_bogus:
+    case DeferCause::tlsa_lookup_failure: return tlsrpt::ResultType::dnssec_invalid;
+    case DeferCause::tlsa_limit: return tlsrpt::ResultType::tlsa_invalid;
+    case DeferCause::local_policy: return tlsrpt::ResultType::dane_required;
+    case DeferCause::sts_mx_mismatch: return tlsrpt::ResultType::validation_failure;
+    case DeferCause::none:
+    case DeferCause::invalid_domain:
+    case DeferCause::dns_failure:
+    case DeferCause::no_address:
+    case DeferCause::no_usable_mx: break;
+  }
+  return std::nullopt;
+}
+
 void defer(MxDecision& mx, Source source, DeferCause cause, std::string reason) {
   mx.verdict = Verdict::defer;
   mx.source = source;
   mx.defer_cause = cause;
   mx.reason = std::move(reason);
+  mx.tlsrpt_result = deferred_result(cause);
 }
 
 DeferCause dns_cause(const auto& answer) {
@@ -352,9 +386,7 @@ asio::awaitable<void> PolicyEngine::decide_addressed_host(DomainState& state, Mx
               mx.address_security == dns::Security::secure
                   ? "local policy 'dane-only': no secure TLSA records for this host"
                   : "local policy 'dane-only': the host's addresses are not DNSSEC-secure");
-        // RFC 8460 §4.3.2.1 "dane-required": DANE is required for the
-        // destination but no DNSSEC-validated TLSA records were present.
-        mx.tlsrpt_result = tlsrpt::ResultType::dane_required;
+        // RFC 8460 §4.3.2.1 "dane-required" (deferred_result()).
       } else {
         co_await apply_mta_sts(state, mx);
       }
@@ -460,7 +492,6 @@ asio::awaitable<PolicyEngine::TlsaOutcome> PolicyEngine::lookup_tlsa(MxDecision&
       // valid records were returned from the recursive resolver").
       defer(mx, Source::dns, t.bogus() ? DeferCause::tlsa_bogus : DeferCause::tlsa_lookup_failure,
             dns::describe_failure("TLSA " + qname, t));
-      mx.tlsrpt_result = tlsrpt::ResultType::dnssec_invalid;
       co_return TlsaOutcome::failed;
     }
     if (t.status != dns::Status::ok) continue;  // nodata / nxdomain: try the next base
@@ -474,13 +505,11 @@ asio::awaitable<PolicyEngine::TlsaOutcome> PolicyEngine::lookup_tlsa(MxDecision&
       defer(mx, Source::dns, DeferCause::tlsa_limit,
             "TLSA RRset " + qname + " has " + std::to_string(t.records.size()) + " records, over the limit of " +
                 std::to_string(options_.max_tlsa_records));
-      mx.tlsrpt_result = tlsrpt::ResultType::tlsa_invalid;
       co_return TlsaOutcome::failed;
     }
     auto set = tls::dane::analyse(t.records);
     if (!set) {
       defer(mx, Source::dns, DeferCause::tlsa_limit, "TLSA RRset " + qname + ": " + set.error().message);
-      mx.tlsrpt_result = tlsrpt::ResultType::tlsa_invalid;
       co_return TlsaOutcome::failed;
     }
     mx.tlsa.usable = std::move(set->usable);

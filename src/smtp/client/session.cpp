@@ -18,6 +18,7 @@ const char* to_string(OpenStage s) {
     case OpenStage::handshake: return "tls-handshake";
     case OpenStage::verification: return "tls-verification";
     case OpenStage::ehlo_tls: return "ehlo-after-tls";
+    case OpenStage::auth: return "auth";
   }
   return "unknown";
 }
@@ -223,6 +224,52 @@ class Opener {
     settle();
   }
 
+  // AUTH with the relay host's credentials (the contract of session.hpp),
+  // after run() opened the session.
+  asio::awaitable<void> authenticate() {
+    Connection& c = s_.conn;
+    if (!s_.tls.tls_established) {
+      std::string why = "relay host offers no TLS; not sending credentials in clear";
+      if (!s_.tls.failure_reason.empty()) why += " (" + s_.tls.failure_reason + ")";
+      // RFC 3463 X.7.10 (RFC 5248): "Encryption Needed".
+      auth_failure(std::move(why), {4, 7, 10});
+      co_await send_quit(c);
+      co_return;
+    }
+    if (s_.relaxed) {
+      auth_failure("the TLS session does not meet policy " + verdict_name() + " (" + s_.tls.failure_reason +
+                       "); not sending credentials",
+                   {4, 7, 5});
+      co_await send_quit(c);
+      co_return;
+    }
+    const auto mechanism = choose_mechanism(s_.caps);
+    if (!mechanism) {
+      const auto* offered = s_.caps.params("AUTH");
+      std::string list;
+      if (offered)
+        for (const auto& m : *offered) list += " " + m;
+      auth_failure(offered ? "relay host offers AUTH" + escape_for_log(list, 100) +
+                                 " over TLS, but neither PLAIN nor LOGIN; cannot authenticate"
+                           : "relay host offers no AUTH over TLS (not in its EHLO reply); cannot authenticate",
+                   {4, 7, 0});
+      co_await send_quit(c);
+      co_return;
+    }
+    const AuthOutcome outcome = co_await smtp::authenticate(c, *s_.options.credentials, *mechanism);
+    switch (outcome.status) {
+      case AuthOutcome::Status::ok: co_return;
+      case AuthOutcome::Status::refused:
+        // The reply's own code in class 4 (deferred_status): a wrong
+        // password defers the mail, it never bounces it.
+        auth_failure("relay host " + outcome.error.message, deferred_status(*outcome.reply));
+        failure->reply = outcome.reply;
+        co_await send_quit(c);
+        co_return;
+      case AuthOutcome::Status::broken: co_return fail(OpenStage::auth, outcome.error);
+    }
+  }
+
  private:
   std::string verdict_name() const { return policy::to_string(s_.mx.verdict); }
 
@@ -261,6 +308,13 @@ class Opener {
     finish_failure();
   }
 
+  // A session that opened but may not carry the relay host's credentials.
+  void auth_failure(std::string why, EnhancedStatus enhanced) {
+    start_failure(OpenStage::auth, make_error(Errc::unsupported, std::move(why)), enhanced);
+    failure->tls = s_.tls;
+    finish_failure();
+  }
+
   void tls_failure(OpenStage stage, ResultType type, EnhancedStatus enhanced, std::string why) {
     start_failure(stage, make_error(Errc::unsupported, std::move(why)), enhanced);
     failure->tlsrpt = type;
@@ -283,7 +337,7 @@ std::optional<HostFailure> precheck(const policy::MxDecision& mx, const ClientOp
     why = "policy " + std::string(policy::to_string(mx.verdict)) + ": this host must not be tried now";
   else if (!is_wire_name(o.ehlo_name))
     why = "the EHLO name must be 1 to 255 printable octets without spaces";
-  else if (!is_wire_name(mx.sni_name()) || !is_wire_name(mx.host))
+  else if ((!mx.sni_name().empty() && !is_wire_name(mx.sni_name())) || !is_wire_name(mx.host))
     why = "the MX host name is not a name we can send";
   else if (o.clear_text_retry && req.tls_required && !relax)
     why = "policy " + std::string(policy::to_string(mx.verdict)) + " requires TLS: no clear-text retry";
@@ -314,6 +368,7 @@ asio::awaitable<OpenResult> ClientSession::start(Connection conn, policy::MxDeci
   auto impl = std::make_unique<Impl>(std::move(conn), std::move(mx), std::move(peer), std::move(options));
   Opener opener(*impl);
   co_await opener.run();
+  if (!opener.failure && impl->options.credentials) co_await opener.authenticate();
   if (opener.failure) {
     impl->conn.close();
     out.failure = std::move(opener.failure);

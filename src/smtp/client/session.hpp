@@ -6,7 +6,8 @@
 // - ClientSession::open() connects to one address (IPv4 or IPv6) of one MX
 //   host, reads the greeting, sends EHLO <ehlo_name> (A-labels), STARTTLS as
 //   the MX's policy::Verdict requires, the TLS handshake (SNI =
-//   MxDecision::sni_name(), DANE armed with the usable TLSA records and the
+//   MxDecision::sni_name(), none for an IP address literal; DANE armed with
+//   the usable TLSA records and the
 //   reference names: smtp/client/tls_judge.hpp), judges the TLS session, and
 //   sends EHLO again over TLS. The result is either an open session (with
 //   its TlsJudgement and the capabilities of the last EHLO) or a HostFailure:
@@ -58,6 +59,19 @@
 //   5321 §5.1: try the next MX). When EHLO is refused with a 5xx and TLS is
 //   not mandatory the client falls back to HELO (§3.2) with no extensions
 //   (and so no STARTTLS, and clear text).
+// - AUTH (RFC 4954), only with ClientOptions::credentials (a relay host's
+//   user name and password): after the last EHLO, and only over TLS. A
+//   session that is not on TLS sends no credential at all (HostFailure,
+//   stage auth, 4.7.10, "relay host offers no TLS; not sending credentials
+//   in clear"), nor does a relaxed one (the policy's verification failed:
+//   4.7.5). Over TLS: PLAIN when offered, else LOGIN (smtp/client/auth.hpp);
+//   neither offered is a HostFailure (4.7.0, "offers no AUTH ..."). A 4xx or
+//   5xx to AUTH (535 5.7.8 for a wrong password) is a HostFailure with the
+//   reply in its text and its own code in class 4: a misconfigured
+//   password defers mail, never bounces it. A reply the exchange does not
+//   allow (a 334 where 235 was due, a reply over the limits) closes the
+//   connection (4.5.0) and no further credential is sent. No error text
+//   holds a credential.
 // - HostFailure::enhanced is class 4 always: a host failure defers, it never
 //   bounces by itself; the caller decides when no host is left. 4.4.1 (no
 //   connection), 4.4.2 (lost / timed out), 4.5.0 (bad reply, limit), 4.7.4
@@ -129,6 +143,7 @@
 #include "core/result.hpp"
 #include "policy/engine/decision.hpp"
 #include "policy/tlsrpt/result.hpp"
+#include "smtp/client/auth.hpp"
 #include "smtp/client/tls_judge.hpp"
 #include "smtp/client/transaction.hpp"
 #include "smtp/proto/command.hpp"
@@ -163,10 +178,14 @@ struct ClientOptions {
   std::optional<std::int64_t> verify_time;  // pinned WebPKI time (tests); nullopt = now
   bool clear_text_retry = false;  // the retry after HostFailure::retry_in_clear: no STARTTLS
   bool tls_required_no = false;   // for messages with "TLS-Required: No" (RFC 8689 §4.1)
+  // AUTH to a relay host (see the contract); null = no AUTH. Shared, not
+  // copied, so the password is held once.
+  std::shared_ptr<const ClientCredentials> credentials;
 };
 
-enum class OpenStage { policy, connect, greeting, ehlo, starttls, handshake, verification, ehlo_tls };
-const char* to_string(OpenStage s);  // "policy", "connect", ..., "tls-handshake", "tls-verification", "ehlo-after-tls"
+enum class OpenStage { policy, connect, greeting, ehlo, starttls, handshake, verification, ehlo_tls, auth };
+// "policy", "connect", ..., "tls-handshake", "tls-verification", "ehlo-after-tls", "auth"
+const char* to_string(OpenStage s);
 
 struct HostFailure {
   OpenStage stage = OpenStage::connect;

@@ -1,5 +1,6 @@
 #include "smtp/client/tls_judge.hpp"
 
+#include "core/ip_address.hpp"
 #include "core/strings.hpp"
 #include "tls/context.hpp"
 
@@ -48,6 +49,9 @@ Result<bool> arm_tls(SSL* ssl, const TlsExpectation& e) {
     if (!armed) return armed.error();
     return true;
   }
+  // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in
+  // "HostName"": a relay host given as "[192.0.2.1]" gets no SNI at all.
+  if (IpAddress::parse(names.front())) return false;
   if (SSL_set_tlsext_host_name(ssl, names.front().c_str()) != 1)
     return make_error(Errc::crypto, "cannot set SNI: " + tls::openssl_error_text());
   return false;

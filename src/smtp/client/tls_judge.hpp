@@ -9,7 +9,10 @@
 //   §3.2.2 reference names (the TLSA base domain first).
 // - arm_tls() prepares an SSL after start_tls() and before the handshake:
 //   SNI = the first reference name (RFC 7672 §8.1: the TLSA base domain; the
-//   MX host when DANE does not apply), the pinned verification time (tests),
+//   MX host when DANE does not apply), none when that is an IP address
+//   literal (RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted
+//   in "HostName""; WebPKI then checks the address as an IP-ID,
+//   tls/webpki.hpp), the pinned verification time (tests),
 //   and, for the `dane` verdict, OpenSSL's DANE check with the usable records
 //   (tls/dane/verify.hpp). It returns whether DANE was armed. Errc::crypto /
 //   Errc::invalid_argument / Errc::limit when OpenSSL refuses the records

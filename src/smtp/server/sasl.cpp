@@ -35,20 +35,6 @@ bool decode_response(std::string_view text, SecretString& out) {
 
 }  // namespace
 
-const char* to_string(SaslMechanism m) {
-  switch (m) {
-    case SaslMechanism::plain: return "PLAIN";
-    case SaslMechanism::login: return "LOGIN";
-  }
-  return "?";
-}
-
-std::optional<SaslMechanism> parse_sasl_mechanism(std::string_view name) {
-  if (iequals(name, "PLAIN")) return SaslMechanism::plain;
-  if (iequals(name, "LOGIN")) return SaslMechanism::login;
-  return std::nullopt;
-}
-
 std::variant<AuthArgument, Refusal> parse_auth_argument(std::string_view argument) {
   const Refusal syntax{501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"};
   const std::size_t sp = argument.find(' ');

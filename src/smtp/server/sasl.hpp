@@ -97,13 +97,10 @@
 
 #include "core/limits.hpp"
 #include "smtp/proto/command.hpp"
+#include "smtp/proto/sasl_mechanism.hpp"
 
 namespace mxsec::smtp {
 
-enum class SaslMechanism { plain, login };
-const char* to_string(SaslMechanism m);  // "PLAIN", "LOGIN"
-// Case-insensitive; nullopt for any other name.
-std::optional<SaslMechanism> parse_sasl_mechanism(std::string_view name);
 // The EHLO keyword's parameters: "250-AUTH PLAIN LOGIN".
 inline constexpr std::string_view kSaslMechanisms = "PLAIN LOGIN";
 

@@ -113,6 +113,51 @@ TEST(PlanReload, KeepsOutboundKeysUntilRestart) {
   EXPECT_TRUE(plan->config.runtime.mta_sts.enabled);
 }
 
+// The relay host's credentials are reloadable (a rotated password file is
+// read again by load_config), but only for the relay host that runs:
+// credentials written for a new relay host must never reach the old one.
+TEST(PlanReload, RelayCredentialsFollowTheRunningRelayHost) {
+  auto with_relay = [](config::ServerConfig c, const std::string& host, const std::string& user,
+                       const std::string& password) {
+    c.outbound.relayhost = "[" + host + "]:587";
+    c.outbound.relay = policy::RelayHost{host, std::nullopt, 587, false};
+    c.outbound.relayhost_username = user;
+    c.outbound.relayhost_password_file = "/etc/mxsec/" + user;
+    auto secret = std::make_shared<SecretString>();
+    secret->text = password;
+    c.outbound.relayhost_password = std::move(secret);
+    return c;
+  };
+  const auto running = with_relay(test::test_server_config("/tmp/x"), "relay.example", "old-user", "old-pw");
+
+  // Same relay host, new user and password: applied, nothing reported.
+  auto plan = plan_reload(running, with_relay(running, "relay.example", "new-user", "new-pw"));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(plan->kept.empty()) << ::testing::PrintToString(plan->kept);
+  EXPECT_EQ(plan->config.outbound.relayhost_username, "new-user");
+  EXPECT_EQ(plan->config.outbound.relayhost_password_file, "/etc/mxsec/new-user");
+  ASSERT_TRUE(plan->config.outbound.relayhost_password);
+  EXPECT_EQ(plan->config.outbound.relayhost_password->text, "new-pw");
+
+  // Another relay host with its own credentials: both wait for the restart.
+  plan = plan_reload(running, with_relay(running, "other.example", "new-user", "new-pw"));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->kept, std::vector<std::string>{"outbound"});
+  EXPECT_EQ(plan->config.outbound.relayhost, "[relay.example]:587");
+  EXPECT_EQ(plan->config.outbound.relayhost_username, "old-user");
+  EXPECT_EQ(plan->config.outbound.relayhost_password->text, "old-pw");
+
+  // Credentials removed while the relay host stays: no AUTH from now on.
+  auto without = running;
+  without.outbound.relayhost_username.clear();
+  without.outbound.relayhost_password_file.clear();
+  without.outbound.relayhost_password.reset();
+  plan = plan_reload(running, without);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(plan->kept.empty());
+  EXPECT_FALSE(plan->config.outbound.relayhost_password);
+}
+
 TEST(PlanReload, EmptyHostnameMeansTheRunningOne) {
   const auto running = test::test_server_config("/tmp/x");
   auto next = running;

@@ -3,8 +3,9 @@
 // 127.0.0.1 with its own thread (LmtpTestServer, for the blocking
 // deliver_lmtp() and the queue runner). With `hello` = "EHLO" and
 // `one_reply_after_dot` it plays an SMTP server (RFC 5321), with STARTTLS
-// when given a TLS context (RFC 3207). The script says what to answer; the
-// log records what the client sent, so tests judge the client by its bytes.
+// when given a TLS context (RFC 3207), and AUTH when given its replies. The
+// script says what to answer; the log records what the client sent, so
+// tests judge the client by its bytes.
 #pragma once
 
 #include <algorithm>
@@ -47,6 +48,9 @@ struct LmtpScript {
   bool one_reply_after_dot = false;  // SMTP: one reply for the transaction
   std::string after_dot_all = "250 2.0.0 Ok: queued as 1234\r\n";
   std::string rset = "250 2.0.0 Ok\r\n";
+  // AUTH (RFC 4954): the reply to the AUTH command, then one reply to each
+  // client line while the last reply was a 334; empty = AUTH is unknown (500).
+  std::vector<std::string> auth;
 };
 
 struct LmtpServerLog {
@@ -154,6 +158,18 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
       log.tls = true;
       if (const char* sni = SSL_get_servername(conn.ssl(), TLSEXT_NAMETYPE_host_name)) log.sni = sni;
       accepted.clear();
+      continue;
+    } else if (starts_with_ci(cmd, "AUTH") && !script.auth.empty()) {
+      // The client's lines in the exchange are logged as commands.
+      for (std::size_t i = 0;; ++i) {
+        if (!co_await answer(conn, script.auth[i])) co_return;
+        if (script.auth[i].rfind("334", 0) != 0 || i + 1 == script.auth.size()) break;
+        auto response = co_await conn.read_line();
+        if (!response) co_return;
+        log.commands.push_back(response->text);
+        log.pipelined.push_back(conn.buffered() > 0);
+        log.over_tls.push_back(conn.tls_started());
+      }
       continue;
     } else if (starts_with_ci(cmd, "RSET")) {
       accepted.clear();

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <set>
 
@@ -14,6 +15,7 @@
 #include "dns/run_sync.hpp"
 #include "lmtp_server.hpp"
 #include "relay_bed.hpp"
+#include "unit/tls/test_pki.hpp"
 #include "tls/context.hpp"
 
 namespace mxsec::delivery {
@@ -141,6 +143,65 @@ TEST_F(Outbound, EqualPreferencesAreShuffled) {
     relays.insert(out[0].relay);
   }
   EXPECT_EQ(relays.size(), 2u);
+}
+
+// The relay host's credentials go to the relay host, over TLS, and to no MX
+// host; a refused AUTH defers (its reply and our code in the reason).
+TEST_F(Outbound, CredentialsOnlyForTheRelayHost) {
+  const auto server_cert = test::make_cert({"relay", {"IP:127.0.0.2"}}, nullptr);
+  const auto server_tls = test::make_server_context(server_cert);
+  auto script = smtp_script();
+  script.lhlo = "250-mx.test\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n";
+  script.ehlo_tls = "250-mx.test\r\n250-AUTH PLAIN LOGIN\r\n250 ENHANCEDSTATUSCODES\r\n";
+  script.tls = server_tls.get();
+  auto credentials = std::make_shared<const smtp::ClientCredentials>(smtp::ClientCredentials{"u", "p"});
+  auto attempt = [&](std::uint16_t port, bool via_relay) {
+    policy::PolicyEngine engine(dns, nullptr, nullptr);
+    OutboundOptions options;
+    options.ehlo_name = "relay.test";
+    options.port = port;
+    if (via_relay) options.relayhost = policy::RelayHost{"127.0.0.2", IpAddress::parse("127.0.0.2"), port, false};
+    RelayContext context{engine, tls_ctx.get(), options, random};
+    context.relay_credentials = credentials;
+    std::vector<const queue::Recipient*> rcpts;
+    for (const auto& r : envelope.recipients) rcpts.push_back(&r);
+    return run_sync(io, relay_to_domain(context, envelope, "dest.test", rcpts, slices, false));
+  };
+  auto saw_auth = [](const test::LmtpServerLog& log) {
+    return std::any_of(log.commands.begin(), log.commands.end(),
+                       [](const std::string& c) { return test::starts_with_ci(c, "AUTH"); });
+  };
+
+  script.auth = {"235 2.7.0 OK\r\n"};
+  {
+    test::LmtpTestServer relay_host(script, "127.0.0.2");
+    const auto out = attempt(relay_host.port(), true);
+    relay_host.stop();
+    EXPECT_EQ(out.at(0).status, RecipientStatus::delivered) << out[0].text;
+    // base64("\0u\0p")
+    EXPECT_NE(std::find(relay_host.log().commands.begin(), relay_host.log().commands.end(), "AUTH PLAIN AHUAcA=="),
+              relay_host.log().commands.end());
+  }
+  {
+    test::LmtpTestServer mx_host(script, "127.0.0.2");
+    zone("dest.test MX 10 mx.dest.test\nmx.dest.test A 127.0.0.2\n");
+    const auto out = attempt(mx_host.port(), false);
+    mx_host.stop();
+    EXPECT_EQ(out.at(0).status, RecipientStatus::delivered) << out[0].text;
+    EXPECT_FALSE(saw_auth(mx_host.log())) << "credentials sent to an MX host";
+  }
+  script.auth = {"535 5.7.8 Authentication credentials invalid\r\n"};
+  {
+    test::LmtpTestServer relay_host(script, "127.0.0.2");
+    const auto out = attempt(relay_host.port(), true);
+    relay_host.stop();
+    for (const auto& o : out) {
+      EXPECT_EQ(o.status, RecipientStatus::deferred) << o.text;
+      EXPECT_EQ(o.text.rfind("4.7.8 ", 0), 0u) << o.text;
+      EXPECT_NE(o.text.find(": auth: relay host refused AUTH PLAIN: 535 5.7.8"), std::string::npos) << o.text;
+    }
+    EXPECT_EQ(relay_host.log().transactions, 0);
+  }
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ policy::MxDecision decision(policy::Verdict v) {
 
 SessionKey key_for(std::string nexthop, const policy::MxDecision& mx, bool tls_required_no = false) {
   return SessionKey{std::move(nexthop), mx.host, *IpAddress::parse("127.0.0.2"), 25,
-                    policy_fingerprint(mx, tls_required_no)};
+                    policy_fingerprint(mx, tls_required_no), ""};
 }
 
 TEST(SessionKey, EveryPolicyFieldChangesTheFingerprint) {
@@ -98,6 +98,21 @@ TEST(SessionKey, FieldsCannotRunIntoEachOther) {
   SessionKey f = key_for("dest.test", mx);
   f.address = *IpAddress::parse("127.0.0.3");
   EXPECT_NE(f.text(), key_for("dest.test", mx).text());
+}
+
+// A relay-host session is its credentials' own: another user or another
+// password (a rotated secret) is another key, and the password itself is
+// not in the key.
+TEST(SessionKey, CredentialsAreTheirOwnKey) {
+  EXPECT_EQ(credentials_fingerprint(nullptr), "");
+  const smtp::ClientCredentials alice{"alice", "secret-one"};
+  const smtp::ClientCredentials rotated{"alice", "secret-two"};
+  const smtp::ClientCredentials bob{"bob", "secret-one"};
+  const std::set<std::string> seen{credentials_fingerprint(&alice), credentials_fingerprint(&rotated),
+                                   credentials_fingerprint(&bob), ""};
+  EXPECT_EQ(seen.size(), 4u);
+  EXPECT_EQ(credentials_fingerprint(&alice), credentials_fingerprint(&alice));
+  EXPECT_EQ(credentials_fingerprint(&alice).find("secret-one"), std::string::npos);
 }
 
 // --- the limits, without sessions ------------------------------------------------------
@@ -222,7 +237,8 @@ class Reuse : public ::testing::Test, protected test::RelayBed {
     options.ehlo_name = "relay.test";
     options.port = port;
     options.timeouts.connect = seconds(2);
-    const RelayContext context{engine, tls_ctx.get(), options, random, nullptr, nullptr, &counters, &cache()};
+    RelayContext context{engine, tls_ctx.get(), options, random, nullptr, nullptr, &counters};
+    context.cache = &cache();
     std::vector<const queue::Recipient*> rcpts{&envelope.recipients[0]};
     auto relaying = relay_to_domain(context, envelope, std::move(domain), rcpts, slices, false);
     co_return co_await std::move(relaying);

@@ -542,6 +542,10 @@ TEST_F(EngineTest, AllUnusableTlsaFallsThroughToEnforcedMtaSts) {
   EXPECT_EQ(d.mx[0].tlsrpt_result, tlsrpt::ResultType::tlsa_invalid);
   EXPECT_EQ(d.mx[1].verdict, Verdict::defer) << "outside the enforced policy's mx patterns";
   EXPECT_EQ(d.mx[1].defer_cause, DeferCause::sts_mx_mismatch);
+  // Reported under the MTA-STS policy that excluded it, not as its unusable
+  // TLSA records (RFC 8460 §4.3.1 "validation-failure").
+  EXPECT_EQ(d.mx[1].tlsrpt.type, tlsrpt::PolicyType::sts);
+  EXPECT_EQ(d.mx[1].tlsrpt_result, tlsrpt::ResultType::validation_failure);
 
   // No policy, or a testing policy (which would drop the TLS requirement):
   // TLS stays mandatory and unauthenticated.
@@ -652,6 +656,59 @@ TEST_F(EngineTest, TlsaFailuresAndDaneOnlyReportTheirTlsRptResultTypes) {
   // A decision that implies no failure carries none.
   auto ok = decide("y.test");
   EXPECT_FALSE(ok.mx[0].tlsrpt_result.has_value());
+}
+
+// Every deferred host carries the RFC 8460 §4.3 result type it reports, set
+// by the engine (the delivery agent records it as it is, and `policy --json`
+// prints it): an MX outside an enforced MTA-STS policy is the general
+// "validation-failure" (§4.3.1), a bogus address or TLSA RRset and a failed
+// TLSA lookup "dnssec-invalid" (§4.3.2.1), an oversized TLSA RRset
+// "tlsa-invalid"; DNS failures that say nothing about TLS report nothing.
+TEST_F(EngineTest, DeferredHostsCarryTheirTlsRptResultTypes) {
+  std::string big_tlsa;
+  for (std::size_t i = 0; i <= limits::kDaneMaxTlsaRecords; ++i)
+    big_tlsa += std::string("_25._tcp.mx.limit.test TLSA 3 1 1 ") + kHash + "\n";
+  zone("$SECURITY secure\n"
+       "sts.test MX 10 mx.sts.test\n"
+       "mx.sts.test A 192.0.2.1\n"
+       "bogus.test MX 10 mx.bogus.test\n"
+       "mx.bogus.test A !bogus\n"
+       "fail.test MX 10 mx.fail.test\n"
+       "mx.fail.test A 192.0.2.3\n"
+       "_25._tcp.mx.fail.test TLSA !servfail\n"
+       "limit.test MX 10 mx.limit.test\n"
+       "mx.limit.test A 192.0.2.4\n" +
+       big_tlsa +
+       "servfail.test MX 10 mx.servfail.test\n"
+       "mx.servfail.test A !servfail\n"
+       "noaddr.test MX 10 mx.noaddr.test\n"
+       "mx.noaddr.test TXT \"no address\"\n");
+  struct Case {
+    const char* domain;
+    DeferCause cause;
+    std::optional<tlsrpt::ResultType> result;
+  };
+  const std::vector<Case> cases = {
+      {"sts.test", DeferCause::sts_mx_mismatch, tlsrpt::ResultType::validation_failure},
+      {"bogus.test", DeferCause::dnssec_bogus, tlsrpt::ResultType::dnssec_invalid},
+      {"fail.test", DeferCause::tlsa_lookup_failure, tlsrpt::ResultType::dnssec_invalid},
+      {"limit.test", DeferCause::tlsa_limit, tlsrpt::ResultType::tlsa_invalid},
+      {"servfail.test", DeferCause::dns_failure, std::nullopt},
+      {"noaddr.test", DeferCause::no_address, std::nullopt},
+  };
+  sts.set_policy(mtasts::Mode::enforce, {"mail.elsewhere.test"});
+  for (const auto& c : cases) {
+    auto d = decide(c.domain);
+    ASSERT_EQ(d.mx.size(), 1u) << c.domain;
+    EXPECT_EQ(d.mx[0].verdict, Verdict::defer) << c.domain;
+    EXPECT_EQ(d.mx[0].defer_cause, c.cause) << c.domain << ": " << d.mx[0].reason;
+    EXPECT_EQ(d.mx[0].tlsrpt_result, c.result) << c.domain;
+    const auto j = to_json(d.mx[0]);
+    if (c.result)
+      EXPECT_EQ(j.at("tlsrpt_result"), tlsrpt::to_string(*c.result)) << c.domain;
+    else
+      EXPECT_FALSE(j.contains("tlsrpt_result")) << c.domain;
+  }
 }
 
 // --- [outbound] switches: dane, default_tls -----------------------------------------
@@ -865,6 +922,10 @@ TEST_F(RelayhostTest, IpLiteralAsksNoDnsQuestion) {
   EXPECT_FALSE(d.mx[0].tlsa.looked_up);
   EXPECT_EQ(dns.query_count(), 0u);
   EXPECT_EQ(sts.calls, 0);
+  // RFC 6066 §3: no SNI for an address literal; `policy --json` says null.
+  EXPECT_EQ(d.mx[0].sni_name(), "");
+  EXPECT_TRUE(to_json(d.mx[0]).at("sni").is_null());
+  EXPECT_EQ(relay(named("relay.test")).mx[0].sni_name(), "relay.test");
   const EngineOptions encrypt = default_encrypt();
   EXPECT_EQ(relay(r, nullptr, encrypt).mx[0].verdict, Verdict::encrypt);
   EXPECT_EQ(r.text(), "[IPv6:2001:db8::25]:25");

@@ -26,7 +26,7 @@ void touch(const std::string& path) { test::write_whole(path, "leftover"); }
 
 TEST_F(SpoolOpen, ServerCreatesPrivateDirectories) {
   ASSERT_TRUE(start());
-  for (const char* sub : {"", "/incoming", "/queue", "/state", "/hold"}) {
+  for (const char* sub : {"", "/incoming", "/queue", "/state", "/hold", "/free"}) {
     struct stat st {};
     ASSERT_EQ(::lstat((dir_.spool() + sub).c_str(), &st), 0) << sub;
     EXPECT_TRUE(S_ISDIR(st.st_mode));

@@ -9,6 +9,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <algorithm>
 #include <functional>
 #include <openssl/sha.h>
 
@@ -665,6 +666,272 @@ TEST(ClientSession, TlsRequiredNoRelaxesTheSessionForThoseMessagesOnly) {
   // Without the option the same host is a failure.
   auto u = talk(smtp_script(), mx(Verdict::mta_sts), options(pki().client_trusting_nothing.get()), {no});
   ASSERT_TRUE(u.failure);
+  EXPECT_FALSE(u.server_saw("MAIL"));
+}
+
+// --- AUTH to a relay host (RFC 4954, RFC 4616) ----------------------------------------------
+
+// The test server's EHLO over TLS offers `auth` ("" = no AUTH line).
+test::LmtpScript auth_script(const std::string& auth, std::vector<std::string> replies) {
+  auto s = smtp_script();
+  s.ehlo_tls = "250-mx.example.net\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n" +
+               (auth.empty() ? std::string() : "250-AUTH " + auth + "\r\n") + "250 8BITMIME\r\n";
+  s.auth = std::move(replies);
+  return s;
+}
+
+ClientOptions with_credentials(ClientOptions o = options()) {
+  o.credentials = std::make_shared<const ClientCredentials>(ClientCredentials{"relay-user", "s3cret pw"});
+  return o;
+}
+
+// base64("\0relay-user\0s3cret pw"), base64("relay-user"), base64("s3cret pw"),
+// computed outside mxsec (Python's base64 module).
+const std::string kPlain = "AHJlbGF5LXVzZXIAczNjcmV0IHB3";
+const std::string kUser64 = "cmVsYXktdXNlcg==";
+const std::string kPassword64 = "czNjcmV0IHB3";
+
+// No command the server saw, and no text of the failure, holds the password
+// or its base64 (alone or inside the PLAIN message).
+void expect_no_credentials(const Talk& t, bool sent_to_server) {
+  for (const auto& c : t.log.commands) {
+    if (!sent_to_server) {
+      EXPECT_EQ(c.find(kPlain), std::string::npos) << c;
+      EXPECT_EQ(c.find(kPassword64), std::string::npos) << c;
+      EXPECT_EQ(c.find(kUser64), std::string::npos) << c;
+    }
+    EXPECT_EQ(c.find("s3cret"), std::string::npos) << c;
+  }
+  if (!t.failure) return;
+  for (const std::string& text : {t.failure->text, t.failure->error.message}) {
+    EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
+    EXPECT_EQ(text.find(kPlain), std::string::npos) << text;
+    EXPECT_EQ(text.find(kPassword64), std::string::npos) << text;
+  }
+}
+
+// Commands after the TLS handshake, in order.
+std::vector<std::string> over_tls(const Talk& t) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < t.log.commands.size(); ++i)
+    if (t.log.over_tls[i]) out.push_back(t.log.commands[i]);
+  return out;
+}
+
+TEST(ClientAuth, PlainWithAnInitialResponseOverTls) {
+  auto t = talk(auth_script("LOGIN PLAIN", {"235 2.7.0 Authentication successful\r\n"}), mx(Verdict::opportunistic),
+                with_credentials());
+  ASSERT_FALSE(t.failure) << t.failure->text;
+  EXPECT_TRUE(t.log.tls);
+  EXPECT_EQ(over_tls(t), (std::vector<std::string>{"EHLO out.example.org", "AUTH PLAIN " + kPlain,
+                                                   "MAIL FROM:<a@example.org>", "RCPT TO:<b@example.net>", "DATA",
+                                                   "QUIT"}));
+  EXPECT_EQ(t.outcomes.at(0).at(0).status, RecipientStatus::delivered);
+  // Nothing about AUTH before TLS.
+  for (std::size_t i = 0; i < t.log.commands.size(); ++i)
+    if (!t.log.over_tls[i]) {
+      EXPECT_FALSE(test::starts_with_ci(t.log.commands[i], "AUTH")) << t.log.commands[i];
+    }
+}
+
+TEST(ClientAuth, LoginWhenPlainIsNotOffered) {
+  auto t = talk(auth_script("login CRAM-MD5", {"334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "235 2.7.0 OK\r\n"}),
+                mx(Verdict::opportunistic), with_credentials());
+  ASSERT_FALSE(t.failure) << t.failure->text;
+  EXPECT_EQ(over_tls(t), (std::vector<std::string>{"EHLO out.example.org", "AUTH LOGIN", kUser64, kPassword64,
+                                                   "MAIL FROM:<a@example.org>", "RCPT TO:<b@example.net>", "DATA",
+                                                   "QUIT"}));
+  EXPECT_EQ(t.outcomes.at(0).at(0).status, RecipientStatus::delivered);
+}
+
+TEST(ClientAuth, RefusedCredentialsDeferWithTheReply) {
+  for (const char* reply : {"535 5.7.8 Authentication credentials invalid\r\n", "454 4.7.0 Temporary failure\r\n"}) {
+    auto t = talk(auth_script("PLAIN", {reply}), mx(Verdict::opportunistic), with_credentials());
+    ASSERT_TRUE(t.failure) << reply;
+    EXPECT_EQ(t.failure->stage, OpenStage::auth);
+    ASSERT_TRUE(t.failure->reply);
+    EXPECT_EQ(t.failure->enhanced.klass, 4) << "a wrong password must not bounce mail";
+    EXPECT_EQ(t.failure->enhanced.subject, 7);
+    const std::string code = std::string(reply).substr(0, 3);
+    EXPECT_NE(t.failure->text.find("refused AUTH PLAIN: " + code), std::string::npos) << t.failure->text;
+    EXPECT_FALSE(t.server_saw("MAIL"));
+    EXPECT_EQ(t.log.commands.back(), "QUIT");
+    expect_no_credentials(t, true);
+  }
+  auto login = talk(auth_script("LOGIN", {"334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "535 5.7.8 no\r\n"}),
+                    mx(Verdict::opportunistic), with_credentials());
+  ASSERT_TRUE(login.failure);
+  EXPECT_EQ(login.failure->enhanced, (EnhancedStatus{4, 7, 8}));
+  EXPECT_NE(login.failure->text.find("refused AUTH LOGIN password: 535 5.7.8 no"), std::string::npos)
+      << login.failure->text;
+  expect_no_credentials(login, true);
+}
+
+TEST(ClientAuth, NoAuthOfferedIsAPreciseDefer) {
+  auto t = talk(auth_script("", {}), mx(Verdict::opportunistic), with_credentials());
+  ASSERT_TRUE(t.failure);
+  EXPECT_EQ(t.failure->stage, OpenStage::auth);
+  EXPECT_EQ(t.failure->enhanced, (EnhancedStatus{4, 7, 0}));
+  EXPECT_NE(t.failure->text.find("offers no AUTH over TLS"), std::string::npos) << t.failure->text;
+  EXPECT_FALSE(t.server_saw("AUTH"));
+  EXPECT_FALSE(t.server_saw("MAIL"));
+
+  auto u = talk(auth_script("CRAM-MD5 GSSAPI", {}), mx(Verdict::opportunistic), with_credentials());
+  ASSERT_TRUE(u.failure);
+  EXPECT_NE(u.failure->text.find("offers AUTH CRAM-MD5 GSSAPI over TLS, but neither PLAIN nor LOGIN"),
+            std::string::npos)
+      << u.failure->text;
+  EXPECT_FALSE(u.server_saw("AUTH"));
+}
+
+// The credentials never travel in clear text: not when STARTTLS is missing,
+// refused, or the handshake failed (the clear-text retry), and not under
+// verdict none; even though the same server offers AUTH PLAIN in clear.
+TEST(ClientAuth, NeverInClearText) {
+  auto no_tls = auth_script("PLAIN", {"235 2.7.0 OK\r\n"});
+  no_tls.lhlo = "250-mx.example.net\r\n250-AUTH PLAIN LOGIN\r\n250 PIPELINING\r\n";
+  auto refused = no_tls;
+  refused.lhlo = "250-mx.example.net\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n";
+  refused.starttls = "454 4.7.0 TLS not available\r\n";
+  auto retry = with_credentials();
+  retry.clear_text_retry = true;
+  struct Case {
+    const char* name;
+    test::LmtpScript script;
+    Verdict verdict;
+    ClientOptions o;
+  };
+  const std::vector<Case> cases = {
+      {"no STARTTLS", no_tls, Verdict::opportunistic, with_credentials()},
+      {"STARTTLS refused", refused, Verdict::opportunistic, with_credentials()},
+      {"clear-text retry", refused, Verdict::opportunistic, retry},
+      {"verdict none", no_tls, Verdict::none, with_credentials(options(nullptr))},
+  };
+  for (const auto& c : cases) {
+    auto t = talk(c.script, mx(c.verdict), c.o);
+    ASSERT_TRUE(t.failure) << c.name;
+    EXPECT_EQ(t.failure->stage, OpenStage::auth) << c.name;
+    EXPECT_EQ(t.failure->enhanced, (EnhancedStatus{4, 7, 10})) << c.name;
+    EXPECT_NE(t.failure->text.find("relay host offers no TLS; not sending credentials in clear"), std::string::npos)
+        << c.name << ": " << t.failure->text;
+    EXPECT_FALSE(t.server_saw("AUTH")) << c.name;
+    EXPECT_FALSE(t.server_saw("MAIL")) << c.name;
+    expect_no_credentials(t, false);
+  }
+}
+
+// A session whose policy verification failed (kept only for TLS-Required:
+// No messages) is encrypted, but possibly to someone else: no credentials.
+TEST(ClientAuth, NotOverARelaxedSession) {
+  auto o = with_credentials(options(pki().client_trusting_nothing.get()));
+  o.tls_required_no = true;
+  auto t = talk(auth_script("PLAIN", {"235 2.7.0 OK\r\n"}), mx(Verdict::verify), o);
+  ASSERT_TRUE(t.failure);
+  EXPECT_EQ(t.failure->stage, OpenStage::auth);
+  EXPECT_EQ(t.failure->enhanced, (EnhancedStatus{4, 7, 5}));
+  EXPECT_NE(t.failure->text.find("not sending credentials"), std::string::npos) << t.failure->text;
+  EXPECT_FALSE(t.server_saw("AUTH"));
+  expect_no_credentials(t, false);
+}
+
+TEST(ClientAuth, HostileReplies) {
+  struct Case {
+    const char* name;
+    std::string mechanisms;
+    std::vector<std::string> replies;
+    Errc code;
+    bool password_sent;
+  };
+  const std::vector<Case> cases = {
+      // A challenge longer than a reply line may be (ReplyLimits): the
+      // connection is dropped before the user name or password goes out.
+      {"over-long 334", "LOGIN", {"334 " + std::string(64 * 1024, 'A') + "\r\n"}, Errc::limit, false},
+      // RFC 4954 §4: a challenge is one line.
+      {"multi-line 334", "LOGIN", {"334-VXNlcm5hbWU6\r\n334 VXNlcm5hbWU6\r\n"}, Errc::parse, false},
+      // PLAIN sent everything in its initial response: a 334 is not allowed,
+      // and nothing is sent in answer to it.
+      {"334 to PLAIN", "PLAIN", {"334 \r\n"}, Errc::parse, true},
+      // LOGIN: success before the password was asked for.
+      {"235 before the password", "LOGIN", {"334 VXNlcm5hbWU6\r\n", "235 2.7.0 OK\r\n"}, Errc::parse, false},
+      {"not a reply code", "LOGIN", {"hello\r\n"}, Errc::parse, false},
+  };
+  for (const auto& c : cases) {
+    auto t = talk(auth_script(c.mechanisms, c.replies), mx(Verdict::opportunistic), with_credentials());
+    ASSERT_TRUE(t.failure) << c.name;
+    EXPECT_EQ(t.failure->stage, OpenStage::auth) << c.name << ": " << t.failure->text;
+    EXPECT_EQ(t.failure->error.code, c.code) << c.name << ": " << t.failure->text;
+    EXPECT_EQ(t.failure->enhanced, (EnhancedStatus{4, 5, 0})) << c.name;
+    EXPECT_FALSE(t.server_saw("MAIL")) << c.name;
+    EXPECT_FALSE(t.server_saw("*")) << c.name;
+    const auto sent = over_tls(t);
+    // Nothing follows the reply that broke the exchange.
+    ASSERT_FALSE(sent.empty()) << c.name;
+    const bool password = std::find(sent.begin(), sent.end(), kPassword64) != sent.end() ||
+                          std::find(sent.begin(), sent.end(), "AUTH PLAIN " + kPlain) != sent.end();
+    EXPECT_EQ(password, c.password_sent) << c.name;
+    EXPECT_TRUE(test::starts_with_ci(sent.back(), "AUTH") || sent.back() == kUser64 || sent.back() == kPassword64)
+        << c.name << ": " << sent.back();
+    expect_no_credentials(t, true);
+  }
+}
+
+TEST(ClientAuth, MechanismChoice) {
+  auto caps = [](const std::string& line) {
+    Reply r;
+    r.code = 250;
+    r.lines = {"mx.example.net", line};
+    return parse_ehlo(r);
+  };
+  EXPECT_EQ(choose_mechanism(caps("AUTH LOGIN PLAIN")), SaslMechanism::plain);
+  EXPECT_EQ(choose_mechanism(caps("AUTH plain")), SaslMechanism::plain);
+  EXPECT_EQ(choose_mechanism(caps("AUTH CRAM-MD5 LOGIN")), SaslMechanism::login);
+  EXPECT_FALSE(choose_mechanism(caps("AUTH CRAM-MD5")));
+  EXPECT_FALSE(choose_mechanism(caps("PIPELINING")));
+  EXPECT_FALSE(choose_mechanism(caps("AUTH")));
+  EXPECT_EQ(plain_message({"relay-user", "s3cret pw"}), kPlain);
+}
+
+// --- SNI (RFC 6066 §3) -------------------------------------------------------------------------
+
+// "Literal IPv4 and IPv6 addresses are not permitted in "HostName"": a relay
+// host given as an address literal is reached without SNI; a name is sent.
+// The server side reads what arrived (SSL_get_servername).
+TEST(ClientSession, NoSniForAnAddressLiteral) {
+  for (const char* literal : {"192.0.2.25", "2001:db8::25"}) {
+    policy::MxDecision d = mx(Verdict::encrypt);
+    d.host = literal;
+    d.reference_names.clear();  // as decide_relayhost() leaves an IP literal
+    auto t = talk(smtp_script(), d, options());
+    ASSERT_FALSE(t.failure) << literal << ": " << t.failure->text;
+    EXPECT_TRUE(t.log.tls) << literal;
+    EXPECT_EQ(t.log.sni, "") << literal;
+    EXPECT_EQ(t.outcomes.at(0).at(0).status, RecipientStatus::delivered) << literal;
+  }
+  policy::MxDecision named = mx(Verdict::encrypt);
+  named.host = "relay.example.net";
+  named.reference_names.clear();
+  auto u = talk(smtp_script(), named, options());
+  ASSERT_FALSE(u.failure) << u.failure->text;
+  EXPECT_EQ(u.log.sni, "relay.example.net");
+}
+
+// Where a policy asks for WebPKI, an address literal is checked as an IP-ID
+// (iPAddress subjectAltName), never as a DNS name.
+TEST(ClientSession, WebPkiChecksTheAddressOfAnAddressLiteral) {
+  auto ip_leaf = test::make_cert({"relay", {"IP:192.0.2.25"}}, &pki().ca);
+  auto dns_leaf = test::make_cert({"relay", {"192.0.2.25"}}, &pki().ca);
+  auto ip_server = test::make_server_context(ip_leaf);
+  auto dns_server = test::make_server_context(dns_leaf);
+  policy::MxDecision d = mx(Verdict::verify);
+  d.host = "192.0.2.25";
+  d.reference_names.clear();
+  auto t = talk(smtp_script(ip_server.get()), d, options());
+  ASSERT_FALSE(t.failure) << t.failure->text;
+  EXPECT_TRUE(t.tls.authenticated);
+  EXPECT_EQ(t.log.sni, "");
+  auto u = talk(smtp_script(dns_server.get()), d, options());
+  ASSERT_TRUE(u.failure);
+  EXPECT_EQ(u.failure->tlsrpt, ResultType::certificate_host_mismatch);
   EXPECT_FALSE(u.server_saw("MAIL"));
 }
 

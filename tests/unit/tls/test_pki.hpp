@@ -30,7 +30,7 @@ inline tls::EvpPkeyPtr make_ec_key() {
 
 struct CertSpec {
   std::string cn;
-  std::vector<std::string> dns;  // subjectAltName dNSNames
+  std::vector<std::string> dns;  // subjectAltName dNSNames ("IP:ADDRESS": an iPAddress)
   bool ca = false;
   long not_before = -3600;       // seconds relative to now
   long not_after = 86400;
@@ -73,7 +73,8 @@ inline KeyCert make_cert(const CertSpec& spec, const KeyCert* issuer) {
   if (!spec.ca) add_ext(x, issuer_cert, NID_ext_key_usage, "serverAuth");
   if (!spec.dns.empty()) {
     std::string san;
-    for (const auto& d : spec.dns) san += (san.empty() ? "DNS:" : ",DNS:") + d;
+    // "IP:192.0.2.1" is an iPAddress name, anything else a dNSName.
+    for (const auto& d : spec.dns) san += (san.empty() ? "" : ",") + (d.rfind("IP:", 0) == 0 ? d : "DNS:" + d);
     add_ext(x, issuer_cert, NID_subject_alt_name, san);
   }
   if (X509_sign(x, issuer ? issuer->key.get() : out.key.get(), EVP_sha256()) <= 0)

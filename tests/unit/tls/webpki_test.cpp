@@ -66,7 +66,12 @@ INSTANTIATE_TEST_SUITE_P(
                                WebPkiVerdict::host_mismatch},
                       NameCase{"other_name", {"mail.example.net"}, "mx.example.net", WebPkiVerdict::host_mismatch},
                       NameCase{"suffix_only", {"example.net"}, "mx.example.net", WebPkiVerdict::host_mismatch},
-                      NameCase{"no_san_cn_ignored", {}, "leaf", WebPkiVerdict::host_mismatch}),
+                      NameCase{"no_san_cn_ignored", {}, "leaf", WebPkiVerdict::host_mismatch},
+                      // An address literal is an IP-ID: iPAddress names only.
+                      NameCase{"ip_literal", {"IP:192.0.2.1"}, "192.0.2.1", WebPkiVerdict::ok},
+                      NameCase{"ipv6_literal", {"IP:2001:db8::1"}, "2001:db8::1", WebPkiVerdict::ok},
+                      NameCase{"ip_other_address", {"IP:192.0.2.2"}, "192.0.2.1", WebPkiVerdict::host_mismatch},
+                      NameCase{"ip_as_dns_name", {"192.0.2.1"}, "192.0.2.1", WebPkiVerdict::host_mismatch}),
     [](const auto& info) { return info.param.name; });
 
 TEST(WebPki, ChainFailures) {
