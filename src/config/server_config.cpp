@@ -273,6 +273,8 @@ Result<std::chrono::seconds> parse_duration_text(std::string_view text) {
 // --- [outbound] values ------------------------------------------------------------
 
 constexpr std::array<Name<bool>, 2> kSwitches{{{"on", true}, {"off", false}}};
+// [outbound] downgrade_8bit (OutboundConfig::downgrade_8bit_bounce).
+constexpr std::array<Name<bool>, 2> kDowngrade8bit{{{"convert", false}, {"bounce", true}}};
 constexpr std::array<Name<policy::DefaultTls>, 2> kDefaultTls{
     {{"may", policy::DefaultTls::may}, {"encrypt", policy::DefaultTls::encrypt}}};
 // The names of local_policy_file's levels (policy/engine/local_policy.hpp).
@@ -721,8 +723,9 @@ void read_outbound_connections(const Table& t, OutboundConfig& o) {
 void read_outbound(const Table& root, ServerConfig& c) {
   runtime::RuntimeOptions& o = c.runtime;
   const Table t = root.table("outbound", {"dane", "mta_sts", "default_tls", "relayhost", "relayhost_username",
-                                          "relayhost_password_file", "connection_cache_time", "connection_reuse_limit",
-                                          "connection_max_age", "destination_concurrency", "max_connections", "policy"});
+                                          "relayhost_password_file", "downgrade_8bit", "connection_cache_time",
+                                          "connection_reuse_limit", "connection_max_age", "destination_concurrency",
+                                          "max_connections", "policy"});
   t.choice("dane", o.outbound.dane, kSwitches);
   // `mta_sts.enabled` (read before) is the older name of this switch; both
   // may be given only when they agree.
@@ -744,6 +747,7 @@ void read_outbound(const Table& root, ServerConfig& c) {
     c.outbound.relay = std::move(relay);
   }
   read_relay_credentials(t, c.outbound);
+  t.choice("downgrade_8bit", c.outbound.downgrade_8bit_bounce, kDowngrade8bit);
   read_outbound_connections(t, c.outbound);
   std::vector<runtime::DomainPolicy> policies;
   const bool given = t.tables("policy", {"domain", "level"}, [&](const Table& p, std::size_t) {
@@ -1044,6 +1048,7 @@ void render_outbound(std::ostream& o, const ServerConfig& c) {
     << "relayhost = " << toml_string(c.outbound.relayhost) << "\n"
     << "relayhost_username = " << toml_string(c.outbound.relayhost_username) << "\n"
     << "relayhost_password_file = " << toml_string(c.outbound.relayhost_password_file) << "\n"
+    << "downgrade_8bit = " << toml_string(name_of(kDowngrade8bit, c.outbound.downgrade_8bit_bounce)) << "\n"
     << "connection_cache_time = "
     << toml_string(c.outbound.connection_cache_time.count() ? duration_text(c.outbound.connection_cache_time) : "")
     << "\n"

@@ -204,6 +204,12 @@ struct OutboundConfig {
   // Shared, so the copies of a configuration hold it once, and wiped when
   // the last one goes.
   std::shared_ptr<const SecretString> relayhost_password;
+  // downgrade_8bit: a message with 8-bit octets for a host that does not
+  // offer 8BITMIME is converted to 7 bit (RFC 6152 §3). "convert"
+  // (false): always, as Postfix does; "bounce" (true): a message that
+  // carries a DKIM-Signature is returned instead (5.6.3), since converting
+  // it changes what the signature covers. Needs a restart to change.
+  bool downgrade_8bit_bounce = false;
   // Connection reuse and concurrency (delivery/session_cache.hpp), with
   // Postfix's defaults: an idle session is kept this long for the next
   // message to the same next-hop, host and policy (0 = no reuse)...

@@ -40,6 +40,15 @@ inline constexpr std::size_t kDkimKeyFileBytes = 64 * 1024;  // a private key fi
 inline constexpr std::size_t kMessageBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kHeaderBytes = 1024 * 1024;
 inline constexpr std::size_t kHeaderFields = 1000;
+// The 8-bit to 7-bit conversion for a next hop without 8BITMIME
+// (codec/mime_downgrade.hpp): multipart nesting, parts in one message, the
+// unfolded value of one Content-Type or Content-Transfer-Encoding field it
+// reads, and Content-Transfer-Encoding fields in one part. Past any of them
+// the message is not converted (and so not sent to that hop).
+inline constexpr std::size_t kMimeDowngradeDepth = 16;
+inline constexpr std::size_t kMimeDowngradeParts = 1000;
+inline constexpr std::size_t kMimeDowngradeFieldBytes = 4096;
+inline constexpr std::size_t kMimeDowngradeEncodingFields = 4;
 
 // --- DMARC ------------------------------------------------------------------
 inline constexpr int kDmarcTreeWalkQueries = 8;  // RFC 9989 §4.10.1 (at most 8 lookups)

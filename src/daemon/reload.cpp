@@ -19,12 +19,13 @@ std::string runtime_text(const config::ServerConfig& c) {
 }
 
 // [outbound] as `config show` prints it: its engine switches and
-// per-domain policies, and the relay host. `outbound.mta_sts` is
+// per-domain policies, the relay host, and downgrade_8bit. `outbound.mta_sts` is
 // `mta_sts.enabled` and is reported with [mta_sts].
 std::string outbound_text(const config::ServerConfig& c) {
   auto only = config::default_config();
   only.runtime.outbound = c.runtime.outbound;
   only.outbound.relayhost = c.outbound.relayhost;  // the credentials follow it (plan_reload)
+  only.outbound.downgrade_8bit_bounce = c.outbound.downgrade_8bit_bounce;  // read when the agent starts
   return config::render_config(only);
 }
 

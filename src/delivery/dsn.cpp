@@ -147,7 +147,8 @@ std::string status_of(const DsnRecipient& r, DsnAction action) {
   switch (action) {
     case DsnAction::failed: return "5.0.0";
     case DsnAction::delayed: return "4.0.0";
-    case DsnAction::delivered: return "2.0.0";
+    case DsnAction::delivered:
+    case DsnAction::relayed: return "2.0.0";
   }
   return "5.0.0";
 }
@@ -239,7 +240,8 @@ std::string_view subject_of(DsnAction a) {
   switch (a) {
     case DsnAction::failed: return "Undelivered Mail Returned to Sender";
     case DsnAction::delayed: return "Delayed Mail (still being retried)";
-    case DsnAction::delivered: return "Successful Mail Delivery Report";
+    case DsnAction::delivered:
+    case DsnAction::relayed: return "Successful Mail Delivery Report";
   }
   return "";
 }
@@ -274,6 +276,14 @@ std::string human_part(const DsnReport& report, const Returned& returned, bool g
       append_wrapped(t,
                      "Your message was delivered to the mailbox of each recipient listed below, as you asked "
                      "(NOTIFY=SUCCESS).",
+                     0);
+      break;
+    case DsnAction::relayed:
+      append_wrapped(t,
+                     "Your message was relayed to the mail server named below for each recipient, which accepted "
+                     "it. You asked to be told of its delivery (NOTIFY=SUCCESS), but that server does not offer "
+                     "delivery status notifications (RFC 3461), so this is the last report you will get about "
+                     "these recipients: it cannot say whether the message reached their mailboxes.",
                      0);
       break;
   }
@@ -376,6 +386,7 @@ const char* to_string(DsnAction a) {
     case DsnAction::failed: return "failed";
     case DsnAction::delayed: return "delayed";
     case DsnAction::delivered: return "delivered";
+    case DsnAction::relayed: return "relayed";
   }
   return "failed";
 }
@@ -420,7 +431,10 @@ DsnMessage build_dsn(const DsnReport& report, std::string_view original, const D
               status);
   if (returned.what != DsnReturned::nothing) {
     const bool headers = returned.what == DsnReturned::headers;
-    const std::string description = std::string(report.action == DsnAction::delivered ? "Delivered" : "Undelivered") +
+    const char* state = report.action == DsnAction::delivered ? "Delivered"
+                        : report.action == DsnAction::relayed ? "Relayed"
+                                                              : "Undelivered";
+    const std::string description = std::string(state) +
                                     (headers ? " Message Headers" : " Message");
     append_part(out, b, description, returned_type(returned.what, m.global), returned.content);
   }

@@ -26,8 +26,8 @@
 //        with RET=FULL, its header as text/rfc822-headers with RET=HDRS,
 //        and without RET the whole message up to
 //        DsnOptions::full_return_bytes, the header above it (RFC 3461 §4.3
-//        leaves that choice to the MTA). Delayed and delivered DSNs carry
-//        the header only (RET is about failed DSNs: RFC 3461 §4.3), and so
+//        leaves that choice to the MTA). Delayed, delivered and relayed
+//        DSNs carry the header only (RET is about failed DSNs: RFC 3461 §4.3), and so
 //        does every DSN of a REQUIRETLS message (RFC 8689 §5: the server
 //        "MUST behave as if RET=HDRS was present").
 // - RFC 6533 (internationalized DSN): when the original came with SMTPUTF8
@@ -40,7 +40,7 @@
 // - Status: the recipient's own `status` when it is a valid X.Y.Z (RFC
 //   3463), else the enhanced code of a reply in `diagnostic` ("550 5.1.1
 //   ..."), else the reply's class with .0.0, else 5.0.0 (failed), 4.0.0
-//   (delayed) or 2.0.0 (delivered).
+//   (delayed) or 2.0.0 (delivered, relayed).
 // - Hostile text: every value that came from outside (diagnostics and
 //   remote names quote other servers; addresses, ENVID and ORCPT came from
 //   the client) is put on one line: control octets, CR and LF included,
@@ -69,9 +69,12 @@
 
 namespace mxsec::delivery {
 
-// RFC 3464 §2.3.3 (the actions mxsec reports).
-enum class DsnAction { failed, delayed, delivered };
-const char* to_string(DsnAction a);  // "failed", "delayed", "delivered"
+// RFC 3464 §2.3.3 (the actions mxsec reports). `relayed`: "the message
+// has been relayed or gatewayed into an environment that does not accept
+// responsibility for generating DSNs upon successful delivery" (a next hop
+// without DSN, RFC 3461 §5.2.2).
+enum class DsnAction { failed, delayed, delivered, relayed };
+const char* to_string(DsnAction a);  // "failed", "delayed", "delivered", "relayed"
 
 struct DsnRecipient {
   std::string address;        // as received (Final-Recipient)

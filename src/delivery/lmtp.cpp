@@ -85,8 +85,16 @@ asio::awaitable<void> run_steps(smtp::Connection& conn, smtp::TransactionVerdict
     co_await quit(conn);
     co_return;
   }
+  // RFC 6152 §3: a store without 8BITMIME gets the text converted to 7 bit.
+  const smtp::EightBitDecision eight_bit =
+      smtp::decide_eight_bit(needs, caps, slices, smtp::Downgrade8bit::convert, v);
+  if (eight_bit.refused) {
+    co_await quit(conn);
+    co_return;
+  }
   smtp::TransactionPlan plan;
   plan.mail = smtp::mail_from_line(envelope.reverse_path, smtp::basic_mail_parameters(needs, caps));
+  plan.downgrade = eight_bit.plan ? &*eight_bit.plan : nullptr;
   plan.rcpts.reserve(envelope.recipients.size());
   for (std::string_view r : envelope.recipients) plan.rcpts.push_back("RCPT TO:<" + std::string(r) + ">");
   plan.pipeline_group = caps.pipelining() ? limits::kLmtpPipelineRcpts : 1;

@@ -30,9 +30,10 @@
 //   is sent and every recipient fails permanently (RFC 6531 §3.2: such a
 //   client "SHOULD reject the message"; §3.5: X.6.7 for a non-ASCII address,
 //   X.6.9 for a UTF-8 header).
-//   XXX 8-bit text to a server without 8BITMIME is sent as it is, as Postfix
-//   does for text it cannot convert; RFC 6152 would have us convert it to
-//   7 bit (no MIME downgrade here) or return it. Mail stores offer 8BITMIME.
+//   8-bit text to a server without 8BITMIME (RFC 6152 §3) is converted to 7
+//   bit (smtp::decide_eight_bit(): 8-bit body parts become
+//   quoted-printable), or when it cannot be, every recipient fails with
+//   5.6.3 and nothing is sent. Mail stores normally offer 8BITMIME.
 // - The text is the slices in order, dot-stuffed with CRLF line ends
 //   (smtp/proto/data_encoder.hpp: no line we send can end the data early),
 //   written in blocks of limits::kLmtpDataBlockBytes.
@@ -59,7 +60,7 @@
 //   the RFC 3463 code: the reply's own when the server offered
 //   ENHANCEDSTATUSCODES (RFC 2034) and sent one, otherwise X.0.0 of the
 //   reply's class; for our reasons 4.4.1 (no connection), 4.4.2 (connection
-//   lost or timed out), 4.5.0 (protocol error, limit), 5.6.7 / 5.6.9.
+//   lost or timed out), 4.5.0 (protocol error, limit), 5.6.7 / 5.6.9, 5.6.3.
 // - Limits (LmtpOptions): a deadline per step (connect, each reply, each
 //   block of text, each reply after ".") and one for the whole session;
 //   ReplyLimits bound every reply (line length, lines). The defaults are in

@@ -202,7 +202,8 @@ Result<std::string> deliver_maildir(const std::string& maildir, const std::vecto
     ::unlink(tmp->c_str());
     return e;
   }
-  if (options.fsync) {
+  const bool caller_syncs = !syncfs && !options.sync_new_directory;
+  if (options.fsync && !caller_syncs) {
     const std::string dir = maildir + "/new";
     auto synced = syncfs                ? sync_file_system(dir, options.shared)
                   : options.shared ? options.shared->sync_directory(dir)

@@ -16,7 +16,9 @@
 //   never leaves a partial message where a reader looks) and one after the
 //   rename; deliveries that reach either point together share it. cur/, new/ and tmp/ are created (0700) when missing. The
 //   unique name is "<seconds>.M<microseconds>P<pid>Q<counter>.<host>", with
-//   "/" and ":" in the host name replaced as maildir(5) asks.
+//   "/" and ":" in the host name replaced as maildir(5) asks. With
+//   MaildirOptions::sync_new_directory false (fsync only), the fsync of
+//   new/ is left to the caller.
 // - Files are created O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0600. Returns the
 //   path in new/.
 // - MaildirShared (optional, thread-safe) is what concurrent deliveries
@@ -81,6 +83,12 @@ struct MaildirOptions {
   bool fsync = true;
   SyncMethod sync = SyncMethod::fsync;
   MaildirShared* shared = nullptr;  // nullptr: mkdir and fsync per delivery
+  // SyncMethod::fsync only: false leaves the fsync of new/ (which makes the
+  // rename durable) to the caller, who must make it before anything relies
+  // on the delivery (the queue runner syncs many deliveries' new/ at once
+  // before their queue files go: delivery/removal_batch.hpp). The file
+  // itself is still fsync()ed before the rename.
+  bool sync_new_directory = true;
 };
 
 Result<std::string> deliver_maildir(const std::string& maildir, const std::vector<std::string_view>& slices,

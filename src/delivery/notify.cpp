@@ -110,7 +110,8 @@ const char* log_name(DsnAction a) {
   switch (a) {
     case DsnAction::failed: return "non-delivery notification";
     case DsnAction::delayed: return "delay notification";
-    case DsnAction::delivered: return "delivery status notification";
+    case DsnAction::delivered:
+    case DsnAction::relayed: return "delivery status notification";
   }
   return "notification";
 }
@@ -225,6 +226,7 @@ std::vector<queue::Envelope> notify_sender(queue::Spool& spool, const config::Se
   Notice failed{DsnAction::failed, {}};
   Notice delayed{DsnAction::delayed, {}};
   Notice delivered{DsnAction::delivered, {}};
+  Notice relayed{DsnAction::relayed, {}};
   bool pending = false;
   for (std::size_t i = 0; i < e.recipients.size(); ++i) {
     const queue::Recipient& r = e.recipients[i];
@@ -232,9 +234,14 @@ std::vector<queue::Envelope> notify_sender(queue::Spool& spool, const config::Se
     pending |= r.state == queue::RecipientState::pending;
     if (was_pending && r.state == queue::RecipientState::bounced && notify_allows(r.notify, smtp::kNotifyFailure))
       failed.recipients.push_back(i);
-    if (was_pending && r.state == queue::RecipientState::delivered && notify_allows(r.notify, smtp::kNotifySuccess) &&
-        is_local_domain(config, r.domain_ascii))
-      delivered.recipients.push_back(i);
+    if (was_pending && r.state == queue::RecipientState::delivered && notify_allows(r.notify, smtp::kNotifySuccess)) {
+      // RFC 3461 §5.2.3: a delivery into the recipient's mailbox is
+      // "delivered". §5.2.1: relayed to a server that offers DSN, the
+      // NOTIFY went on with the message and that server answers it; §5.2.2:
+      // relayed to one that does not, we answer it now with "relayed".
+      if (is_local_domain(config, r.domain_ascii)) delivered.recipients.push_back(i);
+      else if (!r.dsn_passed_on) relayed.recipients.push_back(i);
+    }
   }
   const bool delay_due = !e.delay_notified && options.delay_warning.count() > 0 && pending &&
                          now - e.arrival >= options.delay_warning.count();
@@ -245,7 +252,7 @@ std::vector<queue::Envelope> notify_sender(queue::Spool& spool, const config::Se
         delayed.recipients.push_back(i);
     e.delay_notified = true;  // once, whether or not anyone asked for it
   }
-  for (const Notice* n : {&failed, &delayed, &delivered}) {
+  for (const Notice* n : {&failed, &delayed, &delivered, &relayed}) {
     if (n->recipients.empty()) continue;
     if (e.reverse_path.empty()) {
       spdlog::info("{}: no sender {}: the sender is <> (RFC 5321 §6.1)", e.id, log_name(n->action));

@@ -25,8 +25,16 @@
 //                max_lifetime);
 //     delivered  every recipient of a local domain that was delivered into
 //                its mailbox in this attempt with NOTIFY=SUCCESS (RFC 3461
-//                §5.2.2: a delivery to the recipient's mailbox is reported
-//                as "delivered" when SUCCESS was asked for).
+//                §5.2.3: a delivery to the recipient's mailbox is reported
+//                as "delivered" when SUCCESS was asked for);
+//     relayed    every recipient of another domain that a server accepted in
+//                this attempt with NOTIFY=SUCCESS, when that server did not
+//                offer DSN (Recipient::dsn_passed_on false, set by the
+//                outbound agent): RFC 3461 §5.2.2, the NOTIFY cannot go on
+//                with the message, so the relaying MTA reports "relayed"
+//                (RFC 3464 §2.3.3), Status 2.0.0, Remote-MTA the server. A
+//                server that offered DSN got the NOTIFY and ORCPT with the
+//                message (§5.2.1) and reports itself: nothing from us.
 //   NOTIFY (RFC 3461 §4.1): not given = FAILURE and DELAY; NEVER = none.
 // - Never to the null sender. RFC 5321 §6.1: "This notification MUST be
 //   sent using a null ("<>") reverse-path in the envelope. The recipient of
@@ -42,8 +50,9 @@
 //   restart (a duplicate), never not at all. If the DSN cannot be queued,
 //   the recipients it was for are set back to pending (tried again after
 //   `retry_after`; for a delay notice, delay_notified stays false), so the
-//   notice is attempted again; a "delivered" notice that cannot be queued
-//   is logged and dropped (delivering again to report it would be worse).
+//   notice is attempted again; a "delivered" or "relayed" notice that
+//   cannot be queued is logged and dropped
+//   (delivering again to report it would be worse).
 // - Log lines, Postfix style: "ID: sender non-delivery notification: NEWID",
 //   "ID: sender delay notification: NEWID", "ID: sender delivery status
 //   notification: NEWID"; per expired recipient "ID: to=<...>, relay=none,

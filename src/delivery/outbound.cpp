@@ -142,6 +142,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
       o.tls_context = context.tls;
       o.timeouts = context.options.timeouts;
       o.tls_required_no = tls_required_no;
+      o.downgrade_8bit = context.options.downgrade_8bit;
       if (context.options.relayhost) o.credentials = context.relay_credentials;
       // A cached session for exactly this next-hop, host, address and
       // policy, or a slot for a new connection (session_cache.hpp).
@@ -208,6 +209,7 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
         out[i].tls = smtp::to_string(session.tls().label);
         out[i].policy = last_policy;
         out[i].verdict = mx.verdict;
+        out[i].dsn_passed_on = outcomes[i].dsn_passed_on;
       }
       if (context.cache && !o.clear_text_retry) {
         context.cache->release(std::move(lease), std::move(opened.session));

@@ -112,6 +112,9 @@ struct RelayOutcome {
   std::string tls;     // "" when no session carried the message
   std::string policy;  // the verdict of the MX host tried last, "" before any
   std::optional<policy::Verdict> verdict;  // the same as a value (metrics)
+  // Delivered to a server that offered DSN: NOTIFY/ORCPT went on (RFC 3461
+  // §5.2.1), so no "relayed" DSN from us (delivery/notify.hpp).
+  bool dsn_passed_on = false;
 };
 
 // What the agent counts (thread-safe): the RFC 8460 failure types of the TLS
@@ -131,6 +134,9 @@ struct OutboundOptions {
   // [outbound] relayhost: every domain goes to this host, decided by
   // PolicyEngine::decide_relayhost() (no MX lookup for "[host]"), on its port.
   std::optional<policy::RelayHost> relayhost;
+  // [outbound] downgrade_8bit: a DKIM-signed message for a host without
+  // 8BITMIME is converted to 7 bit, or returned (smtp/client/transaction.hpp).
+  smtp::Downgrade8bit downgrade_8bit = smtp::Downgrade8bit::convert;
   // Connection reuse and concurrency ([outbound] connection_cache_time,
   // connection_reuse_limit, connection_max_age, destination_concurrency,
   // max_connections).

@@ -21,6 +21,7 @@
 #include "delivery/maildir.hpp"
 #include "delivery/notify.hpp"
 #include "delivery/outbound.hpp"
+#include "delivery/removal_batch.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -76,6 +77,7 @@ struct Attempt {
   std::shared_ptr<const config::ServerConfig> config;
   std::vector<std::string_view> slices;
   Snapshot before;
+  std::set<std::string> unsynced;  // new/ directories of Maildir deliveries not yet synced
   std::vector<RelayGroup> relay;
   std::vector<std::vector<RelayOutcome>> outcomes;  // per relay group
   std::atomic<std::size_t> pending{0};               // relay groups still out
@@ -86,7 +88,12 @@ struct Attempt {
 struct QueueRunner::Impl {
   Impl(queue::Spool& s, const config::ServerConfig& c, const Clock& k, RunnerOptions o)
       : spool(s), config_now(std::make_shared<const config::ServerConfig>(c)), clock(k), options(o),
-        pool(std::max<std::size_t>(o.threads, 1)) {}
+        pool(std::max<std::size_t>(o.threads, 1)),
+        removals([this](const std::string& dir) { return maildirs.sync_directory(dir); },
+                 [this](const queue::QueueId& id, const Result<void>& synced) {
+                   removed(id, synced);
+                   done(id);
+                 }) {}
 
   queue::Spool& spool;
   // Each attempt routes with the configuration current when it starts
@@ -97,6 +104,10 @@ struct QueueRunner::Impl {
   RunnerOptions options;
   asio::thread_pool pool;
   MaildirShared maildirs;  // known Maildirs, one group fsync per new/
+  // Delivered messages whose Maildir renames still need their new/ synced:
+  // they leave the queue in batches (removal_batch.hpp). After `pool`: its
+  // attempts add to it, and it is stopped after them.
+  RemovalBatch removals;
 
   mutable std::mutex mu;
   std::condition_variable cv;  // idle waiters and the retry timer
@@ -124,7 +135,9 @@ struct QueueRunner::Impl {
     begin(id, std::move(envelope));
   }
 
-  // Starts an attempt on the pool; done(id) ends it, on whichever thread.
+  // Starts an attempt on the pool; done(id) ends it, on whichever thread
+  // (a message handed to the removal batch stays in flight until it is
+  // removed, so that no flush attempts it again meanwhile).
   void begin(const queue::QueueId& id, std::optional<queue::Envelope> envelope) {
     asio::post(pool, [this, id, envelope = std::move(envelope)]() mutable { attempt(id, std::move(envelope)); });
   }
@@ -215,8 +228,9 @@ struct QueueRunner::Impl {
   }
 
   // One recipient, one attempt (Maildir, or no agent); updates its state.
+  // A Maildir whose new/ still has to be synced goes into `unsynced`.
   void deliver(const config::ServerConfig& config, const queue::Envelope& e, queue::Recipient& r,
-               const std::vector<std::string_view>& slices) {
+               const std::vector<std::string_view>& slices, std::set<std::string>& unsynced) {
     ++r.attempts;
     const auto* local = local_domain(config, r.domain_ascii);
     Result<std::string> delivered = make_error(Errc::unsupported, "no delivery agent yet for this destination");
@@ -225,7 +239,12 @@ struct QueueRunner::Impl {
       relay = "maildir";
       const auto [local_part, domain] = split_address(r.address);
       auto path = maildir_path(local->delivery.maildir, local_part, r.domain_ascii);
-      delivered = path ? deliver_maildir(*path, slices, {config.hostname_ascii, options.fsync, options.sync, &maildirs}) : path.error();
+      // Under fsync the new/ directories are synced per batch of messages
+      // (finish(), removal_batch.hpp), not per delivery.
+      const bool batch_sync = options.fsync && options.sync == SyncMethod::fsync;
+      MaildirOptions maildir{config.hostname_ascii, options.fsync, options.sync, &maildirs, !batch_sync};
+      delivered = path ? deliver_maildir(*path, slices, maildir) : path.error();
+      if (delivered && batch_sync) unsynced.insert(*path + "/new");
     }
     if (delivered)
       settle(e, r, std::move(relay), Verdict::sent, "delivered to " + *delivered);
@@ -261,6 +280,7 @@ struct QueueRunner::Impl {
       }
       settle(e, *group.recipients[i], std::move(outcomes[i].relay), verdict, std::move(outcomes[i].text),
              std::move(outcomes[i].tls), std::move(outcomes[i].policy));
+      group.recipients[i]->dsn_passed_on = outcomes[i].dsn_passed_on;  // for the "relayed" DSN (notify.hpp)
     }
   }
 
@@ -272,8 +292,8 @@ struct QueueRunner::Impl {
     a->id = id;
     if (!prepare(*a, std::move(given))) return done(id);
     if (a->relay.empty()) {
-      complete(*a);
-      return done(id);
+      if (!complete(*a)) done(id);
+      return;
     }
     a->outcomes.resize(a->relay.size());
     a->pending = a->relay.size();
@@ -291,8 +311,7 @@ struct QueueRunner::Impl {
                                         asio::post(pool, [this, a] {
                                           for (std::size_t k = 0; k < a->relay.size(); ++k)
                                             settle_relay_group(a->envelope, a->relay[k], a->outcomes[k]);
-                                          complete(*a);
-                                          done(a->id);
+                                          if (!complete(*a)) done(a->id);
                                         });
                                       });
     }
@@ -334,7 +353,7 @@ struct QueueRunner::Impl {
         continue;
       }
       if (!local || local->delivery.kind != config::Delivery::Kind::lmtp) {
-        deliver(config, a.envelope, r, a.slices);
+        deliver(config, a.envelope, r, a.slices, a.unsynced);
         continue;
       }
       const LmtpDestination d{local->delivery.lmtp_address, local->delivery.lmtp_port};
@@ -349,10 +368,12 @@ struct QueueRunner::Impl {
     return true;
   }
 
-  // After every agent has answered: the sender's DSNs, then the state.
-  void complete(Attempt& a) {
+  // After every agent has answered: the sender's DSNs, then the state;
+  // true when the message went to the removal batch (which then ends its
+  // time in flight).
+  bool complete(Attempt& a) {
     report_to_sender(*a.config, a.envelope, a.before, a.slices);
-    finish(a.envelope);
+    return finish(a.envelope, a.unsynced);
   }
 
   // Expiry and the sender's DSNs (notify.hpp), before finish() saves the
@@ -371,22 +392,48 @@ struct QueueRunner::Impl {
     }
   }
 
-  void finish(const queue::Envelope& e) {
+  // The message leaves the queue (now, or through the removal batch once
+  // the new/ directories of its Maildir deliveries are synced: true), or
+  // its state is saved for the next attempt, after those directories are
+  // synced (a state that says "delivered" must not outlive the delivery).
+  bool finish(const queue::Envelope& e, const std::set<std::string>& unsynced) {
     std::optional<std::int64_t> next;
     for (const auto& r : e.recipients)
       if (r.state == queue::RecipientState::pending) next = next ? std::min(*next, r.next_attempt) : r.next_attempt;
-    if (!next) {
-      auto removed = spool.remove(e.id);
-      if (!removed) spdlog::error("{}: cannot remove: {}", e.id, removed.error().message);
-      spdlog::info("{}: removed", e.id);
-      std::lock_guard lock(mu);
-      ++stats.removed;
-      return;
+    if (!next && !unsynced.empty()) {
+      removals.add(e.id, {unsynced.begin(), unsynced.end()});
+      return true;
     }
-    auto saved = spool.save_state(e);
+    if (!next) {
+      removed(e.id, {});
+      return false;
+    }
+    Result<void> synced;
+    for (const std::string& dir : unsynced)
+      if (auto r = maildirs.sync_directory(dir); !r && synced) synced = r;
+    // Without the sync the old state stays: the delivered recipients are
+    // delivered again (at least once), never lost.
+    auto saved = synced ? spool.save_state(e) : Result<void>(synced.error());
     if (!saved) spdlog::error("{}: cannot save state: {}", e.id, saved.error().message);
     std::lock_guard lock(mu);
     retries.emplace(*next, e.id);
+    return false;
+  }
+
+  // A message every recipient of which is done leaves the queue, unless
+  // the sync of its deliveries failed (it stays, and is delivered again
+  // after a restart or a flush).
+  void removed(const queue::QueueId& id, const Result<void>& synced) {
+    if (!synced) {
+      spdlog::error("{}: delivered, but the Maildir could not be synced, so the message stays queued: {}", id,
+                    synced.error().message);
+    } else if (auto r = spool.remove(id); !r) {
+      spdlog::error("{}: cannot remove: {}", id, r.error().message);
+    } else {
+      spdlog::info("{}: removed", id);
+    }
+    std::lock_guard lock(mu);
+    if (synced) ++stats.removed;
   }
 };
 
@@ -457,6 +504,7 @@ void QueueRunner::stop() {
   // every attempt (and those waiting their turn) before the pool goes.
   impl_->wait_idle();
   impl_->pool.join();
+  impl_->removals.stop();  // the last removals, after the last attempts
 }
 
 RunnerStats QueueRunner::stats() const {

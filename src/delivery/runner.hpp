@@ -40,15 +40,23 @@
 //   kind: "failed" for every recipient that bounced in this attempt (an
 //   LMTP refusal or expiry), "delayed" once per message after
 //   Options::delay_warning, "delivered" for local deliveries with
-//   NOTIFY=SUCCESS, each as NOTIFY allows (RFC 3461) and never to the null
+//   NOTIFY=SUCCESS, "relayed" for recipients with NOTIFY=SUCCESS relayed to
+//   a server that did not offer DSN (RFC 3461 §5.2.2), each as NOTIFY allows (RFC 3461) and never to the null
 //   sender. A DSN is queued (durably) before the original's state is saved,
 //   so a crash can repeat it but not lose it, and is attempted like any
 //   other message. A held message is not attempted, so it neither expires
 //   nor gets notices until released.
 // - A message leaves the queue (Spool::remove) only when every recipient is
 //   delivered or bounced, and a recipient counts as delivered only after
-//   the agent reported its copy on stable storage. A crash in between
-//   delivers again on restart: at least once, never lost.
+//   its copy is on stable storage. A crash in between delivers again on
+//   restart: at least once, never lost. Under SyncMethod::fsync a Maildir
+//   delivery fsyncs its file but leaves the fsync of new/ (its rename) to
+//   the runner: a message done with every recipient goes to the removal
+//   batch (removal_batch.hpp), which syncs each new/ directory once for
+//   all the messages gathered and then removes them; a message that stays
+//   queued has those directories synced before its state is saved. Until
+//   its removal a message counts as in flight (wait_idle() waits for it,
+//   flush() does not attempt it again).
 // - Held messages (queue hold) are skipped until released and flushed.
 // - One log line per recipient and attempt, Postfix style:
 //   "ID: to=<user@example>, relay=maildir, delay=0, status=sent (...)",

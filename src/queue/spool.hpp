@@ -149,6 +149,12 @@ struct Recipient {
   // "" when not relayed or no session carried the message.
   std::string last_policy;
   std::string last_tls;
+  // Set by the attempt that relayed the recipient: the server that accepted
+  // it offered DSN, so its NOTIFY and ORCPT went on with the message (RFC
+  // 3461 §5.2.1) and a NOTIFY=SUCCESS is that server's to answer, not ours
+  // (delivery/notify.hpp). Not saved in state/ID: only the notices of that
+  // same attempt read it.
+  bool dsn_passed_on = false;
 };
 
 struct Envelope {

@@ -439,8 +439,11 @@ asio::awaitable<std::vector<RecipientOutcome>> ClientSession::send(const Outboun
   for (const auto& r : m.recipients) addresses.push_back(r.address);
   const MessageNeeds needs = message_needs(m.reverse_path, addresses, m.slices, m.smtputf8);
   if (refuse_unsupported_utf8(needs, s.caps, v)) co_return v.take();
+  const EightBitDecision eight_bit = decide_eight_bit(needs, s.caps, m.slices, s.options.downgrade_8bit, v);
+  if (eight_bit.refused) co_return v.take();
   std::uint64_t size = 0;
   for (std::string_view slice : m.slices) size += slice.size();
+  if (eight_bit.plan) size = eight_bit.plan->output_bytes;
   const auto limit = s.caps.size_limit();
   if (limit && *limit > 0 && size > *limit) {
     // RFC 1870 §6: the server would refuse it; bounce without trying.
@@ -474,6 +477,7 @@ asio::awaitable<std::vector<RecipientOutcome>> ClientSession::send(const Outboun
   plan.final_replies = FinalReplies::one;
   const ClientTimeouts& t = s.options.timeouts;
   plan.timeouts = {t.mail, t.rcpt, t.data, t.data_block, t.data_done, t.command};
+  plan.downgrade = eight_bit.plan ? &*eight_bit.plan : nullptr;
   const TransactionEnd end = co_await run_transaction(s.conn, v, std::move(plan), m.slices);
   if (end == TransactionEnd::broken) {
     s.usable = false;
@@ -490,7 +494,9 @@ asio::awaitable<std::vector<RecipientOutcome>> ClientSession::send(const Outboun
   } else {
     ++s.messages;
   }
-  co_return v.take();
+  std::vector<RecipientOutcome> out = v.take();
+  for (auto& o : out) o.dsn_passed_on = dsn && o.status == RecipientStatus::delivered;
+  co_return out;
 }
 
 asio::awaitable<void> ClientSession::quit() {

@@ -86,6 +86,13 @@
 //   fixed limit fails with 5.3.4 and nothing is sent, RFC 1870 §6),
 //   BODY=8BITMIME and SMTPUTF8 as in transaction.hpp, RET=, ENVID= and per
 //   RCPT NOTIFY= and ORCPT= (RFC 3461 §4) when DSN is offered, REQUIRETLS.
+//   8-bit text to a server without 8BITMIME is converted to 7 bit, or its
+//   recipients fail with 5.6.3 (decide_eight_bit(), transaction.hpp;
+//   ClientOptions::downgrade_8bit), and SIZE= is the converted size.
+//   RecipientOutcome::dsn_passed_on tells the caller, per delivered
+//   recipient, whether the server offered DSN and so took over its NOTIFY
+//   (RFC 3461 §5.2.1); when not, a NOTIFY=SUCCESS is the caller's to answer
+//   with a "relayed" DSN (§5.2.2, delivery/notify.hpp).
 //   RCPTs are pipelined in groups of kSmtpPipelineRcpts when PIPELINING is
 //   offered (RFC 2920); one reply after "." for every accepted recipient
 //   (RFC 5321 §4.1.1.4). A transaction refused before the text (MAIL, every
@@ -181,6 +188,8 @@ struct ClientOptions {
   // AUTH to a relay host (see the contract); null = no AUTH. Shared, not
   // copied, so the password is held once.
   std::shared_ptr<const ClientCredentials> credentials;
+  // A DKIM-signed message that needs converting to 7 bit (transaction.hpp).
+  Downgrade8bit downgrade_8bit = Downgrade8bit::convert;
 };
 
 enum class OpenStage { policy, connect, greeting, ehlo, starttls, handshake, verification, ehlo_tls, auth };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "smtp/proto/data_encoder.hpp"
 
@@ -148,6 +149,30 @@ bool refuse_unsupported_utf8(const MessageNeeds& needs, const EhloCapabilities& 
   return true;
 }
 
+const char* to_string(Downgrade8bit d) { return d == Downgrade8bit::bounce ? "bounce" : "convert"; }
+
+EightBitDecision decide_eight_bit(const MessageNeeds& needs, const EhloCapabilities& caps,
+                                  const std::vector<std::string_view>& slices, Downgrade8bit mode,
+                                  TransactionVerdicts& v) {
+  EightBitDecision d;
+  if (!needs.eight_bit || caps.eight_bit_mime()) return d;
+  // RFC 6152 §3 (see the contract): convert to 7 bit, or fail permanently.
+  const std::string lead = "conversion required but not supported: the message holds 8-bit octets, " + v.peer() +
+                           " does not offer 8BITMIME, and ";
+  auto plan = codec::plan_downgrade(slices);
+  if (!plan) {
+    v.fail_all({5, 6, 3}, lead + "it cannot be converted to 7 bit: " + plan.error().message);
+    d.refused = true;
+  } else if (plan->dkim_signed && mode == Downgrade8bit::bounce) {
+    v.fail_all({5, 6, 3}, lead + "it carries a DKIM-Signature that converting it would break "
+                                 "([outbound] downgrade_8bit = \"bounce\")");
+    d.refused = true;
+  } else {
+    d.plan = std::move(*plan);
+  }
+  return d;
+}
+
 MailParameters basic_mail_parameters(const MessageNeeds& needs, const EhloCapabilities& caps) {
   MailParameters p;
   p.body_8bitmime = needs.eight_bit && caps.eight_bit_mime();
@@ -198,25 +223,51 @@ bool is_wire_name(std::string_view s) {
 
 // --- the transaction ----------------------------------------------------------------
 
+namespace {
+
+asio::awaitable<Result<void>> write_block(Connection& conn, std::string& block) {
+  conn.queue(block);
+  block.clear();
+  co_return co_await conn.flush();
+}
+
+}  // namespace
+
 asio::awaitable<Result<void>> send_text(Connection& conn, const std::vector<std::string_view>& slices,
-                                        std::size_t block_bytes) {
+                                        std::size_t block_bytes, const codec::DowngradePlan* downgrade) {
   block_bytes = std::max<std::size_t>(block_bytes, 1);
   DataEncoder encoder;
   std::string block;
   block.reserve(block_bytes * 2 + 8);  // a block of text at worst doubles (bare LF -> CRLF)
-  for (std::string_view slice : slices) {
-    for (std::size_t pos = 0; pos < slice.size(); pos += block_bytes) {
-      encoder.push(slice.substr(pos, block_bytes), block);
-      if (block.size() < block_bytes) continue;
-      conn.queue(block);
-      block.clear();
-      auto sent = co_await conn.flush();
-      if (!sent) co_return sent.error();
+  // The converted text comes in pieces from the stream, the text as it is
+  // in pieces of its slices: neither is ever held whole.
+  std::optional<codec::DowngradeStream> converted;
+  if (downgrade) converted.emplace(*downgrade, slices);
+  std::string piece;
+  std::size_t slice = 0;
+  std::size_t offset = 0;
+  for (;;) {
+    std::string_view next;
+    if (converted) {
+      piece.clear();
+      if (!converted->next(piece, block_bytes)) break;
+      next = piece;
+    } else {
+      while (slice < slices.size() && offset >= slices[slice].size()) {
+        ++slice;
+        offset = 0;
+      }
+      if (slice >= slices.size()) break;
+      next = slices[slice].substr(offset, block_bytes);
+      offset += next.size();
     }
+    encoder.push(next, block);
+    if (block.size() < block_bytes) continue;
+    auto sent = co_await write_block(conn, block);
+    if (!sent) co_return sent.error();
   }
   encoder.finish(block);
-  conn.queue(block);
-  co_return co_await conn.flush();
+  co_return co_await write_block(conn, block);
 }
 
 namespace {
@@ -282,7 +333,7 @@ asio::awaitable<TransactionEnd> transaction_steps(Connection& conn, TransactionV
     co_return TransactionEnd::refused;
   }
   conn.timeouts().write = plan.timeouts.block;
-  auto sent = co_await send_text(conn, slices, plan.block_bytes);
+  auto sent = co_await send_text(conn, slices, plan.block_bytes, plan.downgrade);
   if (!sent) {
     v.broken(sent.error(), "sending the message text");
     co_return TransactionEnd::broken;

@@ -31,9 +31,19 @@
 //   5.6.7 (address) or 5.6.9 (header) and nothing is sent (RFC 6531 §3.2,
 //   §3.5). The SMTP session adds SIZE (RFC 1870), RET/ENVID (RFC 3461) and
 //   REQUIRETLS (RFC 8689) through MailParameters.
-//   XXX 8-bit text to a server without 8BITMIME is sent as it is (as
-//   Postfix does for text it cannot convert); RFC 6152 would have us
-//   convert it to 7 bit (no MIME downgrade here) or return it.
+// - decide_eight_bit(): 8-bit text to a server that does not offer
+//   8BITMIME. RFC 6152 §3: "the client SMTP MUST NOT, under any
+//   circumstances, attempt to transfer a content which contains characters
+//   outside the US-ASCII octet range (hex 00-7F)"; it may convert the
+//   message "into valid 7bit MIME" or treat it as a permanent error. The
+//   text is converted (codec/mime_downgrade.hpp: 8-bit body parts become
+//   quoted-printable, streamed from the slices, never held whole) and the
+//   plan goes into TransactionPlan::downgrade; SIZE= is then the converted
+//   size. When it cannot be converted (8-bit header, binary or message/*
+//   part, a limit), or Downgrade8bit::bounce and the message carries a
+//   DKIM-Signature (conversion breaks it: RFC 6376 signs the body), every
+//   recipient fails with 5.6.3 (RFC 3463 X.6.3 "Conversion required but
+//   not supported") and nothing is sent.
 // - run_transaction(): every line is checked first; a line holding CR, LF
 //   or NUL is never sent (every recipient deferred, 4.5.0, nothing
 //   written). MAIL and the RCPTs go out in groups (RFC 2920 §3.1): with
@@ -70,6 +80,7 @@
 #include <vector>
 
 #include "core/ip_address.hpp"
+#include "codec/mime_downgrade.hpp"
 #include "core/result.hpp"
 #include "smtp/proto/command.hpp"
 #include "smtp/proto/ehlo.hpp"
@@ -85,6 +96,9 @@ struct RecipientOutcome {
   RecipientStatus status = RecipientStatus::deferred;
   EnhancedStatus enhanced{4, 0, 0};
   std::string text;
+  // Delivered to a server that offered DSN: the recipient's NOTIFY/ORCPT
+  // went on with it (RFC 3461 §5.2.1). Set by the SMTP session only.
+  bool dsn_passed_on = false;
 };
 
 class TransactionVerdicts {
@@ -136,6 +150,22 @@ MessageNeeds message_needs(std::string_view reverse_path, const std::vector<std:
 // then every recipient of `v` has failed (5.6.7 / 5.6.9).
 bool refuse_unsupported_utf8(const MessageNeeds& needs, const EhloCapabilities& caps, TransactionVerdicts& v);
 
+// What to do with a DKIM-signed message that needs converting ([outbound]
+// downgrade_8bit): convert it anyway, as Postfix does (the signature may
+// then fail at the receiver), or return it (5.6.3). Unsigned messages are
+// converted either way.
+enum class Downgrade8bit { convert, bounce };
+const char* to_string(Downgrade8bit d);  // "convert", "bounce"
+
+struct EightBitDecision {
+  bool refused = false;                    // every recipient of `v` has failed (5.6.3)
+  std::optional<codec::DowngradePlan> plan;  // set when the text is sent converted
+};
+// See the contract; `slices` must outlive the plan.
+EightBitDecision decide_eight_bit(const MessageNeeds& needs, const EhloCapabilities& caps,
+                                  const std::vector<std::string_view>& slices, Downgrade8bit mode,
+                                  TransactionVerdicts& v);
+
 struct MailParameters {
   bool body_8bitmime = false;
   bool smtputf8 = false;
@@ -166,6 +196,9 @@ struct TransactionPlan {
   std::size_t block_bytes = 64 * 1024;
   FinalReplies final_replies = FinalReplies::one;
   TransactionTimeouts timeouts;
+  // The 7-bit conversion the text goes out with (decide_eight_bit()); null
+  // = as it is. The caller keeps it alive until the transaction completes.
+  const codec::DowngradePlan* downgrade = nullptr;
 };
 
 enum class TransactionEnd { done, refused, broken };
@@ -187,8 +220,9 @@ asio::ip::tcp::endpoint endpoint_of(const IpAddress& address, std::uint16_t port
 // command (CR, LF) or split the argument (SP): 1 to 255 octets of "!".."~".
 bool is_wire_name(std::string_view s);
 
-// Sends the message text and the end mark, in blocks of `block_bytes`.
+// Sends the message text (converted by `downgrade` when not null) and the
+// end mark, in blocks of `block_bytes`.
 asio::awaitable<Result<void>> send_text(Connection& conn, const std::vector<std::string_view>& slices,
-                                        std::size_t block_bytes);
+                                        std::size_t block_bytes, const codec::DowngradePlan* downgrade = nullptr);
 
 }  // namespace mxsec::smtp

@@ -159,3 +159,28 @@ TEST_F(RelayCredentials, BadValuesAreRefusedWithTheirLineAndFile) {
 
 }  // namespace
 }  // namespace mxsec::config
+
+namespace mxsec::config {
+namespace {
+
+// [outbound] downgrade_8bit: "convert" (default) or "bounce", printed by
+// `config show` and read back; anything else is refused.
+TEST(Downgrade8bit, ConvertBounceAndNothingElse) {
+  const ServerConfig d = default_config();
+  EXPECT_FALSE(d.outbound.downgrade_8bit_bounce);
+  EXPECT_NE(render_config(d).find("downgrade_8bit = \"convert\"\n"), std::string::npos);
+  auto bounce = parse_config("[outbound]\ndowngrade_8bit = \"bounce\"\n", "mxsec.toml");
+  ASSERT_TRUE(bounce) << bounce.error().message;
+  EXPECT_TRUE(bounce->outbound.downgrade_8bit_bounce);
+  const std::string shown = render_config(*bounce);
+  EXPECT_NE(shown.find("downgrade_8bit = \"bounce\"\n"), std::string::npos);
+  auto again = parse_config(shown, "shown.toml");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->outbound.downgrade_8bit_bounce);
+  auto wrong = parse_config("[outbound]\ndowngrade_8bit = \"strip\"\n", "mxsec.toml");
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("downgrade_8bit"), std::string::npos) << wrong.error().message;
+}
+
+}  // namespace
+}  // namespace mxsec::config

@@ -634,7 +634,7 @@ TEST(OutboundConfig, Defaults) {
   EXPECT_FALSE(c.outbound.relay);
   const std::string text = render_config(c);
   EXPECT_NE(text.find("\n[outbound]\ndane = \"on\"\nmta_sts = \"on\"\ndefault_tls = \"may\"\nrelayhost = \"\"\n"
-                      "relayhost_username = \"\"\nrelayhost_password_file = \"\"\n"
+                      "relayhost_username = \"\"\nrelayhost_password_file = \"\"\ndowngrade_8bit = \"convert\"\n"
                       "connection_cache_time = \"2s\"\nconnection_reuse_limit = 100\nconnection_max_age = \"5m\"\n"
                       "destination_concurrency = 20\nmax_connections = 100\npolicy = []\n"),
             std::string::npos)

@@ -163,6 +163,12 @@ def main():
     j.check("delivered: group", len(g) == 2 and g[1].get("action") == "delivered" and g[1].get("status") == "2.0.0"
             and "diagnostic-code" not in g[1], repr(g))
 
+    data, msg = load("relayed")
+    g = common(j, "relayed", data, msg, "text/rfc822-headers")
+    j.check("relayed: group", len(g) == 2 and g[1].get("action") == "relayed" and g[1].get("status") == "2.0.0"
+            and g[1].get("remote-mta") == "dns; mx.example.net"
+            and g[1].get("diagnostic-code") == "smtp; 250 2.0.0 Ok: queued as 4711", repr(g))
+
     data, msg = load("utf8")
     g = common(j, "utf8", data, msg, "message/global", "message/global-delivery-status")
     j.check("utf8: To keeps UTF-8", header(msg, "To") == "<jörg@bücher.example>", repr(header(msg, "To")))

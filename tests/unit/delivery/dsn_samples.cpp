@@ -64,6 +64,14 @@ int main(int argc, char** argv) {
   ok &= write(dir, "delivered", build_dsn(r, kOriginal));
 
   r = base();
+  r.action = DsnAction::relayed;
+  r.recipients.resize(1);
+  r.recipients[0].status = "";
+  r.recipients[0].diagnostic = "250 2.0.0 Ok: queued as 4711";
+  r.recipients[0].remote_mta = "mx.example.net";
+  ok &= write(dir, "relayed", build_dsn(r, kOriginal));
+
+  r = base();
   r.smtputf8 = true;
   r.sender = "j\xc3\xb6rg@b\xc3\xbc\x63her.example";
   r.recipients.resize(1);

@@ -164,6 +164,26 @@ TEST(Dsn, DeliveredDsn) {
   EXPECT_EQ(one(d.parts[2].fields, "content-description"), "Delivered Message Headers");
 }
 
+TEST(Dsn, RelayedDsn) {
+  DsnReport r = failed_report();
+  r.action = DsnAction::relayed;
+  r.recipients[0].status = "";
+  r.recipients[0].diagnostic = "250 2.6.0 queued as X";
+  r.recipients[0].remote_mta = "mx.example.net";
+  const DsnMessage m = build_dsn(r, kOriginal);
+  EXPECT_EQ(m.returned, DsnReturned::headers);  // not a failure: RET does not apply
+  const auto d = read_dsn(m.text);
+  ASSERT_TRUE(d.ok);
+  EXPECT_EQ(one(d.fields, "subject"), "Successful Mail Delivery Report");
+  ASSERT_EQ(d.status.size(), 2u);
+  EXPECT_EQ(one(d.status[1], "action"), "relayed");
+  EXPECT_EQ(one(d.status[1], "status"), "2.0.0");
+  EXPECT_EQ(one(d.status[1], "remote-mta"), "dns; mx.example.net");
+  EXPECT_EQ(one(d.status[1], "diagnostic-code"), "smtp; 250 2.6.0 queued as X");
+  EXPECT_FALSE(has(d.status[1], "will-retry-until"));
+  EXPECT_EQ(one(d.parts[2].fields, "content-description"), "Relayed Message Headers");
+}
+
 TEST(Dsn, StatusComesFromTheReply) {
   struct Case {
     DsnAction action;
@@ -186,6 +206,7 @@ TEST(Dsn, StatusComesFromTheReply) {
            Case{DsnAction::delayed, "", "451 4.3.0 try later", "4.3.0"},
            Case{DsnAction::delayed, "", "no delivery agent yet", "4.0.0"},
            Case{DsnAction::delivered, "", "250 2.1.5 ok", "2.0.0"},
+           Case{DsnAction::relayed, "", "250 2.0.0 ok", "2.0.0"},
        }) {
     DsnReport r = failed_report();
     r.action = c.action;

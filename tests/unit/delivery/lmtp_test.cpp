@@ -344,6 +344,34 @@ TEST(LmtpClient, MailParametersOnlyWhenTheMessageNeedsThem) {
   EXPECT_EQ(status(w.outcomes[0]), "sent");
 }
 
+// RFC 6152 §3: a store without 8BITMIME never sees an 8-bit octet; the text
+// is converted to quoted-printable, or the recipients fail with 5.6.3.
+TEST(LmtpClient, EightBitTextToAStoreWithout8bitmime) {
+  test::LmtpScript s;
+  s.lhlo = "250-store.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n";
+  const std::string eight_bit = "Subject: x\r\n\r\nGr\xc3\xbc\xc3\x9f" "e\r\n.dot\r\n";
+  auto t = talk(s, {"a@store.test", "b@store.test"}, {eight_bit}, false);
+  EXPECT_EQ(t.log.commands.at(1), "MAIL FROM:<alice@example.org>");
+  EXPECT_EQ(t.log.text_lines,
+            (std::vector<std::string>{"Subject: x", "MIME-Version: 1.0",
+                                      "Content-Type: text/plain; charset=unknown-8bit",
+                                      "Content-Transfer-Encoding: quoted-printable", "", "Gr=C3=BC=C3=9Fe", "..dot"}));
+  for (const auto& line : t.log.text_lines)
+    for (char c : line) EXPECT_LT(static_cast<unsigned char>(c), 0x80) << line;
+  EXPECT_EQ(status(t.outcomes[0]), "sent");
+  EXPECT_EQ(status(t.outcomes[1]), "sent");
+
+  const std::string binary =
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+      "Content-Transfer-Encoding: binary\r\n\r\n\xff\r\n--b--\r\n";
+  auto u = talk(s, {"a@store.test"}, {binary}, false);
+  EXPECT_EQ(status(u.outcomes[0]), "bounced");
+  EXPECT_EQ(u.outcomes[0].enhanced, (smtp::EnhancedStatus{5, 6, 3}));
+  EXPECT_NE(u.outcomes[0].text.find("binary"), std::string::npos) << u.outcomes[0].text;
+  EXPECT_FALSE(has_command(u.log, "MAIL"));
+  EXPECT_TRUE(u.log.quit);
+}
+
 TEST(LmtpClient, NullSenderAndALineWithCrLfAreHandled) {
   test::LmtpScript s;
   LmtpEnvelope e;

@@ -38,6 +38,14 @@ void agent_bounces(queue::Recipient& r, const std::string& reply) {
   r.last_host = "lmtp.example.test[192.0.2.24]:24";
 }
 
+// What a delivery agent does with a success.
+void agent_delivers(queue::Recipient& r, const std::string& result, const std::string& host) {
+  ++r.attempts;
+  r.state = queue::RecipientState::delivered;
+  r.last_result = result;
+  r.last_host = host;
+}
+
 void agent_defers(queue::Recipient& r, const std::string& reason) {
   ++r.attempts;
   r.last_result = reason;
@@ -274,12 +282,9 @@ TEST_F(Notify, SuccessOnlyForLocalMailboxDeliveriesThatAskedForIt) {
   queue::Envelope e = message({rcpt("bob@example.test", smtp::kNotifySuccess),
                                rcpt("carol@example.test"), rcpt("relayed@other.example", smtp::kNotifySuccess)});
   const Snapshot before = snapshot(e);
-  for (auto& r : e.recipients) {
-    ++r.attempts;
-    r.state = queue::RecipientState::delivered;
-    r.last_result = "delivered to /var/mail/example.test/x/new/1.M2P3Q4.mx";
-    r.last_host = "maildir";
-  }
+  for (auto& r : e.recipients) agent_delivers(r, "delivered to /var/mail/example.test/x/new/1.M2P3Q4.mx", "maildir");
+  // Relayed to a server that offered DSN: the NOTIFY went on, nothing from us.
+  e.recipients[2].dsn_passed_on = true;
   ASSERT_EQ(notify(e, before).size(), 1u);
   const auto dsns = queued_dsns();
   ASSERT_EQ(dsns.size(), 1u);
@@ -291,6 +296,52 @@ TEST_F(Notify, SuccessOnlyForLocalMailboxDeliveriesThatAskedForIt) {
   // The mailbox path is the server's business, not the sender's.
   EXPECT_FALSE(test::has(dsns[0].status[1], "diagnostic-code"));
   EXPECT_FALSE(test::has(dsns[0].status[1], "remote-mta"));
+}
+
+// RFC 3461 §5.2.2: relayed to a server that does not offer DSN, a recipient
+// that asked for SUCCESS gets a "relayed" DSN from us; one whose server took
+// its NOTIFY (§5.2.1), or that did not ask, gets none.
+TEST_F(Notify, RelayedDsnWhenTheNextHopDidNotTakeTheNotify) {
+  queue::Envelope e = message({rcpt("asked@other.example", smtp::kNotifySuccess | smtp::kNotifyFailure),
+                               rcpt("passed@other.example", smtp::kNotifySuccess),
+                               rcpt("silent@other.example"), rcpt("never@other.example", smtp::kNotifyNever)});
+  e.recipients[0].orcpt = "rfc822;Asked@Other.Example";
+  e.envid = "ENV-1";
+  const Snapshot before = snapshot(e);
+  for (auto& r : e.recipients) agent_delivers(r, "250 2.0.0 Ok: queued as 4711", "mx.other.example[192.0.2.25]:25");
+  e.recipients[1].dsn_passed_on = true;
+  ASSERT_EQ(notify(e, before).size(), 1u);
+  const auto dsns = queued_dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  const auto& d = dsns[0];
+  ASSERT_TRUE(d.ok);
+  EXPECT_EQ(one(d.fields, "subject"), "Successful Mail Delivery Report");
+  EXPECT_EQ(one(d.fields, "to"), "<alice@example.org>");
+  ASSERT_EQ(d.status.size(), 2u);  // the per-message group and one recipient
+  EXPECT_EQ(one(d.status[0], "original-envelope-id"), "ENV-1");
+  EXPECT_EQ(one(d.status[1], "final-recipient"), "rfc822; asked@other.example");
+  EXPECT_EQ(one(d.status[1], "original-recipient"), "rfc822;Asked@Other.Example");
+  EXPECT_EQ(one(d.status[1], "action"), "relayed");
+  EXPECT_EQ(one(d.status[1], "status"), "2.0.0");
+  EXPECT_EQ(one(d.status[1], "remote-mta"), "dns; mx.other.example");
+  EXPECT_EQ(one(d.status[1], "diagnostic-code"), "smtp; 250 2.0.0 Ok: queued as 4711");
+  EXPECT_EQ(one(d.parts[2].fields, "content-description"), "Relayed Message Headers");
+  const std::string human = test::squeezed(d.parts[0].body);
+  EXPECT_NE(human.find("does not offer delivery status notifications"), std::string::npos) << human;
+  EXPECT_NE(human.find("<asked@other.example>: relayed"), std::string::npos) << human;
+}
+
+TEST_F(Notify, NoRelayedDsnForTheNullSenderOrARecipientStillPending) {
+  queue::Envelope from_null = message({rcpt("asked@other.example", smtp::kNotifySuccess)}, "");
+  const Snapshot before_null = snapshot(from_null);
+  agent_delivers(from_null.recipients[0], "250 2.0.0 Ok", "mx.other.example[192.0.2.25]:25");
+  EXPECT_TRUE(notify(from_null, before_null).empty());
+
+  queue::Envelope deferred = message({rcpt("asked@other.example", smtp::kNotifySuccess)});
+  const Snapshot before = snapshot(deferred);
+  agent_defers(deferred.recipients[0], "451 4.3.0 later");
+  EXPECT_TRUE(notify(deferred, before).empty());
+  EXPECT_TRUE(queued_dsns().empty());
 }
 
 TEST_F(Notify, AUtf8SenderGetsAGlobalDsnRoutedByItsALabelDomain) {

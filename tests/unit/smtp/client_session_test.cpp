@@ -238,11 +238,17 @@ TEST(ClientSession, ParametersOnlyWhenOfferedAndNeeded) {
                                       "RCPT TO:<b@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx@example.net"}));
   EXPECT_EQ(to_string(t.outcomes.at(0).at(0).status), std::string("sent"));
 
-  // Nothing offered: plain MAIL and RCPT. ASCII text: no BODY either.
+  // Nothing offered: plain MAIL and RCPT; the 8-bit body goes converted
+  // (no BODY=), a UTF-8 header cannot go at all.
   auto bare = smtp_script();
   bare.ehlo_tls = "250 mx.example.net\r\n";
-  auto u = talk(bare, mx(Verdict::opportunistic), options(), {m});
+  OutboundMessage body_only = message({"b@example.net"}, "Subject: cafe\r\n\r\n8 bit \xc3\xa9\r\n");
+  body_only.recipients = m.recipients;
+  auto u = talk(bare, mx(Verdict::opportunistic), options(), {body_only});
   EXPECT_EQ(mail_and_rcpt(u), (std::vector<std::string>{"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.net>"}));
+  auto refused = talk(bare, mx(Verdict::opportunistic), options(), {m});
+  EXPECT_EQ(refused.outcomes.at(0).at(0).enhanced, (EnhancedStatus{5, 6, 3}));
+  EXPECT_FALSE(refused.server_saw("MAIL"));
   auto w = talk(offered, mx(Verdict::opportunistic), options(), {message()});
   EXPECT_EQ(mail_and_rcpt(w).at(0), "MAIL FROM:<a@example.org> SIZE=" + std::to_string(kText.size()));
 }
@@ -308,6 +314,118 @@ TEST(ClientSession, Smtputf8NeededButNotOffered) {
   auto t = talk(s, mx(Verdict::opportunistic), options(), {message({"j\xc3\xb8rn@example.net"})});
   EXPECT_EQ(t.outcomes.at(0).at(0).status, RecipientStatus::failed);
   EXPECT_EQ(t.outcomes.at(0).at(0).enhanced, (EnhancedStatus{5, 6, 7}));
+  EXPECT_FALSE(t.server_saw("MAIL"));
+}
+
+// --- 8-bit text to a server without 8BITMIME (RFC 6152 §3) ---------------------------------
+
+const std::string kNo8bitmime = "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250 ENHANCEDSTATUSCODES\r\n";
+
+TEST(ClientSession, EightBitTextIsConvertedForAServerWithout8bitmime) {
+  const std::string text =
+      "From: a@example.org\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n"
+      "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+      "caf\xc3\xa9\r\n.\r\n" + std::string(100, 'x') + "\xc3\xa9\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nascii\r\n--b--\r\n";
+  auto s = smtp_script();
+  s.ehlo_tls = kNo8bitmime;
+  auto t = talk(s, mx(Verdict::opportunistic), options(), {message({"b@example.net"}, text)});
+  ASSERT_EQ(t.outcomes.at(0).at(0).status, RecipientStatus::delivered) << t.outcomes[0][0].text;
+  // No octet above 127 reached the server, octet by octet.
+  std::size_t octets = 0;
+  for (const auto& line : t.log.text_lines)
+    for (char c : line) {
+      EXPECT_LT(static_cast<unsigned char>(c), 0x80) << line;
+      ++octets;
+    }
+  EXPECT_GT(octets, text.size() / 2);
+  const std::vector<std::string> want = {
+      "From: a@example.org", "MIME-Version: 1.0", "Content-Type: multipart/alternative; boundary=\"b\"", "",
+      "--b", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: quoted-printable", "",
+      "caf=C3=A9", "..", std::string(75, 'x') + "=", std::string(25, 'x') + "=C3=A9",
+      "--b", "Content-Type: text/plain", "", "ascii", "--b--"};
+  EXPECT_EQ(t.log.text_lines, want);
+  // SIZE= is the converted size; no BODY= parameter.
+  const std::vector<std::string_view> slices{text};
+  const auto plan = codec::plan_downgrade(slices);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(mail_and_rcpt(t).at(0), "MAIL FROM:<a@example.org> SIZE=" + std::to_string(plan->output_bytes));
+  EXPECT_NE(plan->output_bytes, text.size());
+}
+
+TEST(ClientSession, EightBitTextThatCannotBeConvertedFailsWith563) {
+  const std::string message_part =
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+      "Content-Type: message/rfc822\r\n\r\nSubject: x\r\n\r\n\xc3\xa9\r\n--b--\r\n";
+  auto s = smtp_script();
+  s.ehlo_tls = kNo8bitmime;
+  auto t = talk(s, mx(Verdict::opportunistic), options(),
+                {message({"b@example.net", "c@example.net"}, message_part), message({"d@example.net"})});
+  ASSERT_EQ(t.outcomes.size(), 2u);
+  for (const auto& o : t.outcomes[0]) {
+    EXPECT_EQ(o.status, RecipientStatus::failed);
+    EXPECT_EQ(o.enhanced, (EnhancedStatus{5, 6, 3}));
+    EXPECT_NE(o.text.find("does not offer 8BITMIME"), std::string::npos) << o.text;
+    EXPECT_NE(o.text.find("message/rfc822"), std::string::npos) << o.text;
+  }
+  EXPECT_EQ(t.outcomes[1][0].status, RecipientStatus::delivered);  // the session goes on
+  EXPECT_EQ(t.log.transactions, 1);
+  EXPECT_EQ(mail_and_rcpt(t).size(), 2u);  // only the second message's MAIL and RCPT
+}
+
+TEST(ClientSession, DkimSignedMessageIsConvertedOrReturnedAsConfigured) {
+  const std::string signed_text =
+      "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from; bh=x; b=y\r\n"
+      "From: a@example.org\r\n\r\nGr\xc3\xbc\xc3\x9f" "e\r\n";
+  auto s = smtp_script();
+  s.ehlo_tls = kNo8bitmime;
+  ClientOptions bounce = options();
+  bounce.downgrade_8bit = Downgrade8bit::bounce;
+  auto returned = talk(s, mx(Verdict::opportunistic), bounce, {message({"b@example.net"}, signed_text)});
+  EXPECT_EQ(returned.outcomes.at(0).at(0).status, RecipientStatus::failed);
+  EXPECT_EQ(returned.outcomes[0][0].enhanced, (EnhancedStatus{5, 6, 3}));
+  EXPECT_NE(returned.outcomes[0][0].text.find("DKIM-Signature"), std::string::npos);
+  EXPECT_FALSE(returned.server_saw("MAIL"));
+  // An unsigned message converts under "bounce" too; a signed one under "convert".
+  auto unsigned_sent = talk(s, mx(Verdict::opportunistic), bounce,
+                            {message({"b@example.net"}, std::string_view(signed_text).substr(signed_text.find("From:")))});
+  EXPECT_EQ(unsigned_sent.outcomes.at(0).at(0).status, RecipientStatus::delivered);
+  auto converted = talk(s, mx(Verdict::opportunistic), options(), {message({"b@example.net"}, signed_text)});
+  EXPECT_EQ(converted.outcomes.at(0).at(0).status, RecipientStatus::delivered);
+  EXPECT_EQ(converted.log.text_lines.back(), "Gr=C3=BC=C3=9Fe");
+}
+
+// RFC 3461 §5.2.1: a server that offers DSN takes the NOTIFY over; the
+// outcome says so, for the "relayed" DSN decision (delivery/notify.hpp).
+TEST(ClientSession, DsnPassedOnOnlyWhenTheServerOffersDsn) {
+  OutboundMessage m = message({"b@example.net", "c@example.net"});
+  m.recipients[0].notify = kNotifySuccess;
+  auto with = smtp_script();
+  with.ehlo_tls = "250-mx.example.net\r\n250 DSN\r\n";
+  with.rcpt["c@example.net"] = "550 5.1.1 unknown\r\n";
+  auto t = talk(with, mx(Verdict::opportunistic), options(), {m});
+  EXPECT_TRUE(t.outcomes.at(0).at(0).dsn_passed_on);
+  EXPECT_FALSE(t.outcomes[0][1].dsn_passed_on);  // refused: nothing was passed on
+  EXPECT_EQ(mail_and_rcpt(t).at(1), "RCPT TO:<b@example.net> NOTIFY=SUCCESS");
+  auto without = smtp_script();
+  without.ehlo_tls = "250 mx.example.net\r\n";
+  auto u = talk(without, mx(Verdict::opportunistic), options(), {m});
+  EXPECT_EQ(u.outcomes.at(0).at(0).status, RecipientStatus::delivered);
+  EXPECT_FALSE(u.outcomes[0][0].dsn_passed_on);
+  EXPECT_EQ(mail_and_rcpt(u).at(1), "RCPT TO:<b@example.net>");
+}
+
+TEST(ClientSession, Utf8HeaderNeedsSmtputf8) {
+  // RFC 6531 §3.2, §3.5: received with SMTPUTF8 and a UTF-8 header field,
+  // to a server without SMTPUTF8: not downgraded, 5.6.9, nothing sent.
+  OutboundMessage m = message({"b@example.net"}, "Subject: caf\xc3\xa9\r\n\r\nbody\r\n");
+  m.smtputf8 = true;
+  auto s = smtp_script();
+  s.ehlo_tls = "250-mx.example.net\r\n250 8BITMIME\r\n";
+  auto t = talk(s, mx(Verdict::opportunistic), options(), {m});
+  EXPECT_EQ(t.outcomes.at(0).at(0).status, RecipientStatus::failed);
+  EXPECT_EQ(t.outcomes[0][0].enhanced, (EnhancedStatus{5, 6, 9}));
   EXPECT_FALSE(t.server_saw("MAIL"));
 }
 
