@@ -45,8 +45,12 @@ The servers, each on its own 127.0.78.x address:
     limit = --delivery-threads (the same ceiling on connections to one sink
     as mxsec's threads), min/max backoff 1s/10s, default_process_limit 200.
     Its smtp(8) reuses connections to a sink when mail waits for it
-    (smtp_connection_cache_on_demand, the default); mxsec opens one
-    connection per delivery.
+    (smtp_connection_cache_on_demand, the default); so does mxsec, with
+    `[outbound] destination_concurrency = --delivery-threads` (the same
+    ceiling on connections to one sink) and its connection cache at the
+    defaults (idle 2 s, 100 messages, 5 min), when the build knows those
+    keys (older builds open one connection per delivery, bounded by their
+    delivery threads).
 Both queues are durable: neither says 250 before the message is on disk.
 
 Reported per run:
@@ -129,6 +133,12 @@ TLS_VS_PLAIN = 0.8
 
 def domain(label):
     return f"{label}.{ZONE}"
+
+
+def connection_keys_accepted(mxsec, tmp):
+    """True when `mxsec config check` knows [outbound] destination_concurrency."""
+    path = write_file(tmp, "concurrency-probe.toml", "[outbound]\ndestination_concurrency = 20\n")
+    return subprocess.run([mxsec, "config", "check", "--config", path], capture_output=True).returncode == 0
 
 
 def relayhost_accepted(mxsec, tmp):
@@ -296,6 +306,7 @@ class Probes:
 class Bench:
     def __init__(self, args, tmp, cleanup):
         self.args, self.tmp, self.cleanup = args, tmp, cleanup
+        self.connection_keys = connection_keys_accepted(args.mxsec, tmp)
         self.tb = cleanup.add(bench_common.mx_testbed(tmp, DNS_ADDR, ROUTES))
         self.cert, self.key = make_cert(tmp, "mx-tls")
         self.sink = cleanup.add(SmtpSink(tmp, SINK_ADDR))
@@ -336,9 +347,14 @@ min_backoff = "1s"
 max_backoff = "10s"
 delay_warning = ""
 """
+        outbound = ""
         if a.relayhost:
             sink = TLS_SINK_ADDR if variant == "tls" else SINK_ADDR
-            extra += f'\n[outbound]\nrelayhost = "[{sink}]:25"\n'
+            outbound += f'relayhost = "[{sink}]:25"\n'
+        if self.connection_keys:
+            outbound += f"destination_concurrency = {a.delivery_threads}\nmax_connections = {max(100, a.delivery_threads)}\n"
+        if outbound:
+            extra += "\n[outbound]\n" + outbound
         if variant == "dkim":
             extra += f"""
 [[dkim]]
@@ -533,7 +549,8 @@ def main():
     ap.add_argument("--sessions", default="20,100")
     ap.add_argument("--threads", type=int, default=0, help="mxsec event loops (0 = one per core)")
     ap.add_argument("--delivery-threads", type=int, default=32,
-                    help="mxsec [queue] delivery_threads, and Postfix's default_destination_concurrency_limit")
+                    help="mxsec [queue] delivery_threads and [outbound] destination_concurrency, "
+                         "and Postfix's default_destination_concurrency_limit")
     ap.add_argument("--sync", choices=("syncfs", "fsync"), default="fsync", help="mxsec [queue] sync")
     ap.add_argument("--probe-interval", type=float, default=0.05, help="seconds between latency probes")
     ap.add_argument("--warmup", type=int, default=50, help="messages per server before each variant's runs")

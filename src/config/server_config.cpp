@@ -454,6 +454,13 @@ class Table {
   std::string key(std::string_view k) const { return path_.empty() ? std::string(k) : path_ + "." + std::string(k); }
   Line line() const { return line_; }
 
+  // A rule between keys broken: the problem is put at `k` (at the table
+  // when `k` was not given, its default being what breaks the rule).
+  void conflict(std::string_view k, const std::string& what) const {
+    const toml::node* n = node(k);
+    p_.add(n ? line_of(*n) : line_, key(k), what);
+  }
+
   const toml::node* node(std::string_view k) const {
     if (!t_) return nullptr;
     const toml::node* n = t_->get(k);
@@ -697,11 +704,28 @@ void read_relay_credentials(const Table& t, OutboundConfig& out) {
   out.relayhost_password = std::move(*password);
 }
 
+// [outbound]'s connection reuse and concurrency limits. The session's own
+// deadline (limits::kSmtpClientSessionTimeout, 30 minutes) bounds
+// connection_max_age from above, with room for the last message.
+void read_outbound_connections(const Table& t, OutboundConfig& o) {
+  using std::chrono::seconds;
+  t.duration("connection_cache_time", o.connection_cache_time, seconds(0), seconds(300), true);
+  t.integer("connection_reuse_limit", o.connection_reuse_limit, 1, 100000);
+  t.duration("connection_max_age", o.connection_max_age, seconds(1), seconds(1200), false);
+  t.integer("destination_concurrency", o.destination_concurrency, 1, 10000);
+  t.integer("max_connections", o.max_connections, 1, 100000);
+  if (o.destination_concurrency > o.max_connections)
+    t.conflict("destination_concurrency",
+               "must not exceed outbound.max_connections (" + std::to_string(o.max_connections) + ")");
+}
+
 // [outbound] and its [[outbound.policy]] tables.
 void read_outbound(const Table& root, ServerConfig& c) {
   runtime::RuntimeOptions& o = c.runtime;
   const Table t = root.table("outbound", {"dane", "mta_sts", "default_tls", "relayhost", "relayhost_username",
-                                          "relayhost_password_file", "downgrade_8bit", "policy"});
+                                          "relayhost_password_file", "downgrade_8bit", "connection_cache_time",
+                                          "connection_reuse_limit", "connection_max_age", "destination_concurrency",
+                                          "max_connections", "policy"});
   t.choice("dane", o.outbound.dane, kSwitches);
   // `mta_sts.enabled` (read before) is the older name of this switch; both
   // may be given only when they agree.
@@ -724,6 +748,7 @@ void read_outbound(const Table& root, ServerConfig& c) {
   }
   read_relay_credentials(t, c.outbound);
   t.choice("downgrade_8bit", c.outbound.downgrade_8bit_bounce, kDowngrade8bit);
+  read_outbound_connections(t, c.outbound);
   std::vector<runtime::DomainPolicy> policies;
   const bool given = t.tables("policy", {"domain", "level"}, [&](const Table& p, std::size_t) {
     runtime::DomainPolicy entry;
@@ -850,11 +875,8 @@ void read_limits(const Table& root, ServerLimits& l) {
   t.integer("max_sessions", l.max_sessions, 1, 1000000);
   t.integer("max_sessions_per_client", l.max_sessions_per_client, 1, 1000000);
   t.integer("auth_failures", l.auth_failures, 1, 100);
-  if (l.max_sessions_per_client > l.max_sessions) {
-    const toml::node* n = t.node("max_sessions_per_client");
-    t.problems().add(n ? line_of(*n) : t.line(), t.key("max_sessions_per_client"),
-                     "must not exceed limits.max_sessions (" + std::to_string(l.max_sessions) + ")");
-  }
+  if (l.max_sessions_per_client > l.max_sessions)
+    t.conflict("max_sessions_per_client", "must not exceed limits.max_sessions (" + std::to_string(l.max_sessions) + ")");
 }
 
 void read_queue(const Table& root, QueueConfig& q) {
@@ -868,11 +890,8 @@ void read_queue(const Table& root, QueueConfig& q) {
   t.duration("max_backoff", q.max_backoff, seconds(1), kDay, false);
   t.choice("sync", q.sync, kSyncMethods);
   t.integer("delivery_threads", q.delivery_threads, 1, 256);
-  if (q.max_backoff < q.min_backoff) {
-    const toml::node* n = t.node("max_backoff");
-    t.problems().add(n ? line_of(*n) : t.line(), t.key("max_backoff"),
-                     "must not be less than queue.min_backoff (" + duration_text(q.min_backoff) + ")");
-  }
+  if (q.max_backoff < q.min_backoff)
+    t.conflict("max_backoff", "must not be less than queue.min_backoff (" + duration_text(q.min_backoff) + ")");
 }
 
 void read_metrics_and_log(const Table& root, ServerConfig& c, const Bound& bound) {
@@ -1029,7 +1048,14 @@ void render_outbound(std::ostream& o, const ServerConfig& c) {
     << "relayhost = " << toml_string(c.outbound.relayhost) << "\n"
     << "relayhost_username = " << toml_string(c.outbound.relayhost_username) << "\n"
     << "relayhost_password_file = " << toml_string(c.outbound.relayhost_password_file) << "\n"
-    << "downgrade_8bit = " << toml_string(name_of(kDowngrade8bit, c.outbound.downgrade_8bit_bounce)) << "\n";
+    << "downgrade_8bit = " << toml_string(name_of(kDowngrade8bit, c.outbound.downgrade_8bit_bounce)) << "\n"
+    << "connection_cache_time = "
+    << toml_string(c.outbound.connection_cache_time.count() ? duration_text(c.outbound.connection_cache_time) : "")
+    << "\n"
+    << "connection_reuse_limit = " << c.outbound.connection_reuse_limit << "\n"
+    << "connection_max_age = " << toml_string(duration_text(c.outbound.connection_max_age)) << "\n"
+    << "destination_concurrency = " << c.outbound.destination_concurrency << "\n"
+    << "max_connections = " << c.outbound.max_connections << "\n";
   if (r.outbound.domain_policies.empty()) o << "policy = []\n";
 }
 

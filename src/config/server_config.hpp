@@ -210,6 +210,14 @@ struct OutboundConfig {
   // carries a DKIM-Signature is returned instead (5.6.3), since converting
   // it changes what the signature covers. Needs a restart to change.
   bool downgrade_8bit_bounce = false;
+  // Connection reuse and concurrency (delivery/session_cache.hpp), with
+  // Postfix's defaults: an idle session is kept this long for the next
+  // message to the same next-hop, host and policy (0 = no reuse)...
+  std::chrono::seconds connection_cache_time{2};
+  int connection_reuse_limit = 100;            // ...for at most this many messages...
+  std::chrono::seconds connection_max_age{300};  // ...and this long after it opened.
+  int destination_concurrency = 20;  // connections open to one next-hop (default_destination_concurrency_limit)
+  int max_connections = 100;         // connections open in all
 };
 
 struct ServerTls {

@@ -88,6 +88,10 @@ inline constexpr std::chrono::milliseconds kSmtpClientSessionTimeout{1800000};  
 inline constexpr std::size_t kSmtpPipelineRcpts = 100;
 // Message text is dot-stuffed and written in blocks of about this size.
 inline constexpr std::size_t kSmtpDataBlockBytes = 64 * 1024;
+// When the delivery agent stops, its idle cached sessions are QUIT
+// (delivery/session_cache.hpp); their replies are awaited this long at
+// most, so a peer that does not answer cannot hold up shutdown.
+inline constexpr std::chrono::milliseconds kOutboundQuitOnStop{2000};
 
 // --- LMTP client (delivery/lmtp: RFC 2033 local delivery) ------------------------
 // RFC 5321 §4.5.3.2 timeouts, which RFC 2033 inherits. A local mail store
@@ -214,6 +218,11 @@ inline constexpr std::size_t kQueueVerifyBlockBytes = 1024 * 1024;
 inline constexpr std::size_t kQueueRecycleFiles = 512;
 inline constexpr std::uint64_t kQueueRecycleBytes = 64ULL * 1024 * 1024;
 inline constexpr std::uint64_t kQueueRecycleFileBytes = 1024 * 1024;
+// Queue attempts started and not finished (delivery/runner.hpp). Relay
+// attempts wait on the network, not on a runner thread, so without a bound
+// a full queue would map every message and park a coroutine per message
+// waiting for a connection slot; the others wait their turn in the runner.
+inline constexpr std::size_t kQueueAttemptsInFlight = 1000;
 
 // --- Metrics endpoint (metrics/http_server.hpp: Prometheus scrapes over HTTP/1.1) ---
 // The request head (request line and header fields, RFC 9112 §2.1): a

@@ -328,6 +328,7 @@ Result<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   relay.ehlo_name = c.hostname_ascii;
   relay.relayhost = c.outbound.relay;
   relay.downgrade_8bit = c.outbound.downgrade_8bit_bounce ? smtp::Downgrade8bit::bounce : smtp::Downgrade8bit::convert;
+  relay.connections = delivery::cache_limits(c.outbound);
   auto events = reporting::TlsRptStore::open(c.reports.tlsrpt_db);
   if (!events) return events.error();
   impl->tlsrpt = std::move(*events);

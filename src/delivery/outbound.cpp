@@ -3,9 +3,10 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <future>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
-#include <asio/use_future.hpp>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -111,6 +112,9 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
     case policy::DomainStatus::ok: break;
   }
   shuffle_equal_preferences(decision.mx, context.random);
+  // The next-hop of the connection limits and the cache key: the relay
+  // host, or the recipient domain.
+  const std::string nexthop = context.options.relayhost ? context.options.relayhost->text() : domain;
 
   smtp::OutboundMessage message;
   message.reverse_path = e.reverse_path;
@@ -140,35 +144,63 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
       o.tls_required_no = tls_required_no;
       o.downgrade_8bit = context.options.downgrade_8bit;
       if (context.options.relayhost) o.credentials = context.relay_credentials;
-      auto opening = smtp::ClientSession::open(mx, address, o);
-      smtp::OpenResult opened = co_await std::move(opening);
-      if (!opened.ok()) {
-        const smtp::HostFailure& f = *opened.failure;
-        if (f.tlsrpt) record_event(context, e, mx, address.to_string(), f.tlsrpt, f.error.message);
-        if (f.retry_in_clear) {
-          o.clear_text_retry = true;
-          auto reopening = smtp::ClientSession::open(mx, address, o);
-          opened = co_await std::move(reopening);
+      // A cached session for exactly this next-hop, host, address and
+      // policy, or a slot for a new connection (session_cache.hpp).
+      Lease lease;
+      std::unique_ptr<smtp::ClientSession> cached;
+      if (context.cache) {
+        SessionKey key{nexthop, mx.host, address, o.port, policy_fingerprint(mx, tls_required_no),
+                       credentials_fingerprint(o.credentials.get())};
+        auto acquiring = context.cache->acquire(std::move(key));
+        lease = co_await std::move(acquiring);
+        cached = std::move(lease.session);
+        if (cached) {
+          // A cached session the server has closed (or answers RSET with
+          // 421) is dropped without a trace: no failure, no TLS-RPT event.
+          auto probing = cached->reset();
+          const bool alive = co_await std::move(probing);
+          if (!alive) {
+            cached.reset();
+            context.cache->reopened(lease);
+          }
         }
       }
-      if (!opened.ok()) {
-        // Our reason, led by its RFC 3463 code ("4.7.8 relay[...]: auth: ...").
-        last = opened.failure->enhanced.to_string() + " " + opened.failure->text;
-        continue;
+      smtp::OpenResult opened;
+      if (cached) {
+        opened.session = std::move(cached);
+        if (context.counters) context.counters->sessions_reused.fetch_add(1);
+      } else {
+        auto opening = smtp::ClientSession::open(mx, address, o);
+        opened = co_await std::move(opening);
+        if (!opened.ok()) {
+          const smtp::HostFailure& f = *opened.failure;
+          if (f.tlsrpt) record_event(context, e, mx, address.to_string(), f.tlsrpt, f.error.message);
+          if (f.retry_in_clear) {
+            o.clear_text_retry = true;
+            auto reopening = smtp::ClientSession::open(mx, address, o);
+            opened = co_await std::move(reopening);
+          }
+        }
+        if (!opened.ok()) {
+          // Our reason, led by its RFC 3463 code ("4.7.8 relay[...]: auth: ...").
+          last = opened.failure->enhanced.to_string() + " " + opened.failure->text;
+          if (context.cache) context.cache->release(std::move(lease), nullptr);
+          continue;
+        }
+        if (context.counters) context.counters->sessions_opened.fetch_add(1);
+        // A clear-text retry's session reports nothing new: its failure was
+        // recorded above. A reused session reported when it opened.
+        if (!o.clear_text_retry) {
+          const smtp::TlsJudgement& judged = opened.session->tls();
+          const auto failure = session_failure(decision, mx, judged);
+          std::string reason = judged.failure_reason;
+          if (failure && reason.empty() && decision.mta_sts) reason = decision.mta_sts->detail;
+          record_event(context, e, mx, address.to_string(), failure, std::move(reason));
+        }
       }
       smtp::ClientSession& session = *opened.session;
-      // A clear-text retry's session reports nothing new: its failure was recorded above.
-      if (!o.clear_text_retry) {
-        const smtp::TlsJudgement& judged = session.tls();
-        const auto failure = session_failure(decision, mx, judged);
-        std::string reason = judged.failure_reason;
-        if (failure && reason.empty() && decision.mta_sts) reason = decision.mta_sts->detail;
-        record_event(context, e, mx, address.to_string(), failure, std::move(reason));
-      }
       auto sending = session.send(message);
       std::vector<smtp::RecipientOutcome> outcomes = co_await std::move(sending);
-      auto quitting = session.quit();
-      co_await std::move(quitting);
       std::vector<RelayOutcome> out(n);
       for (std::size_t i = 0; i < n; ++i) {
         out[i].status = outcomes[i].status;
@@ -178,6 +210,13 @@ asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context,
         out[i].policy = last_policy;
         out[i].verdict = mx.verdict;
         out[i].dsn_passed_on = outcomes[i].dsn_passed_on;
+      }
+      if (context.cache && !o.clear_text_retry) {
+        context.cache->release(std::move(lease), std::move(opened.session));
+      } else {
+        auto quitting = session.quit();
+        co_await std::move(quitting);
+        if (context.cache) context.cache->release(std::move(lease), nullptr);
       }
       co_return out;
     }
@@ -202,10 +241,33 @@ struct OutboundAgent::Impl {
   OutboundCounters counters;
   std::mutex credentials_mu;
   std::shared_ptr<const smtp::ClientCredentials> relay_credentials;  // guarded by credentials_mu
+  std::unique_ptr<SessionCache> cache;  // used on the loop thread only
   std::thread thread;
 
+  RelayContext context() {
+    std::shared_ptr<const smtp::ClientCredentials> credentials;
+    {
+      std::lock_guard lock(credentials_mu);
+      credentials = relay_credentials;
+    }
+    return RelayContext{runtime->policy_engine(), tls.get(), options, random, events, clock,
+                        &counters, std::move(credentials), cache.get()};
+  }
+
+  // QUIT the idle sessions (a peer that does not answer in time is cut
+  // off with the loop), then stop the runtime.
+  static asio::awaitable<void> shut_down(Impl* self) {
+    bool all_quit = true;
+    if (self->cache) {
+      auto closing = self->cache->close_all(limits::kOutboundQuitOnStop);
+      all_quit = co_await std::move(closing);
+    }
+    if (self->runtime) self->runtime->stop();
+    if (!all_quit) self->io.stop();
+  }
+
   ~Impl() {
-    if (runtime) asio::post(io, [this] { runtime->stop(); });
+    if (thread.joinable()) asio::co_spawn(io, shut_down(this), asio::detached);
     work.reset();
     if (thread.joinable()) thread.join();
   }
@@ -227,6 +289,9 @@ Result<std::unique_ptr<OutboundAgent>> OutboundAgent::create(const runtime::Runt
   auto ctx = tls::make_client_context(impl->runtime->tls_client_config());
   if (!ctx) return ctx.error();
   impl->tls = std::move(*ctx);
+  impl->cache = std::make_unique<SessionCache>(impl->io.get_executor(), impl->options.connections);
+  auto sweeping = impl->cache->sweep();
+  asio::co_spawn(impl->io, std::move(sweeping), asio::detached);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->io.run(); });
   return std::unique_ptr<OutboundAgent>(new OutboundAgent(std::move(impl)));
@@ -242,22 +307,48 @@ void OutboundAgent::set_relay_credentials(std::shared_ptr<const smtp::ClientCred
 std::vector<RelayOutcome> OutboundAgent::deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
                                                  const std::vector<const queue::Recipient*>& recipients,
                                                  const std::vector<std::string_view>& slices, bool tls_required_no) {
-  std::shared_ptr<const smtp::ClientCredentials> credentials;
-  {
-    std::lock_guard lock(impl_->credentials_mu);
-    credentials = impl_->relay_credentials;
-  }
-  const RelayContext context{impl_->runtime->policy_engine(), impl_->tls.get(), impl_->options, impl_->random,
-                             impl_->events, impl_->clock, &impl_->counters, std::move(credentials)};
-  auto attempt = relay_to_domain(context, envelope, domain_ascii, recipients, slices, tls_required_no);
-  auto done = asio::co_spawn(impl_->io, std::move(attempt), asio::use_future);
-  try {
-    return done.get();
-  } catch (const std::exception& x) {
-    // An attempt that threw (allocation failure, a bug) defers, never bounces.
-    return every(recipients.size(), RecipientStatus::deferred,
-                 std::string("internal error while relaying to ") + domain_ascii + ": " + x.what());
-  }
+  std::promise<std::vector<RelayOutcome>> promise;
+  auto done = promise.get_future();
+  deliver_async(envelope, domain_ascii, recipients, slices, tls_required_no,
+                [&promise](std::vector<RelayOutcome> out) { promise.set_value(std::move(out)); });
+  return done.get();
+}
+
+namespace {
+
+// What one asynchronous attempt keeps alive until its callback.
+struct AsyncAttempt {
+  std::string domain;
+  std::vector<const queue::Recipient*> recipients;
+  std::vector<std::string_view> slices;
+  OutboundAgent::RelayDone done;
+};
+
+}  // namespace
+
+void OutboundAgent::deliver_async(const queue::Envelope& envelope, std::string domain_ascii,
+                                  std::vector<const queue::Recipient*> recipients,
+                                  std::vector<std::string_view> slices, bool tls_required_no, RelayDone done) {
+  auto attempt = std::make_shared<AsyncAttempt>(
+      AsyncAttempt{std::move(domain_ascii), std::move(recipients), std::move(slices), std::move(done)});
+  auto relaying = relay_to_domain(impl_->context(), envelope, attempt->domain, attempt->recipients, attempt->slices,
+                                  tls_required_no);
+  asio::co_spawn(impl_->io, std::move(relaying),
+                 [attempt](std::exception_ptr error, std::vector<RelayOutcome> out) {
+                   if (error) {
+                     // An attempt that threw (allocation failure, a bug) defers, never bounces.
+                     std::string why = "internal error";
+                     try {
+                       std::rethrow_exception(error);
+                     } catch (const std::exception& x) {
+                       why = x.what();
+                     } catch (...) {
+                     }
+                     out = every(attempt->recipients.size(), RecipientStatus::deferred,
+                                 "internal error while relaying to " + attempt->domain + ": " + why);
+                   }
+                   attempt->done(std::move(out));
+                 });
 }
 
 }  // namespace mxsec::delivery

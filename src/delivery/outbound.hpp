@@ -32,7 +32,18 @@
 //        tried once more in clear text, as the session allows.
 //     3. the first session that opens carries the message: one transaction,
 //        one outcome per recipient (delivered, deferred on 4xx, failed on
-//        5xx). Then QUIT.
+//        5xx). Then the session is parked idle in the connection cache
+//        (delivery/session_cache.hpp) under the key of its next-hop (the
+//        domain, or the relay host's text), MX host, address, port and
+//        policy fingerprint, or QUIT when the cache does not keep it. Before
+//        opening a connection the attempt takes a Lease from the cache: an
+//        idle session for exactly that key, which is probed with RSET and
+//        carries the message when alive; or, when none is idle or the probe
+//        fails (the session is dropped, nothing is counted or reported),
+//        the right to open a new connection, granted within the per-next-hop
+//        and global connection limits (the attempt waits for a slot). A
+//        clear-text retry session is never parked. Without a cache
+//        (RelayContext::cache null) every attempt opens and QUITs.
 //     4. when no session opened, every recipient is deferred with the last
 //        host's reason ("mx.example[192.0.2.1]:25: tls-verification: TLSA
 //        mismatch ..."): a policy failure never bounces by itself, the
@@ -42,7 +53,9 @@
 //   relayhost_password_file) every session to the relay host authenticates
 //   after its EHLO over TLS, and only over TLS (smtp/client/session.hpp). A
 //   refused or impossible AUTH is a host failure like any other: the
-//   message is deferred with its reason, never bounced for it.
+//   message is deferred with its reason, never bounced for it. A cached
+//   session is reused only under the credentials it authenticated with
+//   (SessionKey::auth).
 // - TLS-RPT (RFC 8460): every session attempt to an MX address records one
 //   event in the store (reporting/tlsrpt_store.hpp) with the host's policy
 //   block (decision.hpp): a success, or the §4.3 result type of the failure
@@ -50,7 +63,15 @@
 //   the decision's own MxDecision::tlsrpt_result, set by the engine). An
 //   attempt that ended before TLS could be judged (no connection, a refused
 //   greeting) is not a TLS session and records nothing. A store that fails
-//   to record is logged, never a reason to hold mail back.
+//   to record is logged, never a reason to hold mail back. A reused session
+//   records nothing more: RFC 8460 §4.4 counts sessions, not messages, and
+//   the store counts one event as one session.
+// - OutboundAgent::deliver_async() starts the attempt on the loop and
+//   returns at once; its callback runs once, on the loop thread, so queue
+//   runner threads are not held while mail is on the wire and the
+//   concurrency limits decide how many connections are open. deliver()
+//   waits for the same attempt. The agent's destructor QUITs the idle
+//   sessions (waiting at most limits::kOutboundQuitOnStop for replies).
 // - RFC 8689: the message's REQUIRETLS flag and its "TLS-Required: No"
 //   field are passed to the session, which refuses or relaxes as that RFC
 //   says (session.hpp).
@@ -63,6 +84,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <memory>
 #include <string>
@@ -73,6 +95,7 @@
 #include <random>
 
 #include "core/clock.hpp"
+#include "delivery/session_cache.hpp"
 #include "core/result.hpp"
 #include "policy/engine/engine.hpp"
 #include "queue/spool.hpp"
@@ -100,6 +123,8 @@ struct RelayOutcome {
 struct OutboundCounters {
   std::array<std::atomic<std::uint64_t>, policy::tlsrpt::kResultTypeCount> tls_failures{};
   std::atomic<std::uint64_t> tls_successes{0};
+  std::atomic<std::uint64_t> sessions_opened{0};  // SMTP sessions opened that carried mail
+  std::atomic<std::uint64_t> sessions_reused{0};  // messages carried by a cached session
 };
 
 struct OutboundOptions {
@@ -112,6 +137,10 @@ struct OutboundOptions {
   // [outbound] downgrade_8bit: a DKIM-signed message for a host without
   // 8BITMIME is converted to 7 bit, or returned (smtp/client/transaction.hpp).
   smtp::Downgrade8bit downgrade_8bit = smtp::Downgrade8bit::convert;
+  // Connection reuse and concurrency ([outbound] connection_cache_time,
+  // connection_reuse_limit, connection_max_age, destination_concurrency,
+  // max_connections).
+  CacheLimits connections;
 };
 
 // One attempt for one domain (steps 1-4 of the contract) on the caller's
@@ -129,6 +158,7 @@ struct RelayContext {
   // AUTH to the relay host (options.relayhost), never to an MX host; null =
   // no AUTH. The session sends them only over TLS (smtp/client/session.hpp).
   std::shared_ptr<const smtp::ClientCredentials> relay_credentials = nullptr;
+  SessionCache* cache = nullptr;             // null: a new connection per attempt, QUIT after it
 };
 asio::awaitable<std::vector<RelayOutcome>> relay_to_domain(RelayContext context, const queue::Envelope& envelope,
                                                            std::string domain_ascii,
@@ -143,7 +173,7 @@ class OutboundAgent {
   static Result<std::unique_ptr<OutboundAgent>> create(const runtime::RuntimeOptions& runtime, OutboundOptions options,
                                                        reporting::TlsRptStore* events = nullptr,
                                                        const Clock* clock = nullptr);
-  ~OutboundAgent();  // stops the loop; no deliver() may be running
+  ~OutboundAgent();  // QUITs idle sessions, stops the loop; no attempt may be running
   OutboundAgent(const OutboundAgent&) = delete;
   OutboundAgent& operator=(const OutboundAgent&) = delete;
 
@@ -157,6 +187,14 @@ class OutboundAgent {
   std::vector<RelayOutcome> deliver(const queue::Envelope& envelope, const std::string& domain_ascii,
                                     const std::vector<const queue::Recipient*>& recipients,
                                     const std::vector<std::string_view>& slices, bool tls_required_no);
+
+  // The same attempt without waiting: `done` gets the outcomes, on the
+  // agent's loop thread (it must not block). `envelope`, the recipients and
+  // the text the slices point to must stay alive until `done` is called.
+  using RelayDone = std::function<void(std::vector<RelayOutcome>)>;
+  void deliver_async(const queue::Envelope& envelope, std::string domain_ascii,
+                     std::vector<const queue::Recipient*> recipients, std::vector<std::string_view> slices,
+                     bool tls_required_no, RelayDone done);
 
   struct Impl;
 

@@ -5,7 +5,9 @@
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -53,15 +55,32 @@ const char* to_string(Verdict v) {
   return "unknown";
 }
 
-// The due recipients of one attempt that go to one LMTP server.
+// The due recipients of one attempt that go to one domain (relay).
 struct RelayGroup {
   std::string domain;  // A-labels
   std::vector<queue::Recipient*> recipients;
 };
 
+// The due recipients of one attempt that go to one LMTP server.
 struct LmtpGroup {
   LmtpDestination destination;
   std::vector<queue::Recipient*> recipients;
+};
+
+// One message's attempt, alive until its last relay group has answered
+// (the recipients' pointers point into `envelope`, the slices into
+// `message`).
+struct Attempt {
+  queue::QueueId id;
+  queue::Envelope envelope;
+  queue::Spool::Message message;
+  std::shared_ptr<const config::ServerConfig> config;
+  std::vector<std::string_view> slices;
+  Snapshot before;
+  std::set<std::string> unsynced;  // new/ directories of Maildir deliveries not yet synced
+  std::vector<RelayGroup> relay;
+  std::vector<std::vector<RelayOutcome>> outcomes;  // per relay group
+  std::atomic<std::size_t> pending{0};               // relay groups still out
 };
 
 }  // namespace
@@ -73,7 +92,7 @@ struct QueueRunner::Impl {
         removals([this](const std::string& dir) { return maildirs.sync_directory(dir); },
                  [this](const queue::QueueId& id, const Result<void>& synced) {
                    removed(id, synced);
-                   release(id);
+                   done(id);
                  }) {}
 
   queue::Spool& spool;
@@ -92,7 +111,9 @@ struct QueueRunner::Impl {
 
   mutable std::mutex mu;
   std::condition_variable cv;  // idle waiters and the retry timer
-  std::size_t running = 0;
+  std::size_t running = 0;  // scheduled and not done (waiting included)
+  std::size_t active = 0;   // begun and not done: at most options.max_attempts
+  std::deque<std::pair<queue::QueueId, std::optional<queue::Envelope>>> waiting;
   bool stopping = false;
   std::set<queue::QueueId> in_flight;
   std::multimap<std::int64_t, queue::QueueId> retries;  // next attempt -> message
@@ -105,20 +126,37 @@ struct QueueRunner::Impl {
       std::lock_guard lock(mu);
       if (stopping || !in_flight.insert(id).second) return;
       ++running;
+      if (active >= std::max<std::size_t>(options.max_attempts, 1)) {  // limits::kQueueAttemptsInFlight: wait for a turn
+        waiting.emplace_back(id, std::move(envelope));
+        return;
+      }
+      ++active;
     }
-    asio::post(pool, [this, id, envelope = std::move(envelope)]() mutable {
-      // A message handed to the removal batch stays in flight until it is
-      // removed (removed()), so that no flush attempts it again meanwhile.
-      if (!attempt(id, std::move(envelope))) release(id);
-    });
+    begin(id, std::move(envelope));
   }
 
-  // The end of a message's time in flight (schedule()).
-  void release(const queue::QueueId& id) {
-    std::lock_guard lock(mu);
-    in_flight.erase(id);
-    --running;
-    cv.notify_all();
+  // Starts an attempt on the pool; done(id) ends it, on whichever thread
+  // (a message handed to the removal batch stays in flight until it is
+  // removed, so that no flush attempts it again meanwhile).
+  void begin(const queue::QueueId& id, std::optional<queue::Envelope> envelope) {
+    asio::post(pool, [this, id, envelope = std::move(envelope)]() mutable { attempt(id, std::move(envelope)); });
+  }
+
+  void done(const queue::QueueId& id) {
+    std::optional<std::pair<queue::QueueId, std::optional<queue::Envelope>>> next;
+    {
+      std::lock_guard lock(mu);
+      in_flight.erase(id);
+      --running;
+      if (!waiting.empty()) {
+        next = std::move(waiting.front());
+        waiting.pop_front();
+      } else {
+        --active;
+      }
+      cv.notify_all();
+    }
+    if (next) begin(next->first, std::move(next->second));
   }
 
   void run_timer() {
@@ -144,6 +182,11 @@ struct QueueRunner::Impl {
     std::uniform_real_distribution<double> spread(0.8, 1.2);  // jitter: retries of one burst spread out
     std::lock_guard lock(mu);
     return static_cast<std::int64_t>(static_cast<double>(delay.count()) * spread(jitter));
+  }
+
+  void wait_idle() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [this] { return running == 0; });
   }
 
   std::shared_ptr<const config::ServerConfig> current_config() const {
@@ -227,15 +270,8 @@ struct QueueRunner::Impl {
              std::move(outcomes[i].text));
   }
 
-  // The recipients of one domain relayed to its MX hosts (delivery/outbound.hpp).
-  void deliver_relay_group(const queue::Envelope& e, const RelayGroup& group,
-                           const std::vector<std::string_view>& slices, bool tls_required_no) {
-    std::vector<const queue::Recipient*> recipients;
-    for (auto* r : group.recipients) {
-      ++r->attempts;
-      recipients.push_back(r);
-    }
-    auto outcomes = options.outbound->deliver(e, group.domain, recipients, slices, tls_required_no);
+  // The outcomes of one domain's relay attempt (delivery/outbound.hpp).
+  void settle_relay_group(const queue::Envelope& e, const RelayGroup& group, std::vector<RelayOutcome>& outcomes) {
     for (std::size_t i = 0; i < group.recipients.size(); ++i) {
       const Verdict verdict = verdict_of(outcomes[i].status);
       if (const auto v = outcomes[i].verdict) {
@@ -248,42 +284,76 @@ struct QueueRunner::Impl {
     }
   }
 
-  // True when the message went to the removal batch (which then ends its
-  // time in flight).
-  bool attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {
-    if (spool.held(id)) return false;
-    auto envelope = given ? Result<queue::Envelope>(std::move(*given)) : spool.load(id);
+  // One attempt of one message, on a pool thread: local deliveries now;
+  // relay groups handed to the agent, each finishing on the agent's thread;
+  // the last one posts complete() back to the pool (file work: DSNs, state).
+  void attempt(const queue::QueueId& id, std::optional<queue::Envelope> given) {
+    auto a = std::make_shared<Attempt>();
+    a->id = id;
+    if (!prepare(*a, std::move(given))) return done(id);
+    if (a->relay.empty()) {
+      if (!complete(*a)) done(id);
+      return;
+    }
+    a->outcomes.resize(a->relay.size());
+    a->pending = a->relay.size();
+    const bool relaxed = tls_required_no(a->message.text.view());
+    for (std::size_t g = 0; g < a->relay.size(); ++g) {
+      std::vector<const queue::Recipient*> recipients;
+      for (auto* r : a->relay[g].recipients) {
+        ++r->attempts;
+        recipients.push_back(r);
+      }
+      options.outbound->deliver_async(a->envelope, a->relay[g].domain, std::move(recipients), a->slices, relaxed,
+                                      [this, a, g](std::vector<RelayOutcome> out) {
+                                        a->outcomes[g] = std::move(out);
+                                        if (a->pending.fetch_sub(1) != 1) return;
+                                        asio::post(pool, [this, a] {
+                                          for (std::size_t k = 0; k < a->relay.size(); ++k)
+                                            settle_relay_group(a->envelope, a->relay[k], a->outcomes[k]);
+                                          if (!complete(*a)) done(a->id);
+                                        });
+                                      });
+    }
+  }
+
+  // Loads the message, delivers to local recipients and groups the relay
+  // ones; false when there is nothing to attempt (held, unreadable).
+  bool prepare(Attempt& a, std::optional<queue::Envelope> given) {
+    if (spool.held(a.id)) return false;
+    auto envelope = given ? Result<queue::Envelope>(std::move(*given)) : spool.load(a.id);
     if (!envelope) {
-      spdlog::error("{}: cannot load: {}", id, envelope.error().message);
+      spdlog::error("{}: cannot load: {}", a.id, envelope.error().message);
       return false;
     }
-    auto message = spool.open_message(id);
+    auto message = spool.open_message(a.id);
     if (!message) {
-      spdlog::error("{}: cannot open: {}", id, message.error().message);
+      spdlog::error("{}: cannot open: {}", a.id, message.error().message);
       return false;
     }
-    const auto config_ptr = current_config();
-    const config::ServerConfig& config = *config_ptr;
-    const std::string_view text = message->text.view();
+    a.envelope = std::move(*envelope);
+    a.message = std::move(*message);
+    a.config = current_config();
+    const config::ServerConfig& config = *a.config;
+    const std::string_view text = a.message.text.view();
     const std::string authserv =
         config.inbound.authserv_id.empty() ? config.hostname_ascii : config.inbound.authserv_id;
-    const auto slices = output_slices(message->prepend, text, forged_auth_results(text, authserv));
+    a.slices = output_slices(a.message.prepend, text, forged_auth_results(text, authserv));
     const std::int64_t now = clock.now();
-    const Snapshot before = snapshot(*envelope);
+    a.before = snapshot(a.envelope);
     std::vector<LmtpGroup> lmtp;
-    std::vector<RelayGroup> relay;
-    std::set<std::string> unsynced;
-    for (auto& r : envelope->recipients) {
+    for (auto& r : a.envelope.recipients) {
       if (r.state != queue::RecipientState::pending || r.next_attempt > now) continue;
       const auto* local = local_domain(config, r.domain_ascii);
       if (!local && options.outbound) {
-        auto it = std::find_if(relay.begin(), relay.end(), [&r](const RelayGroup& g) { return g.domain == r.domain_ascii; });
-        if (it == relay.end()) relay.push_back({r.domain_ascii, {&r}});
+        auto it = std::find_if(a.relay.begin(), a.relay.end(),
+                               [&r](const RelayGroup& g) { return g.domain == r.domain_ascii; });
+        if (it == a.relay.end()) a.relay.push_back({r.domain_ascii, {&r}});
         else it->recipients.push_back(&r);
         continue;
       }
       if (!local || local->delivery.kind != config::Delivery::Kind::lmtp) {
-        deliver(config, *envelope, r, slices, unsynced);
+        deliver(config, a.envelope, r, a.slices, a.unsynced);
         continue;
       }
       const LmtpDestination d{local->delivery.lmtp_address, local->delivery.lmtp_port};
@@ -294,13 +364,16 @@ struct QueueRunner::Impl {
       if (it == lmtp.end()) lmtp.push_back({d, {&r}});
       else it->recipients.push_back(&r);
     }
-    for (const auto& group : lmtp) deliver_lmtp_group(config, *envelope, group, slices);
-    if (!relay.empty()) {
-      const bool relaxed = tls_required_no(text);
-      for (const auto& group : relay) deliver_relay_group(*envelope, group, slices, relaxed);
-    }
-    report_to_sender(config, *envelope, before, slices);
-    return finish(*envelope, unsynced);
+    for (const auto& group : lmtp) deliver_lmtp_group(config, a.envelope, group, a.slices);
+    return true;
+  }
+
+  // After every agent has answered: the sender's DSNs, then the state;
+  // true when the message went to the removal batch (which then ends its
+  // time in flight).
+  bool complete(Attempt& a) {
+    report_to_sender(*a.config, a.envelope, a.before, a.slices);
+    return finish(a.envelope, a.unsynced);
   }
 
   // Expiry and the sender's DSNs (notify.hpp), before finish() saves the
@@ -427,6 +500,9 @@ void QueueRunner::stop() {
     impl_->cv.notify_all();
   }
   if (impl_->timer.joinable()) impl_->timer.join();
+  // Relay attempts finish on the agent and come back to the pool: wait for
+  // every attempt (and those waiting their turn) before the pool goes.
+  impl_->wait_idle();
   impl_->pool.join();
   impl_->removals.stop();  // the last removals, after the last attempts
 }
@@ -436,9 +512,6 @@ RunnerStats QueueRunner::stats() const {
   return impl_->stats;
 }
 
-void QueueRunner::wait_idle() {
-  std::unique_lock lock(impl_->mu);
-  impl_->cv.wait(lock, [this] { return impl_->running == 0; });
-}
+void QueueRunner::wait_idle() { impl_->wait_idle(); }
 
 }  // namespace mxsec::delivery

@@ -5,7 +5,13 @@
 // - submit() (thread-safe) takes a message the server has just committed;
 //   start() takes every message already in the queue (after a restart).
 //   Each message is attempted at once, on a pool of Options::threads
-//   threads, because delivery agents do blocking file I/O with fsync.
+//   threads, because delivery agents do blocking file I/O with fsync; at
+//   most Options::max_attempts attempts are under way at once (the others
+//   wait their turn, in order). Relay groups do not hold a thread while
+//   mail is on the wire: they go to the OutboundAgent asynchronously
+//   (OutboundAgent::deliver_async), whose connection limits decide how many
+//   run at once, and the attempt ends on a pool thread when the last group
+//   has answered (settling its recipients, the DSNs, then the state).
 // - Per recipient: a local domain with `maildir:` delivery gets a Maildir
 //   delivery (delivery/maildir.hpp). The due recipients of `lmtp:` domains
 //   are grouped by LMTP server, and each group gets one LMTP transaction per
@@ -68,6 +74,7 @@
 #include "config/server_config.hpp"
 #include "policy/engine/decision.hpp"
 #include "core/clock.hpp"
+#include "core/limits.hpp"
 #include "queue/spool.hpp"
 
 namespace mxsec::delivery {
@@ -85,6 +92,7 @@ struct RunnerOptions {
   // Relays recipients outside the local domains; null: they wait with "no
   // delivery agent yet" (tests of local delivery). Must outlive the runner.
   OutboundAgent* outbound = nullptr;
+  std::size_t max_attempts = limits::kQueueAttemptsInFlight;  // attempts under way at once (at least 1)
 };
 
 // The options `serve` runs with: the [queue] section, the rest as default.
@@ -115,7 +123,7 @@ class QueueRunner {
   // the configuration they started with.
   void reconfigure(std::shared_ptr<const config::ServerConfig> config);
   void flush();                           // attempt every deferred message now
-  void stop();                            // finishes attempts in progress, then returns
+  void stop();                            // finishes attempts in progress (and those queued), then returns
   RunnerStats stats() const;
   // Waits until no attempt is running or queued (tests, --once).
   void wait_idle();

@@ -75,7 +75,8 @@ def run(mxsec, tmp):
     rc, out, err = c.run(["config", "show", "--config", encrypt])
     keys = ['[outbound]\ndane = "on"\nmta_sts = "on"\ndefault_tls = "encrypt"\n'
             'relayhost = "[IPv6:2001:db8::25]:587"\nrelayhost_username = ""\nrelayhost_password_file = ""\n'
-            'downgrade_8bit = "convert"\npolicy = []\n']
+            'downgrade_8bit = "convert"\nconnection_cache_time = "2s"\nconnection_reuse_limit = 100\n'
+            'connection_max_age = "5m"\ndestination_concurrency = 20\nmax_connections = 100\npolicy = []\n']
     problems = [f"missing {k!r}" for k in keys if k not in out] + ([] if rc == 0 else [f"exit {rc}"])
     shown = write(tmp, "shown.toml", out)
     rc2, out2, err2 = c.run(["config", "show", "--config", shown])

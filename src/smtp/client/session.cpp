@@ -506,6 +506,18 @@ asio::awaitable<void> ClientSession::quit() {
   s.conn.close();
 }
 
+asio::awaitable<bool> ClientSession::reset() {
+  Impl& s = *impl_;
+  if (!s.usable || !s.conn.is_open()) co_return false;
+  std::string rset_line = "RSET";
+  auto rset = co_await s.conn.command(std::move(rset_line));
+  if (rset && rset->positive_completion()) co_return true;
+  s.usable = false;
+  if (rset) co_await send_quit(s.conn);
+  s.conn.close();
+  co_return false;
+}
+
 const TlsJudgement& ClientSession::tls() const { return impl_->tls; }
 const EhloCapabilities& ClientSession::capabilities() const { return impl_->caps; }
 const std::string& ClientSession::peer() const { return impl_->peer; }

@@ -123,6 +123,11 @@
 //   every reply. A command line that would carry CR, LF or NUL is never sent
 //   (its recipients deferred, 4.5.0).
 // - quit() sends QUIT when the session is in step, then closes.
+// - reset() sends RSET (RFC 5321 §4.1.1.5) between transactions: the probe
+//   that a cached connection is still alive before it carries the next
+//   message. False, and the session unusable and closed, when the
+//   connection fails or the reply is not 2xx (a server that closed an idle
+//   connection, or answers 421).
 // - Concurrency: one call at a time, on the executor the session was opened
 //   on (single-threaded io_context or a strand). The MxDecision and options
 //   are taken by value; send()'s caller keeps the message alive until it
@@ -240,6 +245,7 @@ class ClientSession {
 
   asio::awaitable<std::vector<RecipientOutcome>> send(const OutboundMessage& message);
   asio::awaitable<void> quit();
+  asio::awaitable<bool> reset();
 
   const TlsJudgement& tls() const;
   const EhloCapabilities& capabilities() const;  // of the last EHLO (over TLS when TLS)

@@ -635,7 +635,8 @@ TEST(OutboundConfig, Defaults) {
   const std::string text = render_config(c);
   EXPECT_NE(text.find("\n[outbound]\ndane = \"on\"\nmta_sts = \"on\"\ndefault_tls = \"may\"\nrelayhost = \"\"\n"
                       "relayhost_username = \"\"\nrelayhost_password_file = \"\"\ndowngrade_8bit = \"convert\"\n"
-                      "policy = []\n"),
+                      "connection_cache_time = \"2s\"\nconnection_reuse_limit = 100\nconnection_max_age = \"5m\"\n"
+                      "destination_concurrency = 20\nmax_connections = 100\npolicy = []\n"),
             std::string::npos)
       << text;
   // An empty file gives the same [outbound].
@@ -686,6 +687,38 @@ TEST(OutboundConfig, EveryKeyIsRead) {
   EXPECT_NE(text.find("\n[[outbound.policy]]\ndomain = \".Partner.example\"\nlevel = \"verify\"\n"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("policy = []"), std::string::npos) << text;
+}
+
+// Connection reuse and concurrency ([outbound], delivery/session_cache.hpp).
+TEST(OutboundConfig, ConnectionKeysAreRead) {
+  const ServerConfig c = parse_ok(
+      "[outbound]\nconnection_cache_time = \"10s\"\nconnection_reuse_limit = 7\nconnection_max_age = 60\n"
+      "destination_concurrency = 3\nmax_connections = 9\n");
+  EXPECT_EQ(c.outbound.connection_cache_time, std::chrono::seconds(10));
+  EXPECT_EQ(c.outbound.connection_reuse_limit, 7);
+  EXPECT_EQ(c.outbound.connection_max_age, std::chrono::seconds(60));
+  EXPECT_EQ(c.outbound.destination_concurrency, 3);
+  EXPECT_EQ(c.outbound.max_connections, 9);
+  expect_round_trip(c);
+  // "" and 0 turn reuse off.
+  EXPECT_EQ(parse_ok("[outbound]\nconnection_cache_time = \"\"\n").outbound.connection_cache_time.count(), 0);
+  const ServerConfig off = parse_ok("[outbound]\nconnection_cache_time = 0\n");
+  EXPECT_EQ(off.outbound.connection_cache_time.count(), 0);
+  expect_round_trip(off);
+}
+
+TEST(OutboundConfig, ConnectionLimitsOutOfRangeAreRefused) {
+  for (const char* text : {"[outbound]\nconnection_cache_time = \"1h\"\n", "[outbound]\nconnection_reuse_limit = 0\n",
+                           "[outbound]\nconnection_max_age = 0\n", "[outbound]\nconnection_max_age = \"1h\"\n",
+                           "[outbound]\ndestination_concurrency = 0\n", "[outbound]\nmax_connections = 0\n",
+                           "[outbound]\nmax_connections = -1\n", "[outbound]\nmax_connections = \"many\"\n",
+                           "[outbound]\ndestination_concurrency = 30\nmax_connections = 20\n"}) {
+    auto c = parse_config(text, "mxsec.toml");
+    EXPECT_FALSE(c) << text;
+  }
+  auto c = parse_config("[outbound]\ndestination_concurrency = 30\nmax_connections = 20\n", "mxsec.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("outbound.destination_concurrency"), std::string::npos) << c.error().message;
 }
 
 // Every level name of local_policy_file, and only those, spelled the same.

@@ -8,6 +8,7 @@
 // tests judge the client by its bytes.
 #pragma once
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -37,6 +38,7 @@ struct LmtpScript {
   bool silent_after_dot = false;  // never answer after "."
   bool close_after_dot = false;   // close right after the replies to "."
   bool endless_lhlo_reply = false;  // answer LHLO with one line that never ends
+  std::string hang_on;            // a command holding this text is never answered ("" = none)
   // --- SMTP (RFC 5321) ---
   std::string hello = "LHLO";      // the verb answered with `lhlo`
   std::string helo = "250 store.test\r\n";  // reply to HELO
@@ -63,6 +65,21 @@ struct LmtpServerLog {
   bool tls = false;               // the TLS handshake completed
   std::string sni;                // the server name the client sent
   int transactions = 0;           // "." received
+  int open = 0;                   // sessions being served now
+  int max_open = 0;               // the most served at once
+  int rsets = 0;                  // RSET commands
+  std::vector<int> open_at_dot;   // per transaction: sessions open when its "." arrived
+};
+
+// Counts a session as open while it is served.
+struct OpenSession {
+  explicit OpenSession(LmtpServerLog& log) : log_(log) { log_.max_open = std::max(log_.max_open, ++log_.open); }
+  ~OpenSession() { --log_.open; }
+  OpenSession(const OpenSession&) = delete;
+  OpenSession& operator=(const OpenSession&) = delete;
+
+ private:
+  LmtpServerLog& log_;
 };
 
 inline std::string address_of(const std::string& command) {
@@ -98,6 +115,7 @@ inline asio::awaitable<bool> answer(smtp::Connection& conn, const std::string& t
 
 inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript& script, LmtpServerLog& log) {
   ++log.connections;
+  const OpenSession open(log);
   if (!co_await answer(conn, script.greeting)) co_return;
   std::vector<std::string> accepted;
   for (;;) {
@@ -107,6 +125,10 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
     log.commands.push_back(cmd);
     log.pipelined.push_back(conn.buffered() > 0);
     log.over_tls.push_back(conn.tls_started());
+    if (!script.hang_on.empty() && cmd.find(script.hang_on) != std::string::npos) {
+      co_await drain(conn);  // until the client gives up
+      co_return;
+    }
     std::string reply;
     if (starts_with_ci(cmd, script.hello) && script.endless_lhlo_reply) {
       // One reply line without an end, until the client gives up.
@@ -151,6 +173,7 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
       continue;
     } else if (starts_with_ci(cmd, "RSET")) {
       accepted.clear();
+      ++log.rsets;
       reply = script.rset;
     } else if (starts_with_ci(cmd, "MAIL")) {
       reply = script.mail;
@@ -174,6 +197,7 @@ inline asio::awaitable<void> serve_lmtp(smtp::Connection conn, const LmtpScript&
       }
       log.end_of_data = true;
       ++log.transactions;
+      log.open_at_dot.push_back(log.open);
       if (script.silent_after_dot) {
         co_await drain(conn);
         co_return;

@@ -14,39 +14,20 @@
 #include "dns/fake_resolver.hpp"
 #include "dns/run_sync.hpp"
 #include "lmtp_server.hpp"
+#include "relay_bed.hpp"
 #include "unit/tls/test_pki.hpp"
 #include "tls/context.hpp"
 
 namespace mxsec::delivery {
 namespace {
 
-using dns::Security;
 using smtp::RecipientStatus;
 
-test::LmtpScript smtp_script() {
-  test::LmtpScript s;
-  s.greeting = "220 mx.test ESMTP\r\n";
-  s.hello = "EHLO";
-  s.lhlo = "250-mx.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n";
-  s.one_reply_after_dot = true;
-  return s;
-}
+using test::smtp_script;
 
-class Outbound : public ::testing::Test {
+class Outbound : public ::testing::Test, protected test::RelayBed {
  protected:
-  Outbound() {
-    dns.set_default_security(Security::insecure);
-    auto ctx = tls::make_client_context({});
-    if (ctx) tls_ctx = std::move(*ctx);
-    envelope.id = "0HOQTESTQUEUEID0";
-    envelope.reverse_path = "sender@origin.test";
-    for (const char* a : {"alice@dest.test", "bob@dest.test"}) {
-      queue::Recipient r;
-      r.address = a;
-      r.domain_ascii = "dest.test";
-      envelope.recipients.push_back(r);
-    }
-  }
+  Outbound() : RelayBed({"alice@dest.test", "bob@dest.test"}) {}
   void zone(std::string_view text) { ASSERT_TRUE(dns.load_zone_text(text)) << text; }
 
   // One attempt for dest.test to servers on `port`.
@@ -63,11 +44,6 @@ class Outbound : public ::testing::Test {
   }
 
   asio::io_context io;
-  dns::FakeResolver dns;
-  tls::SslCtxPtr tls_ctx;
-  std::mt19937_64 random{20261203};
-  queue::Envelope envelope;
-  std::vector<std::string_view> slices{"Subject: hello\r\n\r\nbody\r\n"};
 };
 
 TEST_F(Outbound, NullMxBouncesAtOnce) {

@@ -11,7 +11,9 @@
 #include <sstream>
 
 #include "unit/config/test_server_config.hpp"
+#include "delivery/outbound.hpp"
 #include "unit/delivery/lmtp_server.hpp"
+#include "unit/delivery/relay_bed.hpp"
 
 namespace mxsec::delivery {
 namespace {
@@ -36,12 +38,7 @@ struct Bed {
     queue::Envelope e;
     e.id = w->id();
     e.reverse_path = "alice@example.org";
-    for (const auto& r : rcpts) {
-      queue::Recipient q;
-      q.address = r;
-      q.domain_ascii = r.substr(r.find('@') + 1);
-      e.recipients.push_back(q);
-    }
+    for (const auto& r : rcpts) e.recipients.push_back(test::recipient_at(r));
     e.arrival = clock.now();
     e.text_bytes = text.size();
     asio::io_context io;
@@ -229,6 +226,89 @@ TEST(QueueRunner, AnLmtpServerThatIsDownDefersItsRecipients) {
         << r.last_result;
   }
   EXPECT_EQ(runner.stats().deferred, 2u);
+}
+
+// --- relaying through the OutboundAgent -----------------------------------------------
+
+using test::smtp_script;
+
+// An agent that relays everything to the server on 127.0.0.2:port, named
+// by address (relayhost "[127.0.0.2]:port": no DNS question is asked).
+std::unique_ptr<OutboundAgent> relay_agent(std::uint16_t port, CacheLimits limits) {
+  runtime::RuntimeOptions rt;
+  rt.dns.forwarders = {"127.0.0.1"};
+  rt.mta_sts.enabled = false;
+  OutboundOptions o;
+  o.ehlo_name = "mx.example.test";
+  o.relayhost = policy::RelayHost{"127.0.0.2", IpAddress::parse("127.0.0.2"), port, false};
+  o.timeouts.connect = std::chrono::seconds(5);
+  o.timeouts.mail = std::chrono::seconds(5);
+  o.connections = limits;
+  auto agent = OutboundAgent::create(rt, o);
+  if (!agent) throw std::runtime_error(agent.error().message);
+  return std::move(*agent);
+}
+
+// One runner thread and a relay that hangs: the next message is relayed
+// while the first still waits on the network (the thread is not held), and
+// both end as they should: the hung one deferred, the other delivered.
+TEST(QueueRunnerRelay, ARelayWaitingOnTheNetworkDoesNotHoldTheThread) {
+  auto script = smtp_script();
+  script.hang_on = "slow@remote.example";
+  test::LmtpTestServer server(script, "127.0.0.2");
+  Bed bed;
+  auto agent = relay_agent(server.port(), CacheLimits{});
+  RunnerOptions o{1, std::chrono::seconds(300), std::chrono::seconds(4000), false};
+  o.outbound = agent.get();
+  {
+    QueueRunner runner(*bed.spool, bed.config, bed.clock, o);
+    auto slow = bed.commit({"slow@remote.example"}, "Subject: slow\r\n\r\n");
+    auto fast = bed.commit({"fast@remote.example"}, "Subject: fast\r\n\r\n");
+    runner.submit(slow);
+    runner.submit(fast);
+    runner.wait_idle();
+    EXPECT_FALSE(bed.spool->load(fast.id));  // delivered and removed
+    auto left = bed.spool->load(slow.id);
+    ASSERT_TRUE(left);
+    EXPECT_EQ(left->recipients[0].state, queue::RecipientState::pending);
+    EXPECT_EQ(left->recipients[0].attempts, 1);
+    EXPECT_NE(left->recipients[0].last_result.find("[127.0.0.2]:" + std::to_string(server.port())), std::string::npos)
+        << left->recipients[0].last_result;
+    EXPECT_EQ(runner.stats().delivered, 1u);
+    EXPECT_EQ(runner.stats().deferred, 1u);
+  }
+  agent.reset();  // QUITs the idle session
+  server.stop();
+  ASSERT_EQ(server.log().transactions, 1);
+  EXPECT_EQ(server.log().open_at_dot[0], 2) << "the slow session was still open";
+}
+
+// Many messages, one thread: all relayed, within the connection limit
+// (counted at the server), over reused connections.
+TEST(QueueRunnerRelay, ManyMessagesShareFewConnectionsWithinTheLimit) {
+  test::LmtpTestServer server(smtp_script(), "127.0.0.2");
+  Bed bed;
+  CacheLimits limits;
+  limits.per_destination = 3;
+  auto agent = relay_agent(server.port(), limits);
+  RunnerOptions o{1, std::chrono::seconds(300), std::chrono::seconds(4000), false};
+  o.outbound = agent.get();
+  o.max_attempts = 8;  // the others wait their turn in the runner
+  constexpr int kMessages = 40;
+  {
+    QueueRunner runner(*bed.spool, bed.config, bed.clock, o);
+    for (int i = 0; i < kMessages; ++i) runner.submit(bed.commit({"u" + std::to_string(i) + "@remote.example"}, "Subject: x\r\n\r\n"));
+    runner.wait_idle();
+    EXPECT_TRUE(bed.spool->list()->empty());
+    EXPECT_EQ(runner.stats().delivered, static_cast<std::uint64_t>(kMessages));
+    EXPECT_EQ(runner.stats().removed, static_cast<std::uint64_t>(kMessages));
+  }
+  EXPECT_EQ(agent->counters().sessions_opened + agent->counters().sessions_reused, static_cast<std::uint64_t>(kMessages));
+  agent.reset();
+  server.stop();
+  EXPECT_EQ(server.log().transactions, kMessages);
+  EXPECT_LE(server.log().max_open, 3);
+  EXPECT_LE(server.log().connections, 3);
 }
 
 }  // namespace
